@@ -1,0 +1,78 @@
+"""Writing history: one history row per changed object, plus its entry in the audit log.
+
+Single saves are recorded by django-simple-history's signals (``audit.signals``). Services that
+change many rows with ``QuerySet.update()`` (which writes no history) call ``history_bulk_record``
+with the objects as they now are, so every changed row still gets its own history row.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib.contenttypes.models import ContentType
+from simple_history.utils import get_history_manager_for_model
+
+from .models import AuditEntry
+
+HISTORY_TYPE_ACTION = {
+    "+": AuditEntry.Action.CREATED,
+    "~": AuditEntry.Action.CHANGED,
+    "-": AuditEntry.Action.DELETED,
+}
+
+# Set while a multi-row operation runs, so every history row it writes points to it.
+current_change_set: ContextVar = ContextVar("current_change_set", default=None)
+
+
+@contextmanager
+def recording_change_set(change_set):
+    token = current_change_set.set(change_set)
+    try:
+        yield change_set
+    finally:
+        current_change_set.reset(token)
+
+
+def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, history_type="~"):
+    objs = list(objs)
+    if not objs:
+        return []
+    manager = get_history_manager_for_model(objs[0])
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    for obj in objs:
+        obj._change_reason = reason
+    rows = manager.bulk_history_create(
+        objs, update=history_type == "~", default_user=user, default_change_reason=reason
+    )
+    if history_type == "-":
+        for row in rows:
+            row.history_type = "-"
+    entries_for_history_rows(rows, changed_fields=changed_fields)
+    return rows
+
+
+def entries_for_history_rows(rows, *, changed_fields=None, diffs=None):
+    """Write the audit-log entries of freshly created history rows (one INSERT for all)."""
+    if not rows:
+        return []
+    model = rows[0].instance_type
+    content_type = ContentType.objects.get_for_model(model)
+    change_set = current_change_set.get()
+    entries = []
+    for index, row in enumerate(rows):
+        fields = diffs[index] if diffs is not None else changed_fields
+        entries.append(
+            AuditEntry(
+                created_at=row.history_date,
+                user_id=row.history_user_id,
+                content_type=content_type,
+                object_id=str(getattr(row, model._meta.pk.attname)),
+                object_repr=str(row.instance)[:200],
+                action=HISTORY_TYPE_ACTION[row.history_type],
+                reason=(row.history_change_reason or "")[:255],
+                changed_fields=list(fields or []),
+                history_id=row.history_id,
+                change_set=change_set,
+            )
+        )
+    return AuditEntry.objects.bulk_create(entries)

@@ -1,0 +1,135 @@
+"""What every admin of the back office shares: Unfold's look, history, reasons, and fast lists."""
+
+from django.contrib import messages
+from django.contrib.admin.utils import model_ngettext
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+
+from backoffice.exceptions import DomainError
+from backoffice.exports import streaming_csv
+from backoffice.pagination import EstimatedCountPaginator
+
+
+def redirect_from_dialog(request, url: str) -> HttpResponse:
+    """Leave an Unfold action dialog (posted by htmx) for ``url`` as a full page load."""
+    if request.headers.get("HX-Request"):
+        return HttpResponse(headers={"HX-Redirect": url})
+    return HttpResponseRedirect(url)
+
+
+class BaseAdmin(ModelAdmin):
+    # Lists at a million rows: no second COUNT(*) for "N total", and an estimated count (from the
+    # planner's statistics) for unfiltered lists on PostgreSQL.
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    list_filter_submit = True
+    warn_unsaved_form = True
+
+    # Set on subclasses: a function(obj) -> str | None naming what forbids deleting obj.
+    delete_blocker = None
+
+    def get_deleted_objects(self, objs, request):
+        """Refuse early, with one clear sentence, instead of listing every protected row."""
+        if self.delete_blocker is not None:
+            blockers = [reason for obj in objs if (reason := type(self).delete_blocker(obj))]
+            if blockers:
+                return [], {}, set(), blockers
+        return super().get_deleted_objects(objs, request)
+
+    def message_changed(self, request, changed: int, selected: int, verb: str):
+        """'3 products published (1 already was).': how many rows an action really changed."""
+        unchanged = selected - changed
+        text = f"{changed} {model_ngettext(self.opts, changed)} {verb}"
+        if unchanged:
+            text += f" ({unchanged} already {'was' if unchanged == 1 else 'were'})"
+        self.message_user(request, text + ".", messages.SUCCESS if changed else messages.INFO)
+
+    def run_service(self, request, call, success: str | None = None):
+        """Call a service; a refused operation becomes an error message (nothing was written)."""
+        try:
+            result = call()
+        except DomainError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return None
+        if success:
+            self.message_user(request, success, messages.SUCCESS)
+        return result
+
+
+class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
+    """An admin whose edits are written to history with a reason naming what changed."""
+
+    history_list_per_page = 50
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = ", ".join(form.changed_data) or "no field"
+            obj._change_reason = f"Edited in the admin ({fields})"
+        else:
+            obj._change_reason = "Created in the admin"
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        obj._change_reason = "Deleted in the admin"
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # One by one, so each deleted row gets its history row and reason.
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class ReadOnlyAdmin(BaseAdmin):
+    """Lists that nobody edits (ledgers, logs): view only, for everyone, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        raise PermissionDenied
+
+
+class CsvExportMixin:
+    """An "Export CSV" button on the list that streams exactly the rows the list shows (filters and
+    search included), for tables too big to export in memory. Subclasses set ``csv_columns``:
+    a list of (header, function(obj) -> value)."""
+
+    change_list_template = "admin/csv_export_change_list.html"
+    csv_columns: list = []
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.export_csv_view),
+            name="{}_{}_export_csv".format(*info),
+        )
+        return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "csv_export_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_export_csv"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def export_csv_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        return streaming_csv(
+            filename=self.opts.model_name,
+            header=[header for header, _ in self.csv_columns],
+            rows=queryset.iterator(chunk_size=2000),
+            row=lambda obj: [value(obj) for _, value in self.csv_columns],
+        )

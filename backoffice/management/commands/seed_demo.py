@@ -1,0 +1,107 @@
+import random
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
+from inventory.demo_data import seed_categories, seed_products
+from inventory.models import Product
+from orders.demo_data import seed_customers, seed_orders
+
+# Demo logins: printed on screen, and refused when DEBUG is off (known passwords).
+DEMO_USERS = [
+    ("admin", "admin-demo", None, "superuser: everything"),
+    ("ops", "ops-demo", OPERATIONS, "operations: catalogue, stock, imports"),
+    ("support", "support-demo", SUPPORT, "support: orders and customers"),
+    ("auditor", "auditor-demo", AUDITOR, "auditor: reads everything, changes nothing"),
+]
+
+
+class Command(BaseCommand):
+    help = "Fill an empty database with a realistic, deterministic demo catalogue, customers and orders."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--products", type=int, default=300)
+        parser.add_argument("--customers", type=int, default=80)
+        parser.add_argument("--orders", type=int, default=400)
+        parser.add_argument("--seed", type=int, default=42, help="Same seed, same data.")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing (but print the logins) if products exist.",
+        )
+        parser.add_argument("--no-users", action="store_true", help="Don't create the demo logins.")
+
+    def handle(self, *args, **options):
+        for name in ("products", "customers", "orders"):
+            if options[name] < 0:
+                raise CommandError(f"--{name} can't be negative.")
+        setup_roles()
+        existing = Product.objects.count()
+        if existing and options["if_empty"]:
+            self.stdout.write(f"The database already holds {existing} products: demo data left as it is.")
+        elif existing:
+            raise CommandError(
+                f"The database already holds {existing} products; seed_demo fills an empty database "
+                "(use --if-empty to skip seeding instead)."
+            )
+        else:
+            self._seed(options)
+        if not options["no_users"]:
+            self._users()
+
+    def _seed(self, options):
+        rng = random.Random(options["seed"])
+        started = time.monotonic()
+        seed_categories()
+        for label, seed, count in (
+            ("products", seed_products, options["products"]),
+            ("customers", seed_customers, options["customers"]),
+            ("orders", seed_orders, options["orders"]),
+        ):
+            if count:
+                made = seed(count, rng=rng, progress=self._progress(label))
+                self.stdout.write(f"  {made} {label} ({time.monotonic() - started:.0f}s)")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.0f}s."))
+
+    def _progress(self, label):
+        last = [0.0]
+
+        def report(done, total):
+            now = time.monotonic()
+            if now - last[0] > 5 or done == total:
+                last[0] = now
+                self.stdout.write(f"  {label}: {done}/{total}", ending="\r" if done < total else "\n")
+                self.stdout.flush()
+
+        return report
+
+    def _users(self):
+        if not settings.DEBUG:
+            self.stdout.write(
+                self.style.WARNING(
+                    "DEBUG is off: demo logins with known passwords were not created. "
+                    "Create real accounts with `manage.py createsuperuser`."
+                )
+            )
+            return
+        User = get_user_model()
+        self.stdout.write("\nLogins (http://127.0.0.1:8000/admin/):")
+        for username, password, role, what in DEMO_USERS:
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
+            user.is_staff = True
+            user.is_superuser = role is None
+            user.set_password(password)
+            user.save()
+            if role:
+                user.groups.set([Group.objects.get(name=role)])
+            self.stdout.write(f"  {username:<8} / {password:<13} {what}")

@@ -1,0 +1,34 @@
+import logging
+import time
+
+from django.conf import settings
+
+logger = logging.getLogger("backoffice.performance")
+
+
+class ResponseTimeMiddleware:
+    """Adds ``X-Response-Time`` to every response and logs a warning for slow requests."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        response["X-Response-Time"] = f"{elapsed * 1000:.1f}ms"
+        if elapsed >= settings.SLOW_REQUEST_SECONDS:
+            logger.warning(
+                "Slow request: %s %s -> %s in %.0f ms",
+                request.method,
+                request.get_full_path(),
+                response.status_code,
+                elapsed * 1000,
+                extra={
+                    "method": request.method,
+                    "path": request.get_full_path(),
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
+        return response

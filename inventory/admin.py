@@ -1,0 +1,330 @@
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from unfold.admin import TabularInline
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    BooleanRadioFilter,
+    ChoicesCheckboxFilter,
+    RadioFilter,
+    RangeDateFilter,
+    RelatedDropdownFilter,
+)
+from unfold.decorators import action, display
+from unfold.enums import ActionVariant
+
+from audit.selectors import admin_change_url
+from backoffice.admin_base import CsvExportMixin, HistoryAdmin, ReadOnlyAdmin, redirect_from_dialog
+from backoffice.search import indexed_search
+
+from . import services
+from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
+from .models import Category, ImportJob, Product, ProductImage, StockMovement
+from .selectors import reference_label
+from .stock_state import StockState
+
+STOCK_BADGE_COLOURS = {
+    StockState.OUT: "danger",
+    StockState.LOW: "warning",
+    StockState.OK: "success",
+}
+
+
+class StockStateFilter(RadioFilter):
+    title = "stock"
+    parameter_name = "stock_state"
+
+    def lookups(self, request, model_admin):
+        return StockState.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in StockState.values:
+            return queryset.with_stock_state(self.value())
+        return queryset
+
+
+@admin.register(Category)
+class CategoryAdmin(HistoryAdmin):
+    list_display = ["name", "parent", "slug", "product_count"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["parent"]
+    fields = ["name", "slug", "parent", "description"]
+    delete_blocker = staticmethod(services.category_delete_blocker)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_product_count()
+
+    @display(description="Products", ordering="product_count")
+    def product_count(self, obj):
+        return obj.product_count
+
+
+class ProductImageInline(TabularInline):
+    model = ProductImage
+    fields = ["position", "image", "url", "alt_text"]
+    extra = 0
+    ordering_field = "position"
+    hide_ordering_field = True
+
+
+@admin.register(Product)
+class ProductAdmin(HistoryAdmin):
+    list_display = [
+        "name",
+        "sku",
+        "category",
+        "price",
+        "stock_badge",
+        "published_badge",
+        "featured_badge",
+    ]
+    list_display_links = ["name", "sku"]
+    list_select_related = ["category"]
+    list_filter = [
+        ("is_published", BooleanRadioFilter),
+        ("is_featured", BooleanRadioFilter),
+        StockStateFilter,
+        ("category", RelatedDropdownFilter),
+        ("created_at", RangeDateFilter),
+    ]
+    search_fields = ["sku", "name"]
+    search_help_text = "The start of a SKU, or words of the name."
+    ordering = ["name"]
+    autocomplete_fields = ["category"]
+    inlines = [ProductImageInline]
+    readonly_fields = ["stock", "created_at", "updated_at", "popularity_score"]
+    prepopulated_fields = {"slug": ["name"]}
+    fieldsets = [
+        (None, {"fields": ["name", "sku", "category", "price"]}),
+        ("Details", {"fields": ["slug", "description"]}),
+        ("Status", {"fields": ["is_published", "is_featured", "stock", "low_stock_threshold"]}),
+        ("Metadata", {"fields": ["metadata"], "classes": ["collapse"]}),
+        (
+            "Timestamps",
+            {"fields": ["created_at", "updated_at", "popularity_score"], "classes": ["collapse"]},
+        ),
+    ]
+    actions = ["publish", "unpublish", "feature", "unfeature", "adjust_stock_selected"]
+    actions_detail = ["adjust_stock"]
+    delete_blocker = staticmethod(services.product_delete_blocker)
+
+    def get_search_results(self, request, queryset, search_term):
+        return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
+
+    @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)
+    def stock_badge(self, obj):
+        state = obj.stock_state
+        text = state.label if state == StockState.OUT else f"{obj.stock} in stock"
+        return state, text
+
+    @display(description="Published", ordering="is_published", label={True: "success", False: "info"})
+    def published_badge(self, obj):
+        return obj.is_published, "Published" if obj.is_published else "Draft"
+
+    @display(description="Featured", ordering="is_featured", boolean=True)
+    def featured_badge(self, obj):
+        return obj.is_featured
+
+    # --- bulk actions: each goes through the catalogue service and writes history per row ------
+    def _flag_action(self, request, queryset, flag: str, verb: str):
+        selected = queryset.count()
+        changed = self.run_service(
+            request,
+            lambda: services.product_set_flag(
+                products=queryset.values_list("pk", flat=True), flag=flag, user=request.user
+            ),
+        )
+        if changed is not None:
+            self.message_changed(request, changed, selected, verb)
+
+    @action(description="Publish selected products", permissions=["change"])
+    def publish(self, request, queryset):
+        self._flag_action(request, queryset, "publish", "published")
+
+    @action(description="Unpublish selected products", permissions=["change"])
+    def unpublish(self, request, queryset):
+        self._flag_action(request, queryset, "unpublish", "unpublished")
+
+    @action(description="Feature selected products", permissions=["change"])
+    def feature(self, request, queryset):
+        self._flag_action(request, queryset, "feature", "featured")
+
+    @action(description="Stop featuring selected products", permissions=["change"])
+    def unfeature(self, request, queryset):
+        self._flag_action(request, queryset, "unfeature", "no longer featured")
+
+    @action(description="Adjust stock of selected products", permissions=["change"])
+    def adjust_stock_selected(self, request, queryset):
+        form = StockAdjustmentBulkForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            quantity, reason = form.cleaned_data["quantity"], form.cleaned_data["reason"]
+            done = self.run_service(
+                request,
+                lambda: services.stock_apply(
+                    changes=dict.fromkeys(queryset.values_list("pk", flat=True), quantity),
+                    kind="adjustment",
+                    reason=reason,
+                    user=request.user,
+                ),
+            )
+            if done is not None:
+                self.message_user(
+                    request,
+                    f"Stock of {len(done)} product(s) changed by {quantity:+d}.",
+                    messages.SUCCESS,
+                )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/inventory/product/adjust_stock.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Adjust stock of selected products",
+                "opts": self.opts,
+                "form": form,
+                "products": queryset.order_by("name")[:50],
+                "count": queryset.count(),
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @action(
+        description="Adjust stock",
+        permissions=["change"],
+        icon="inventory",
+        variant=ActionVariant.PRIMARY,
+        dialog={
+            "title": "Adjust stock",
+            "description": "The change is written to the stock ledger with your reason.",
+            "form_class": StockAdjustmentDialogForm,
+            "form_submit_text": "Adjust stock",
+        },
+    )
+    def adjust_stock(self, request, form, object_id):
+        product = self.get_object(request, object_id)
+        movement = self.run_service(
+            request,
+            lambda: services.stock_adjust(
+                product=product,
+                quantity=form.cleaned_data["quantity"],
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+            ),
+        )
+        if movement is not None:
+            self.message_user(
+                request,
+                format_html(
+                    "Stock of {} changed by {} to {}.",
+                    product.name,
+                    f"{movement.quantity:+d}",
+                    movement.stock_after,
+                ),
+                messages.SUCCESS,
+            )
+        return redirect_from_dialog(request, reverse("admin:inventory_product_change", args=[object_id]))
+
+
+MOVEMENT_COLOURS = {
+    StockMovement.Kind.RECEIPT: "success",
+    StockMovement.Kind.SALE: "info",
+    StockMovement.Kind.CANCELLATION: "warning",
+    StockMovement.Kind.REFUND: "warning",
+    StockMovement.Kind.ADJUSTMENT: "primary",
+    StockMovement.Kind.IMPORT: "primary",
+    StockMovement.Kind.CORRECTION: "danger",
+}
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
+    """The stock ledger: append-only, read-only for everyone."""
+
+    list_display = [
+        "created_at",
+        "product",
+        "quantity_signed",
+        "kind_badge",
+        "stock_after",
+        "reason",
+        "user",
+        "caused_by",
+    ]
+    list_select_related = ["product", "user", "reference_type"]
+    list_filter = [
+        ("kind", ChoicesCheckboxFilter),
+        ("user", RelatedDropdownFilter),
+        ("product", AutocompleteSelectFilter),
+        ("created_at", RangeDateFilter),
+    ]
+    ordering = ["-created_at", "-id"]
+    csv_columns = [
+        ("when", lambda m: m.created_at.isoformat()),
+        ("sku", lambda m: m.product.sku),
+        ("product", lambda m: m.product.name),
+        ("change", lambda m: m.quantity),
+        ("kind", lambda m: m.kind),
+        ("stock after", lambda m: m.stock_after),
+        ("reason", lambda m: m.reason),
+        ("user", lambda m: m.user or ""),
+        (
+            "reference",
+            lambda m: f"{m.reference_type.model}:{m.reference_id}" if m.reference_type_id else "",
+        ),
+    ]
+
+    @display(description="Change", ordering="quantity")
+    def quantity_signed(self, obj):
+        return f"{obj.quantity:+d}"
+
+    @display(description="Kind", ordering="kind", label=MOVEMENT_COLOURS)
+    def kind_badge(self, obj):
+        return obj.kind, obj.get_kind_display()
+
+    @display(description="Caused by")
+    def caused_by(self, obj):
+        if not obj.reference_type_id:
+            return "—"
+        url = admin_change_url(obj.reference_type, obj.reference_id)
+        label = reference_label(obj)
+        return format_html('<a href="{}">{}</a>', url, label) if url else label
+
+
+IMPORT_STATUS_COLOURS = {
+    ImportJob.Status.QUEUED: "default",
+    ImportJob.Status.RUNNING: "info",
+    ImportJob.Status.DONE: "success",
+    ImportJob.Status.FAILED: "danger",
+}
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "file_name",
+        "resource",
+        "status_badge",
+        "progress",
+        "created_count",
+        "updated_count",
+        "skipped_count",
+        "failed_count",
+        "user",
+        "created_at",
+    ]
+    list_select_related = ["user"]
+    list_filter = [("status", ChoicesCheckboxFilter), ("resource", ChoicesCheckboxFilter)]
+    ordering = ["-created_at", "-id"]
+
+    @display(description="Status", ordering="status", label=IMPORT_STATUS_COLOURS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description="Progress")
+    def progress(self, obj):
+        return f"{obj.rows_processed}/{obj.rows_total} ({obj.progress_percent}%)"

@@ -1,0 +1,191 @@
+"""Deterministic, realistic demo catalogue: a category tree and as many products as asked for."""
+
+import random
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from backoffice.bulk import copy_rows
+
+from .models import Category, Product, StockMovement
+
+CATEGORY_TREE = {
+    "Electronics": {
+        "Phones": ["Smartphones", "Phone cases"],
+        "Computers": ["Laptops", "Monitors", "Keyboards"],
+        "Audio": ["Headphones", "Speakers"],
+    },
+    "Home & Kitchen": {
+        "Cookware": ["Pans", "Knives"],
+        "Furniture": ["Chairs", "Desks"],
+        "Lighting": [],
+    },
+    "Clothing": {"Men": ["Shirts", "Jackets"], "Women": ["Dresses", "Coats"], "Kids": []},
+    "Sports & Outdoors": {"Cycling": [], "Camping": ["Tents", "Sleeping bags"], "Fitness": []},
+    "Books": {"Fiction": [], "Non-fiction": [], "Children's books": []},
+    "Garden": {"Tools": [], "Plants & seeds": []},
+}
+
+ADJECTIVES = [
+    "Classic",
+    "Compact",
+    "Deluxe",
+    "Eco",
+    "Essential",
+    "Lightweight",
+    "Modern",
+    "Pro",
+    "Premium",
+    "Rugged",
+    "Smart",
+    "Ultra",
+    "Vintage",
+    "Wireless",
+    "Heavy-duty",
+    "Foldable",
+    "Organic",
+    "Slim",
+]
+NOUNS = {
+    "Smartphones": ["Phone"],
+    "Phone cases": ["Case", "Bumper"],
+    "Laptops": ["Laptop", "Notebook"],
+    "Monitors": ["Monitor", "Display"],
+    "Keyboards": ["Keyboard"],
+    "Headphones": ["Headphones", "Earbuds"],
+    "Speakers": ["Speaker", "Soundbar"],
+    "Pans": ["Frying pan", "Wok", "Saucepan"],
+    "Knives": ["Chef's knife", "Knife set"],
+    "Chairs": ["Chair", "Stool"],
+    "Desks": ["Desk"],
+    "Lighting": ["Lamp", "Light strip"],
+    "Shirts": ["Shirt", "Polo"],
+    "Jackets": ["Jacket"],
+    "Dresses": ["Dress"],
+    "Coats": ["Coat", "Parka"],
+    "Kids": ["T-shirt", "Hoodie"],
+    "Cycling": ["Bike light", "Helmet", "Bike lock"],
+    "Tents": ["Tent"],
+    "Sleeping bags": ["Sleeping bag"],
+    "Fitness": ["Yoga mat", "Kettlebell", "Dumbbell set"],
+    "Fiction": ["Novel"],
+    "Non-fiction": ["Guide"],
+    "Children's books": ["Picture book"],
+    "Tools": ["Spade", "Pruner", "Rake"],
+    "Plants & seeds": ["Seed kit", "Herb pot"],
+}
+COLOURS = ["Black", "White", "Blue", "Red", "Green", "Grey", "Sand", "Olive", "Navy"]
+
+
+def seed_categories() -> list[Category]:
+    """The fixed category tree (idempotent); returns the leaves, where products go."""
+    leaves = []
+
+    def make(name, parent):
+        category, _ = Category.objects.get_or_create(name=name, defaults={"parent": parent})
+        return category
+
+    for top, middles in CATEGORY_TREE.items():
+        top_category = make(top, None)
+        for middle, children in middles.items():
+            middle_category = make(middle, top_category)
+            if not children:
+                leaves.append(middle_category)
+            for child in children:
+                leaves.append(make(child, middle_category))
+    return leaves
+
+
+def product_rows(count: int, *, rng: random.Random, leaves: list[Category], start: int = 0):
+    """Yields (product row, opening stock) for products ``start`` … ``start + count - 1``."""
+    now = timezone.now()
+    for index in range(start, start + count):
+        leaf = leaves[index % len(leaves)]
+        noun = rng.choice(NOUNS.get(leaf.name, ["Item"]))
+        name = f"{rng.choice(ADJECTIVES)} {noun} {rng.choice(COLOURS)} {index + 1}"
+        roll = rng.random()
+        stock = 0 if roll < 0.06 else rng.randint(1, 10) if roll < 0.2 else rng.randint(11, 400)
+        price = Decimal(rng.randint(199, 199_999)) / 100
+        created = now - timedelta(days=rng.uniform(1, 720))
+        row = (
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            f"{leaf.slug[:3].upper()}-{index + 1:07d}",
+            name,
+            f"{slugify(name)}",
+            f"{name}: a {noun.lower()} from our {leaf.name.lower()} range.",
+            price,
+            stock,
+            10,
+            leaf.pk,
+            rng.random() < 0.85,
+            rng.random() < 0.04,
+            {"colour": name.split()[-2], "supplier": f"SUP-{rng.randint(1, 40):03d}"},
+            rng.randint(0, 500),
+            created,
+            created,
+        )
+        yield row, stock
+
+
+PRODUCT_COLUMNS = [
+    "id",
+    "sku",
+    "name",
+    "slug",
+    "description",
+    "price",
+    "stock",
+    "low_stock_threshold",
+    "category_id",
+    "is_published",
+    "is_featured",
+    "metadata",
+    "popularity_score",
+    "created_at",
+    "updated_at",
+]
+MOVEMENT_COLUMNS = [
+    "product_id",
+    "quantity",
+    "kind",
+    "reason",
+    "stock_after",
+    "created_at",
+    "reference_id",
+]
+
+
+def seed_products(count: int, *, rng: random.Random, progress=None) -> int:
+    """Insert ``count`` products with an opening-stock movement each, in batches."""
+    leaves = seed_categories()
+    start = Product.objects.count()
+    batch = 20_000
+    done = 0
+    while done < count:
+        size = min(batch, count - done)
+        products, movements = [], []
+        for row, stock in product_rows(size, rng=rng, leaves=leaves, start=start + done):
+            products.append(row)
+            if stock:
+                movements.append(
+                    (
+                        row[0],
+                        stock,
+                        StockMovement.Kind.RECEIPT,
+                        "Opening stock (demo data)",
+                        stock,
+                        row[13],
+                        "",
+                    )
+                )
+        with transaction.atomic():
+            copy_rows(Product, PRODUCT_COLUMNS, products)
+            copy_rows(StockMovement, MOVEMENT_COLUMNS, movements)
+        done += size
+        if progress:
+            progress(done, count)
+    return done

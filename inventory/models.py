@@ -1,0 +1,270 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+from simple_history.models import HistoricalRecords
+
+from .querysets import CategoryQuerySet, ProductQuerySet
+from .stock_state import StockState, stock_state_of
+
+
+def unique_slug(model, text: str, *, instance_pk=None, max_length: int = 200) -> str:
+    """``text`` slugified, with ``-2``, ``-3``… appended until no other row of ``model`` has it."""
+    base = slugify(text)[: max_length - 8] or "item"
+    taken = set(
+        model.objects.filter(slug__startswith=base).exclude(pk=instance_pk).values_list("slug", flat=True)
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def normalise_sku(sku: str) -> str:
+    """SKUs are compared and searched upper-case, without surrounding spaces."""
+    return (sku or "").strip().upper()
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True, blank=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="Leave empty for a top-level category.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Category, self.name, instance_pk=self.pk, max_length=140)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if self.pk and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A category can't sit below itself or its children."})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+    @property
+    def path(self) -> str:
+        """``Electronics/Phones``: the form imports accept."""
+        names, node, seen = [], self, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            names.append(node.name)
+            node = node.parent
+        return "/".join(reversed(names))
+
+
+class Product(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True, blank=True)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    # Changed only by inventory.services (row lock + F() + a ledger movement), never edited directly.
+    stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    low_stock_threshold = models.PositiveIntegerField(default=10)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    is_published = models.BooleanField("published", default=False)
+    is_featured = models.BooleanField("featured", default=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    popularity_score = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["popularity_score"])
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("adjust_stock", "Can adjust stock (written to the stock ledger)"),
+            ("import_product", "Can import products from files"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
+        ]
+        indexes = [
+            # The admin's default ordering (name, then -pk as the tie-breaker Django adds).
+            models.Index(fields=["name", "-id"], name="product_name_idx"),
+            models.Index(fields=["-created_at", "-id"], name="product_created_idx"),
+            models.Index(fields=["price", "-id"], name="product_price_idx"),
+            models.Index(fields=["stock", "-id"], name="product_stock_idx"),
+            models.Index(fields=["is_published", "name"], name="product_published_idx"),
+            models.Index(fields=["is_featured", "name"], name="product_featured_idx"),
+            models.Index(fields=["category", "name"], name="product_category_name_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.sku})"
+
+    def save(self, *args, **kwargs):
+        self.sku = normalise_sku(self.sku)
+        if not self.slug:
+            self.slug = unique_slug(Product, self.name, instance_pk=self.pk, max_length=220)
+        super().save(*args, **kwargs)
+
+    @property
+    def stock_state(self) -> StockState:
+        return stock_state_of(stock=self.stock, low_stock_threshold=self.low_stock_threshold)
+
+    @property
+    def is_available(self) -> bool:
+        return self.is_published and self.stock > 0
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/%Y/%m/", blank=True)
+    url = models.URLField("image URL", blank=True)
+    alt_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(image="") | ~Q(url=""), name="product_image_has_file_or_url")
+        ]
+
+    def __str__(self):
+        return self.alt_text or f"Image {self.position} of {self.product_id}"
+
+    def clean(self):
+        if not self.image and not self.url:
+            raise ValidationError("Upload an image or give its URL.")
+
+    @property
+    def source(self) -> str:
+        return self.image.url if self.image else self.url
+
+
+class StockMovement(models.Model):
+    """One change of a product's stock. Append-only: a product's stock is the sum of its movements."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        SALE = "sale", "Sale"
+        CANCELLATION = "cancellation", "Cancellation"
+        REFUND = "refund", "Refund"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        IMPORT = "import", "Import"
+        CORRECTION = "correction", "Correction"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    quantity = models.IntegerField(help_text="Units added (positive) or removed (negative).")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    reason = models.CharField(max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What caused it: an order, an order line, an import job; empty for a manual adjustment.
+    reference_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reference_id = models.CharField(max_length=64, blank=True)
+    reference = GenericForeignKey("reference_type", "reference_id")
+    stock_after = models.IntegerField(help_text="The product's stock right after this movement.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="stock_movement_not_zero"),
+        ]
+        indexes = [
+            models.Index(fields=["product", "-created_at", "-id"], name="movement_product_idx"),
+            models.Index(fields=["-created_at", "-id"], name="movement_created_idx"),
+            models.Index(fields=["kind", "-created_at"], name="movement_kind_idx"),
+            models.Index(fields=["reference_type", "reference_id"], name="movement_reference_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity:+d} {self.get_kind_display().lower()} of {self.product_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Stock movements are append-only: write a correction instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Stock movements are append-only and can't be deleted.")
+
+
+class ImportJob(models.Model):
+    """One import of a file, run in the request for small files and by a Celery worker for big ones."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Resource(models.TextChoices):
+        PRODUCTS = "products", "Products"
+        CATEGORIES = "categories", "Categories"
+        CUSTOMERS = "customers", "Customers"
+
+    resource = models.CharField(max_length=20, choices=Resource.choices, default=Resource.PRODUCTS)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=10, default="csv")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField("created", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    skipped_count = models.PositiveIntegerField("unchanged", default=0)
+    failed_count = models.PositiveIntegerField("invalid", default=0)
+    error_report = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="import_job_status_idx")]
+
+    def __str__(self):
+        return f"Import of {self.file_name} ({self.get_status_display().lower()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.rows_processed / self.rows_total))

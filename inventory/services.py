@@ -1,0 +1,262 @@
+"""Writes to the catalogue and to stock. The admin, commands, imports and tasks all call these.
+
+Stock changes only through ``stock_apply`` (and its one-product form ``stock_adjust``): the products'
+rows are locked in primary-key order, the stock is updated with ``F()`` and one ledger movement per
+product is written in the same transaction, with a history row whose reason says why.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.recording import history_bulk_record
+from backoffice.exceptions import DomainError
+
+from .models import Category, Product, StockMovement
+
+
+class CatalogueError(DomainError):
+    pass
+
+
+class InsufficientStock(DomainError):
+    def __init__(self, *, product: Product, available: int, requested: int):
+        self.product, self.available, self.requested = product, available, requested
+        super().__init__(
+            f"Not enough stock for {product.name} ({product.sku}): "
+            f"{available} available, {requested} requested."
+        )
+
+
+def validation_message(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+            for field, messages in error.message_dict.items()
+        )
+    return " ".join(error.messages)
+
+
+# --- Cache of catalogue entries --------------------------------------------------------------------
+FEATURED_CACHE_KEY = "catalogue:featured"
+
+
+def product_cache_keys(product_id) -> list[str]:
+    return [FEATURED_CACHE_KEY, f"catalogue:product:{product_id}"]
+
+
+def catalogue_cache_clear(*, product_ids: Iterable) -> None:
+    """Forget cached entries of these products once the transaction that changed them commits."""
+    keys = {key for pk in product_ids for key in product_cache_keys(pk)}
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(sorted(keys)))
+
+
+# --- Stock -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StockChange:
+    product_id: object
+    quantity: int
+
+
+def stock_apply(
+    *,
+    changes: Mapping | Iterable[StockChange],
+    kind: str,
+    reason: str,
+    user=None,
+    reference=None,
+) -> list[StockMovement]:
+    """Apply several stock changes at once, all or nothing.
+
+    ``changes`` maps product id -> quantity change (or is a list of ``StockChange``). Zero changes are
+    ignored. Refuses with ``InsufficientStock`` (naming the product, what is available and what was
+    asked) when any product would go below zero; nothing is written then.
+    """
+    if not isinstance(changes, Mapping):
+        merged: dict = {}
+        for change in changes:
+            merged[change.product_id] = merged.get(change.product_id, 0) + change.quantity
+        changes = merged
+    changes = {pk: qty for pk, qty in changes.items() if qty}
+    if not changes:
+        return []
+    if kind not in StockMovement.Kind.values:
+        raise CatalogueError(f"Unknown stock movement kind {kind!r}.")
+
+    reference_type = reference_id = None
+    if reference is not None:
+        reference_type = ContentType.objects.get_for_model(reference)
+        reference_id = str(reference.pk)
+
+    with transaction.atomic():
+        products = list(Product.objects.locked_in_pk_order(changes))
+        if len(products) != len(changes):
+            missing = set(map(str, changes)) - {str(p.pk) for p in products}
+            raise CatalogueError(f"Unknown product(s): {', '.join(sorted(missing))}.")
+        for product in products:
+            quantity = changes[product.pk]
+            if product.stock + quantity < 0:
+                raise InsufficientStock(product=product, available=product.stock, requested=-quantity)
+
+        now = timezone.now()
+        movements = []
+        for product in products:
+            quantity = changes[product.pk]
+            Product.objects.filter(pk=product.pk).update(stock=F("stock") + quantity, updated_at=now)
+            # We hold the row lock, so the value F() produced is exactly this.
+            product.stock += quantity
+            product.updated_at = now
+            movements.append(
+                StockMovement(
+                    product=product,
+                    quantity=quantity,
+                    kind=kind,
+                    reason=reason,
+                    user=user,
+                    reference_type=reference_type,
+                    reference_id=reference_id or "",
+                    stock_after=product.stock,
+                )
+            )
+        StockMovement.objects.bulk_create(movements)
+        history_bulk_record(products, reason=reason, user=user, changed_fields=["stock"])
+        catalogue_cache_clear(product_ids=changes)
+    return movements
+
+
+def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kind=None, reference=None):
+    """Change one product's stock by ``quantity`` (a manual adjustment unless ``kind`` says else)."""
+    if not quantity:
+        raise CatalogueError("A stock adjustment needs a quantity other than zero.")
+    if not (reason or "").strip():
+        raise CatalogueError("Say why the stock changes: a reason is required.")
+    (movement,) = stock_apply(
+        changes={product.pk: quantity},
+        kind=kind or StockMovement.Kind.ADJUSTMENT,
+        reason=reason.strip(),
+        user=user,
+        reference=reference,
+    )
+    product.stock = movement.stock_after
+    return movement
+
+
+# --- Catalogue -------------------------------------------------------------------------------------
+PRODUCT_FLAGS = {
+    "publish": ("is_published", True, "Bulk publish"),
+    "unpublish": ("is_published", False, "Bulk unpublish"),
+    "feature": ("is_featured", True, "Bulk feature"),
+    "unfeature": ("is_featured", False, "Bulk unfeature"),
+}
+
+
+def product_set_flag(*, products, flag: str, user=None, reason: str | None = None) -> int:
+    """Publish, unpublish, feature or unfeature products; returns how many actually changed.
+
+    Rows already in the wanted state are left alone (no update, no history row). Each changed row
+    gets its own history row with the action as the reason.
+    """
+    field, value, default_reason = PRODUCT_FLAGS[flag]
+    with transaction.atomic():
+        to_change = list(
+            Product.objects.filter(pk__in=_pks(products))
+            .exclude(**{field: value})
+            .order_by("pk")
+            .select_for_update()
+        )
+        if not to_change:
+            return 0
+        now = timezone.now()
+        Product.objects.filter(pk__in=[p.pk for p in to_change]).update(**{field: value, "updated_at": now})
+        for product in to_change:
+            setattr(product, field, value)
+            product.updated_at = now
+        history_bulk_record(to_change, reason=reason or default_reason, user=user, changed_fields=[field])
+        catalogue_cache_clear(product_ids=[p.pk for p in to_change])
+    return len(to_change)
+
+
+def product_publish(*, products, user=None) -> int:
+    return product_set_flag(products=products, flag="publish", user=user)
+
+
+def product_unpublish(*, products, user=None) -> int:
+    return product_set_flag(products=products, flag="unpublish", user=user)
+
+
+def product_feature(*, products, user=None) -> int:
+    return product_set_flag(products=products, flag="feature", user=user)
+
+
+def product_unfeature(*, products, user=None) -> int:
+    return product_set_flag(products=products, flag="unfeature", user=user)
+
+
+def product_create(*, stock: int = 0, user=None, reason: str = "Opening stock", **fields) -> Product:
+    """Create a product; its opening stock is written to the ledger as a receipt."""
+    product = Product(stock=0, **fields)
+    try:
+        product.full_clean()
+    except ValidationError as error:
+        raise CatalogueError(validation_message(error)) from error
+    if stock < 0:
+        raise CatalogueError("Stock can't be negative.")
+    with transaction.atomic():
+        product._change_reason = "Created"
+        product.save()
+        if stock:
+            stock_adjust(
+                product=product,
+                quantity=stock,
+                reason=reason,
+                user=user,
+                kind=StockMovement.Kind.RECEIPT,
+            )
+    return product
+
+
+def category_delete(*, category: Category) -> None:
+    """Delete a category, refusing while products or sub-categories still depend on it."""
+    blocker = category_delete_blocker(category)
+    if blocker:
+        raise CatalogueError(blocker)
+    category.delete()
+
+
+def category_delete_blocker(category: Category) -> str | None:
+    products = category.products.count()
+    if products:
+        return (
+            f"Category “{category.name}” still has {products} product(s): move them to another "
+            f"category before deleting it."
+        )
+    children = category.children.count()
+    if children:
+        return (
+            f"Category “{category.name}” still has {children} sub-categor"
+            f"{'y' if children == 1 else 'ies'}: move or delete them first."
+        )
+    return None
+
+
+def product_delete_blocker(product: Product) -> str | None:
+    """Products with sales or a stock history are kept (unpublish them instead)."""
+    if product.order_items.exists():
+        return f"{product.name} ({product.sku}) appears on orders: unpublish it instead of deleting it."
+    if product.movements.exists():
+        return (
+            f"{product.name} ({product.sku}) has stock movements in the ledger: unpublish it instead "
+            f"of deleting it."
+        )
+    return None
+
+
+def _pks(items) -> list:
+    return [getattr(item, "pk", item) for item in items]

@@ -1,0 +1,277 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from unfold.admin import TabularInline
+from unfold.contrib.filters.admin import ChoicesCheckboxFilter, RangeDateFilter
+from unfold.decorators import action, display
+
+from backoffice.admin_base import BaseAdmin, HistoryAdmin, redirect_from_dialog
+from backoffice.exceptions import DomainError
+from backoffice.search import indexed_search
+
+from . import services
+from .models import Customer, Order, OrderItem, OrderStatus
+from .selectors import normalise_order_number, search_orders
+
+STATUS_COLOURS = {
+    OrderStatus.PENDING: "warning",
+    OrderStatus.PAID: "info",
+    OrderStatus.SHIPPED: "primary",
+    OrderStatus.COMPLETED: "success",
+    OrderStatus.CANCELLED: "danger",
+    OrderStatus.REFUNDED: "default",
+}
+
+
+class OrderLinesFormSet(BaseInlineFormSet):
+    """Order lines as the service sees them: the quantities wanted per product."""
+
+    def wanted_quantities(self) -> dict:
+        wanted = {}
+        for form in self.initial_forms:
+            line = form.instance
+            if form in self.deleted_forms:
+                wanted.setdefault(line.product_id, 0)
+            elif form.has_changed():
+                if "product" in form.changed_data:
+                    wanted.setdefault(form.initial["product"], 0)
+                wanted[form.cleaned_data["product"].pk] = form.cleaned_data["quantity"]
+        for form in self.extra_forms:
+            if form.has_changed() and form not in self.deleted_forms and form.cleaned_data:
+                wanted[form.cleaned_data["product"].pk] = form.cleaned_data["quantity"]
+        return wanted
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        problems = services.order_lines_check(order=self.instance, quantities=self.wanted_quantities())
+        if problems:
+            raise ValidationError(problems)
+
+    def save(self, commit=True):
+        # The order service writes the lines (stock, totals, money, history), not the formset.
+        services.order_lines_set(
+            order=self.instance, quantities=self.wanted_quantities(), user=self.request_user
+        )
+        return []
+
+
+class OrderItemInline(TabularInline):
+    model = OrderItem
+    formset = OrderLinesFormSet
+    fields = ["product", "quantity", "unit_price", "line_total"]
+    readonly_fields = ["unit_price", "line_total"]
+    autocomplete_fields = ["product"]
+    extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request_user = request.user
+        return formset
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+    def _editable(self, request, obj):
+        return obj is not None and obj.is_editable and request.user.has_perm("orders.change_order")
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(request, obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Order)
+class OrderAdmin(HistoryAdmin):
+    list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
+    list_select_related = ["customer"]
+    list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateFilter)]
+    date_hierarchy = "created_at"
+    search_fields = ["number", "customer__email", "customer__name"]
+    search_help_text = "An order number (ORD-000123 or 123), or the customer's e-mail or name."
+    ordering = ["-created_at", "-id"]
+    inlines = [OrderItemInline]
+    fieldsets = [
+        (None, {"fields": ["number", "customer", "status", "created_at"]}),
+        ("Money", {"fields": ["subtotal", "tax", "total", "payment_reference"]}),
+        ("Delivery and notes", {"fields": ["shipping_address", "internal_note"]}),
+    ]
+    readonly_fields = [
+        "number",
+        "customer",
+        "status",
+        "created_at",
+        "subtotal",
+        "tax",
+        "total",
+        "payment_reference",
+    ]
+    actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
+    actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_item_count()
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_orders(queryset, search_term), False
+
+    def has_add_permission(self, request):
+        return False  # orders are placed by the shop through the order service
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel or refund instead: deleting would lose money and stock history
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(self.readonly_fields)
+        if obj is not None and obj.status not in services.EDITABLE_STATUSES:
+            readonly.append("shipping_address")
+        return readonly
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            # Raised while saving (e.g. stock sold meanwhile): the transaction was rolled back.
+            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @display(description="Status", ordering="status", label=STATUS_COLOURS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description="Items", ordering="item_count")
+    def item_count(self, obj):
+        return obj.item_count
+
+    # --- status changes: one service call per order, history per order -----------------------
+    def _bulk(self, request, queryset, to: OrderStatus, verb: str):
+        count = self.run_service(
+            request,
+            lambda: services.order_bulk_transition(orders=list(queryset), to=to, user=request.user),
+        )
+        if count is not None:
+            self.message_user(request, f"{count} order(s) {verb}.", messages.SUCCESS)
+
+    @action(description="Mark selected orders shipped", permissions=["change"])
+    def bulk_ship(self, request, queryset):
+        self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
+
+    @action(description="Mark selected orders completed", permissions=["change"])
+    def bulk_complete(self, request, queryset):
+        self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
+
+    @action(description="Cancel selected orders (restock)", permissions=["change"])
+    def bulk_cancel(self, request, queryset):
+        self._bulk(request, queryset, OrderStatus.CANCELLED, "cancelled and restocked")
+
+    @action(description="Refund selected orders (restock)", permissions=["change"])
+    def bulk_refund(self, request, queryset):
+        self._bulk(request, queryset, OrderStatus.REFUNDED, "refunded and restocked")
+
+    def _detail(self, request, object_id, to: OrderStatus, verb: str):
+        order = self.get_object(request, object_id)
+        done = self.run_service(
+            request, lambda: services.order_transition(order=order, to=to, user=request.user)
+        )
+        if done is not None:
+            self.message_user(request, f"Order {done.number} {verb}.", messages.SUCCESS)
+        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[object_id]))
+
+    @action(description="Mark paid", permissions=["change"], icon="payments")
+    def mark_paid(self, request, object_id):
+        return self._detail(request, object_id, OrderStatus.PAID, "marked paid")
+
+    @action(description="Mark shipped", permissions=["change"], icon="local_shipping")
+    def ship(self, request, object_id):
+        return self._detail(request, object_id, OrderStatus.SHIPPED, "marked shipped")
+
+    @action(description="Complete", permissions=["change"], icon="task_alt")
+    def complete(self, request, object_id):
+        return self._detail(request, object_id, OrderStatus.COMPLETED, "completed")
+
+    @action(description="Cancel and restock", permissions=["change"], icon="cancel")
+    def cancel(self, request, object_id):
+        return self._detail(request, object_id, OrderStatus.CANCELLED, "cancelled; its stock was returned")
+
+    @action(description="Refund and restock", permissions=["change"], icon="currency_exchange")
+    def refund(self, request, object_id):
+        return self._detail(request, object_id, OrderStatus.REFUNDED, "refunded; its stock was returned")
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(BaseAdmin):
+    """Every order line, to look across orders. Lines are edited on their order's page."""
+
+    list_display = ["order", "product", "quantity", "unit_price", "line_total"]
+    list_select_related = ["order", "product"]
+    search_fields = ["order__number", "product__sku"]
+    search_help_text = "An order number or an exact SKU."
+    ordering = ["-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        number = normalise_order_number(search_term)
+        if number:
+            return queryset.filter(order__number=number), False
+        return indexed_search(queryset, search_term, prefix={"product__sku": str.upper})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CustomerOrderInline(TabularInline):
+    model = Order
+    fields = ["number", "status", "total", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    per_page = 10
+    show_change_link = True
+    can_delete = False
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(HistoryAdmin):
+    list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
+    search_fields = ["email", "name"]
+    search_help_text = "The start of an e-mail address, or words of the name."
+    ordering = ["name", "id"]
+    list_filter = [("created_at", RangeDateFilter)]
+    fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
+    readonly_fields = ["created_at"]
+    inlines = [CustomerOrderInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_order_stats()
+
+    def get_search_results(self, request, queryset, search_term):
+        return indexed_search(queryset, search_term, prefix={"email": str.lower}, contains=["name"])
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # customers with orders are kept; their history stays readable
+
+    @display(description="Orders", ordering="order_count")
+    def order_count(self, obj):
+        return obj.order_count
+
+    @display(description="Lifetime value", ordering="lifetime_value")
+    def lifetime_value(self, obj):
+        return obj.lifetime_value

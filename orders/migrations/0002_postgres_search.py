@@ -1,0 +1,34 @@
+"""PostgreSQL only: trigram indexes for searching customers by name/e-mail, prefix search on
+order numbers and e-mails."""
+
+from django.db import migrations
+
+FORWARD = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS customer_name_trgm_idx ON orders_customer USING gin (name gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS customer_email_prefix_idx ON orders_customer (email varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS order_number_prefix_idx ON orders_order (number varchar_pattern_ops)",
+]
+BACKWARD = [
+    "DROP INDEX IF EXISTS order_number_prefix_idx",
+    "DROP INDEX IF EXISTS customer_email_prefix_idx",
+    "DROP INDEX IF EXISTS customer_name_trgm_idx",
+]
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in FORWARD:
+            schema_editor.execute(statement)
+
+
+def backward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in BACKWARD:
+            schema_editor.execute(statement)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("orders", "0001_initial")]
+
+    operations = [migrations.RunPython(forward, backward)]
