@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.admin.utils import model_ngettext
 from django.core.exceptions import PermissionDenied
+from django.forms import JSONField
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
@@ -60,6 +61,17 @@ class BaseAdmin(ModelAdmin):
         return result
 
 
+def really_changed(form) -> list[str]:
+    # A JSON field reports a change when its text is re-posted unchanged; compare the values.
+    return [
+        name
+        for name in form.changed_data
+        if not (
+            isinstance(form.fields[name], JSONField) and form.initial.get(name) == form.cleaned_data.get(name)
+        )
+    ]
+
+
 class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
     """An admin whose edits are written to history with a reason naming what changed."""
 
@@ -67,7 +79,7 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            fields = ", ".join(form.changed_data) or "no field"
+            fields = ", ".join(really_changed(form)) or "no field"
             obj._change_reason = f"Edited in the admin ({fields})"
         else:
             obj._change_reason = "Created in the admin"

@@ -56,6 +56,8 @@ class OrderLinesFormSet(BaseInlineFormSet):
         services.order_lines_set(
             order=self.instance, quantities=self.wanted_quantities(), user=self.request_user
         )
+        # The admin's change message reads these; the lines' own history says what changed.
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         return []
 
 

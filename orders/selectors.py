@@ -30,3 +30,36 @@ def search_orders(queryset, term: str):
     else:
         customers = Customer.objects.filter(name__icontains=term)
     return queryset.filter(customer__in=customers.values("pk"))
+
+
+def completed_sales_lines(*, start, end):
+    """Lines of completed orders placed from ``start`` to ``end`` (dates, both included), streamed.
+
+    Uses the (status, created_at) index; rows come in server-side chunks, so memory stays flat.
+    """
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from .models import OrderItem, OrderStatus
+
+    zone = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return (
+        OrderItem.objects.filter(
+            order__status=OrderStatus.COMPLETED, order__created_at__gte=since, order__created_at__lt=until
+        )
+        .order_by("order__created_at", "order_id", "id")
+        .values(
+            "order__number",
+            "order__created_at",
+            "order__customer__email",
+            "product__sku",
+            "product__name",
+            "quantity",
+            "unit_price",
+            "line_total",
+        )
+        .iterator(chunk_size=5000)
+    )

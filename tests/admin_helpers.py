@@ -1,0 +1,31 @@
+"""Helpers for tests that drive the admin through the test client."""
+
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+def query_count(client, url, *, model=None, per_page=None) -> int:
+    """How many queries one GET of ``url`` runs (optionally with the model's list page size set)."""
+    model_admin = admin.site._registry[model] if model else None
+    saved = model_admin.list_per_page if model_admin else None
+    if model_admin and per_page:
+        model_admin.list_per_page = per_page
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200, response.status_code
+    finally:
+        if model_admin:
+            model_admin.list_per_page = saved
+    return len(captured)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def action(client, url, name, objects, **extra):
+    return client.post(
+        url, {"action": name, "_selected_action": [str(o.pk) for o in objects], **extra}, follow=True
+    )

@@ -1,0 +1,176 @@
+import pytest
+from django.urls import reverse
+
+from inventory.models import Category, Product
+from tests.admin_helpers import action, messages_of, query_count
+
+pytestmark = pytest.mark.django_db
+PRODUCTS = reverse("admin:inventory_product_changelist")
+
+
+def test_stock_badges_are_red_orange_and_green(client_for, ops_user, make_product):
+    make_product(stock=0, name="Empty shelf")
+    make_product(stock=4, name="Almost gone")
+    make_product(stock=10, name="At threshold")
+    make_product(stock=80, name="Plenty")
+
+    html = client_for(ops_user).get(PRODUCTS).content.decode()
+
+    def badge_of(name):
+        row = html[html.index(name) :]
+        row = row[: row.index("</tr>")]
+        return row
+
+    assert "bg-red-100" in badge_of("Empty shelf") and "Out of stock" in badge_of("Empty shelf")
+    assert "bg-orange-100" in badge_of("Almost gone") and "4 in stock" in badge_of("Almost gone")
+    assert "bg-orange-100" in badge_of("At threshold")
+    assert "bg-green-100" in badge_of("Plenty") and "80 in stock" in badge_of("Plenty")
+
+
+def test_filter_by_stock_state_and_search_by_sku_prefix_or_name(client_for, ops_user, make_product):
+    make_product(stock=0, name="Empty shelf", sku="AUD-001")
+    make_product(stock=4, name="Almost gone", sku="AUD-002")
+    make_product(stock=80, name="Plenty of lamps", sku="LMP-003")
+    client = client_for(ops_user)
+
+    low = client.get(PRODUCTS, {"stock_state": "low"})
+    assert [p.name for p in low.context["cl"].result_list] == ["Almost gone"]
+    by_sku = client.get(PRODUCTS, {"q": "aud-"})
+    assert {p.sku for p in by_sku.context["cl"].result_list} == {"AUD-001", "AUD-002"}
+    by_name = client.get(PRODUCTS, {"q": "lamps"})
+    assert [p.sku for p in by_name.context["cl"].result_list] == ["LMP-003"]
+
+
+def test_bulk_publish_reports_how_many_changed_and_writes_history_per_row(client_for, ops_user, make_product):
+    drafts = [make_product(published=False) for _ in range(3)]
+    already = make_product(published=True)
+
+    response = action(client_for(ops_user), PRODUCTS, "publish", [*drafts, already])
+
+    assert "3 products published (1 already was)." in messages_of(response)
+    assert Product.objects.filter(is_published=True).count() == 4
+    for product in drafts:
+        latest = product.history.first()
+        assert latest.history_change_reason == "Bulk publish" and latest.history_user == ops_user
+        assert latest.is_published
+    assert already.history.first().history_change_reason != "Bulk publish"
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value", "verb"),
+    [
+        ("unpublish", "is_published", False, "unpublished"),
+        ("feature", "is_featured", True, "featured"),
+        ("unfeature", "is_featured", False, "no longer featured"),
+    ],
+)
+def test_other_bulk_actions(client_for, ops_user, make_product, name, field, value, verb):
+    products = [make_product(published=True, is_featured=not value) for _ in range(2)]
+    response = action(client_for(ops_user), PRODUCTS, name, products)
+    assert f"2 products {verb}." in messages_of(response)
+    assert all(getattr(p, field) == value for p in Product.objects.all())
+
+
+def test_product_list_runs_the_same_number_of_queries_for_10_and_100_rows(client_for, ops_user, make_product):
+    client = client_for(ops_user)
+    categories = [Category.objects.create(name=f"Shelf {i}") for i in range(5)]
+    for i in range(10):
+        make_product(category=categories[i % 5])
+    ten = query_count(client, PRODUCTS, model=Product, per_page=10)
+    for i in range(90):
+        make_product(category=categories[i % 5])
+    hundred = query_count(client, PRODUCTS, model=Product, per_page=100)
+    assert ten == hundred
+
+
+def test_category_list_shows_product_counts_with_constant_queries(
+    client_for, ops_user, make_category, make_product
+):
+    client = client_for(ops_user)
+    url = reverse("admin:inventory_category_changelist")
+    audio = make_category("Audio")
+    for _ in range(3):
+        make_product(category=audio)
+    few = query_count(client, url, model=Category, per_page=10)
+    for i in range(30):
+        make_category(f"More {i}")
+    assert query_count(client, url, model=Category, per_page=100) == few
+    rows = {c.name: c.product_count for c in client.get(url).context["cl"].result_list}
+    assert rows["Audio"] == 3
+
+
+def test_deleting_a_category_with_products_is_refused_in_the_admin(
+    client_for, superuser, make_category, make_product
+):
+    category = make_category("Speakers")
+    make_product(category=category)
+    client = client_for(superuser)
+    url = reverse("admin:inventory_category_delete", args=[category.pk])
+
+    page = client.get(url).content.decode()
+    assert "still has 1 product(s)" in page
+    client.post(url, {"post": "yes"})
+    assert Category.objects.filter(pk=category.pk).exists()
+
+
+def test_adjust_stock_dialog_on_a_product_page(client_for, ops_user, make_product):
+    product = make_product(stock=5)
+    client = client_for(ops_user)
+    url = reverse("admin:inventory_product_adjust_stock", args=[product.pk])
+
+    refused = client.post(url, {"quantity": "-9", "reason": "Count", "_form_submitted": "1"}, follow=True)
+    assert any("5 available, 9 requested" in m for m in messages_of(refused))
+    assert Product.objects.get(pk=product.pk).stock == 5
+
+    client.post(url, {"quantity": "7", "reason": "Delivery 42", "_form_submitted": "1"}, follow=True)
+    assert Product.objects.get(pk=product.pk).stock == 12
+    assert product.movements.first().reason == "Delivery 42"
+
+
+def test_bulk_adjust_stock_asks_for_quantity_and_reason_then_applies_to_all(
+    client_for, ops_user, make_product
+):
+    products = [make_product(stock=5), make_product(stock=1)]
+    client = client_for(ops_user)
+
+    page = action(client, PRODUCTS, "adjust_stock_selected", products)
+    assert "Adjust stock of selected products" in page.content.decode()
+
+    refused = action(
+        client, PRODUCTS, "adjust_stock_selected", products, apply="1", quantity="-2", reason="Shrinkage"
+    )
+    assert any("1 available, 2 requested" in m for m in messages_of(refused))
+    assert sorted(Product.objects.values_list("stock", flat=True)) == [1, 5]
+
+    done = action(
+        client, PRODUCTS, "adjust_stock_selected", products, apply="1", quantity="3", reason="Delivery"
+    )
+    assert "Stock of 2 product(s) changed by +3." in messages_of(done)
+    assert sorted(Product.objects.values_list("stock", flat=True)) == [4, 8]
+
+
+def test_stock_is_not_editable_on_the_product_form(client_for, ops_user, make_product):
+    product = make_product(stock=5, name="Lamp")
+    client = client_for(ops_user)
+    url = reverse("admin:inventory_product_change", args=[product.pk])
+    form = client.get(url).context["adminform"].form
+    assert "stock" not in form.fields
+    data = {
+        "name": "Lamp renamed",
+        "sku": product.sku,
+        "category": product.category_id,
+        "price": "10.00",
+        "slug": product.slug,
+        "description": "",
+        "low_stock_threshold": "10",
+        "metadata": "{}",
+        "is_published": "on",
+        "stock": "999",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.name == "Lamp renamed" and product.stock == 5
+    assert product.history.first().history_change_reason == "Edited in the admin (name)"

@@ -1,0 +1,70 @@
+"""Sixteen buyers race for the last ten units: exactly ten are sold, nobody oversells, no deadlock."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from inventory.models import Product, StockMovement
+from orders.models import OrderItem
+from orders.services import InsufficientStock, order_place
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(buyers, attempt):
+    barrier = threading.Barrier(len(buyers))
+    outcomes, errors = [], []
+
+    def run(buyer):
+        try:
+            barrier.wait()
+            outcomes.append(attempt(buyer))
+        except InsufficientStock as refused:
+            outcomes.append(refused)
+        except Exception as error:  # anything else is a failure of the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(buyer,)) for buyer in buyers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return outcomes, errors
+
+
+def test_sixteen_buyers_for_the_last_ten_units(make_product, make_customer):
+    product = make_product(stock=10, name="Last lamp", sku="LAMP-LAST")
+    customers = [make_customer() for _ in range(16)]
+
+    outcomes, errors = race(customers, lambda c: order_place(customer=c, lines={product.pk: 1}))
+
+    assert errors == []
+    sold = [o for o in outcomes if not isinstance(o, InsufficientStock)]
+    refused = [o for o in outcomes if isinstance(o, InsufficientStock)]
+    assert len(sold) == 10 and len(refused) == 6
+    assert all("Last lamp (LAMP-LAST): 0 available, 1 requested" in str(r) for r in refused)
+    assert Product.objects.get(pk=product.pk).stock == 0
+    assert OrderItem.objects.filter(product=product).aggregate(u=Sum("quantity"))["u"] == 10
+    ledger_sold = StockMovement.objects.filter(product=product, kind="sale").aggregate(u=Sum("quantity"))["u"]
+    assert ledger_sold == -10
+
+
+def test_orders_locking_the_same_products_in_opposite_order_never_deadlock(make_product, make_customer):
+    first = make_product(stock=100)
+    second = make_product(stock=100)
+    customers = [make_customer() for _ in range(12)]
+
+    def buy(customer):
+        # Half the buyers name the products one way round, half the other: the service locks by pk.
+        lines = {first.pk: 1, second.pk: 1} if customer.pk % 2 else {second.pk: 1, first.pk: 1}
+        return order_place(customer=customer, lines=lines)
+
+    outcomes, errors = race(customers, buy)
+
+    assert errors == [] and len(outcomes) == 12
+    assert Product.objects.get(pk=first.pk).stock == 88
+    assert Product.objects.get(pk=second.pk).stock == 88
