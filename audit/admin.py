@@ -3,12 +3,12 @@ from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
 from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
-    RangeDateTimeFilter,
     RelatedDropdownFilter,
 )
 from unfold.decorators import display
 
 from backoffice.admin_base import CsvExportMixin, ReadOnlyAdmin
+from backoffice.filters import DayRangeFilter
 
 from .models import AuditEntry, ChangeSet
 from .selectors import admin_change_url, admin_history_url, entry_diff
@@ -58,7 +58,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
         ("user", StaffUserFilter),
         ("content_type", ModelFilter),
         ("action", ChoicesCheckboxFilter),
-        ("created_at", RangeDateTimeFilter),
+        ("created_at", DayRangeFilter),
         "change_set",
     ]
     search_fields = ["object_repr"]
@@ -138,6 +138,6 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
 class ChangeSetAdmin(ReadOnlyAdmin):
     list_display = ["title", "kind", "user", "row_count", "created_at"]
     list_select_related = ["user"]
-    list_filter = [("kind", ChoicesCheckboxFilter), ("created_at", RangeDateTimeFilter)]
+    list_filter = [("kind", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     search_fields = ["title"]
     ordering = ["-created_at", "-id"]

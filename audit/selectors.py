@@ -45,6 +45,14 @@ def _display(row, field) -> str:
     return _text(getattr(row, field.attname, ""))
 
 
+def field_text(record, field) -> str:
+    """A field's value as a person reads it: choices by label, foreign keys by the id."""
+    if field.choices:
+        value = getattr(record, field.attname)
+        return str(dict(field.flatchoices).get(value, value))
+    return _text(getattr(record, field.attname, ""))
+
+
 def _text(value) -> str:
     return "" if value is None else str(value)
 

@@ -1,14 +1,20 @@
 """What every admin of the back office shares: Unfold's look, history, reasons, and fast lists."""
 
 from django.contrib import messages
-from django.contrib.admin.utils import model_ngettext
+from django.contrib.admin.utils import model_ngettext, unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import JSONField
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
+from unfold.decorators import action
 
+from audit.selectors import field_text, record_as_of
+from audit.services import record_revert
 from backoffice.exceptions import DomainError
 from backoffice.exports import streaming_csv
 from backoffice.pagination import EstimatedCountPaginator
@@ -61,6 +67,14 @@ class BaseAdmin(ModelAdmin):
         return result
 
 
+def parse_local_datetime(value: str | None):
+    """'2026-11-25T10:30' from a datetime-local input, in the site's time zone; None if absent/bad."""
+    parsed = parse_datetime(value) if value else None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
 def really_changed(form) -> list[str]:
     # A JSON field reports a change when its text is re-posted unchanged; compare the values.
     return [
@@ -76,6 +90,80 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
     """An admin whose edits are written to history with a reason naming what changed."""
 
     history_list_per_page = 50
+
+    def revert_disabled(self, request, obj=None):
+        if getattr(self.model, "revert_refusal", None):
+            return True
+        return not self.has_change_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """GET: the old version (simple-history's page, with a reason box). POST: revert through
+        ``audit.services.record_revert``, which refuses what would break stock or money."""
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if self.revert_disabled(request, obj):
+            raise PermissionDenied
+        reverted = self.run_service(
+            request,
+            lambda: record_revert(
+                model=self.model,
+                object_id=obj.pk,
+                history_id=version_id,
+                user=request.user,
+                reason=request.POST.get("revert_reason", ""),
+            ),
+        )
+        if reverted is None:
+            return HttpResponseRedirect(request.get_full_path())
+        self.message_user(
+            request, f"{reverted} was reverted; the revert is in its history.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        )
+
+    @action(description="As of…", url_path="as-of", icon="schedule", permissions=["view"])
+    def as_of(self, request, object_id):
+        """The record (and, for an order, its lines) as it was at a chosen date and time."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        when = parse_local_datetime(request.GET.get("when")) or timezone.now()
+        then = record_as_of(self.model, obj.pk, when)
+        fields = [
+            field
+            for field in self.model._meta.concrete_fields
+            if not field.primary_key and field.name not in getattr(self, "as_of_hidden", ())
+        ]
+        rows = [
+            (
+                field.verbose_name.capitalize(),
+                field_text(then, field) if then is not None else "",
+                field_text(obj, field),
+            )
+            for field in fields
+        ]
+        return TemplateResponse(
+            request,
+            "admin/as_of.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{obj} as of {timezone.localtime(when):%Y-%m-%d %H:%M}",
+                "opts": self.opts,
+                "original": obj,
+                "when": timezone.localtime(when),
+                "existed": then is not None,
+                "rows": rows,
+                "related": self.as_of_related(obj, when),
+            },
+        )
+
+    def as_of_related(self, obj, when):
+        """Extra tables for the as-of page (e.g. an order's lines): a list of (title, headers, rows)."""
+        return []
 
     def save_model(self, request, obj, form, change):
         if change:

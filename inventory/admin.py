@@ -9,7 +9,6 @@ from unfold.contrib.filters.admin import (
     BooleanRadioFilter,
     ChoicesCheckboxFilter,
     RadioFilter,
-    RangeDateFilter,
     RelatedDropdownFilter,
 )
 from unfold.decorators import action, display
@@ -17,6 +16,7 @@ from unfold.enums import ActionVariant
 
 from audit.selectors import admin_change_url
 from backoffice.admin_base import CsvExportMixin, HistoryAdmin, ReadOnlyAdmin, redirect_from_dialog
+from backoffice.filters import DayRangeFilter
 from backoffice.search import indexed_search
 
 from . import services
@@ -89,7 +89,7 @@ class ProductAdmin(HistoryAdmin):
         ("is_featured", BooleanRadioFilter),
         StockStateFilter,
         ("category", RelatedDropdownFilter),
-        ("created_at", RangeDateFilter),
+        ("created_at", DayRangeFilter),
     ]
     search_fields = ["sku", "name"]
     search_help_text = "The start of a SKU, or words of the name."
@@ -109,7 +109,7 @@ class ProductAdmin(HistoryAdmin):
         ),
     ]
     actions = ["publish", "unpublish", "feature", "unfeature", "adjust_stock_selected"]
-    actions_detail = ["adjust_stock"]
+    actions_detail = ["adjust_stock", "as_of"]
     delete_blocker = staticmethod(services.product_delete_blocker)
 
     def get_search_results(self, request, queryset, search_term):
@@ -260,7 +260,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
         ("kind", ChoicesCheckboxFilter),
         ("user", RelatedDropdownFilter),
         ("product", AutocompleteSelectFilter),
-        ("created_at", RangeDateFilter),
+        ("created_at", DayRangeFilter),
     ]
     ordering = ["-created_at", "-id"]
     csv_columns = [

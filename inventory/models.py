@@ -101,6 +101,8 @@ class Product(models.Model):
 
     history = HistoricalRecords(excluded_fields=["popularity_score"])
     objects = ProductQuerySet.as_manager()
+    # Reverting a product restores its catalogue fields; stock only moves through the ledger.
+    revert_keeps = ("stock",)
 
     class Meta:
         ordering = ["name"]

@@ -4,16 +4,17 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from unfold.admin import TabularInline
-from unfold.contrib.filters.admin import ChoicesCheckboxFilter, RangeDateFilter
+from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
 
 from backoffice.admin_base import BaseAdmin, HistoryAdmin, redirect_from_dialog
 from backoffice.exceptions import DomainError
+from backoffice.filters import DayRangeFilter
 from backoffice.search import indexed_search
 
 from . import services
 from .models import Customer, Order, OrderItem, OrderStatus
-from .selectors import normalise_order_number, search_orders
+from .selectors import normalise_order_number, order_lines_as_of, search_orders
 
 STATUS_COLOURS = {
     OrderStatus.PENDING: "warning",
@@ -94,7 +95,7 @@ class OrderItemInline(TabularInline):
 class OrderAdmin(HistoryAdmin):
     list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
     list_select_related = ["customer"]
-    list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateFilter)]
+    list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     date_hierarchy = "created_at"
     search_fields = ["number", "customer__email", "customer__name"]
     search_help_text = "An order number (ORD-000123 or 123), or the customer's e-mail or name."
@@ -116,13 +117,17 @@ class OrderAdmin(HistoryAdmin):
         "payment_reference",
     ]
     actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
-    actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund"]
+    actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund", "as_of"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_item_count()
 
     def get_search_results(self, request, queryset, search_term):
         return search_orders(queryset, search_term), False
+
+    def as_of_related(self, obj, when):
+        headers = ["Product", "Quantity", "Unit price", "Line total"]
+        return [("Lines at that time", headers, order_lines_as_of(order=obj, when=when))]
 
     def has_add_permission(self, request):
         return False  # orders are placed by the shop through the order service
@@ -256,7 +261,7 @@ class CustomerAdmin(HistoryAdmin):
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."
     ordering = ["name", "id"]
-    list_filter = [("created_at", RangeDateFilter)]
+    list_filter = [("created_at", DayRangeFilter)]
     fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
     readonly_fields = ["created_at"]
     inlines = [CustomerOrderInline]

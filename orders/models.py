@@ -83,6 +83,9 @@ class Order(models.Model):
 
     history = HistoricalRecords()
     objects = OrderQuerySet.as_manager()
+    # A revert may restore the address and note; status, customer and money change only through
+    # the order service, so that stock and payments follow.
+    revert_guards = ("status", "customer_id", "subtotal", "tax", "total", "payment_reference")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -113,6 +116,10 @@ class OrderItem(models.Model):
 
     history = HistoricalRecords()
     objects = OrderItemQuerySet.as_manager()
+    revert_refusal = (
+        "Order lines can't be reverted one by one: change the lines on the order's page, so that "
+        "stock and totals follow."
+    )
 
     class Meta:
         ordering = ["order", "id"]

@@ -63,3 +63,18 @@ def completed_sales_lines(*, start, end):
         )
         .iterator(chunk_size=5000)
     )
+
+
+def order_lines_as_of(*, order, when) -> list[tuple]:
+    """The order's lines as they were at ``when``: (product, quantity, unit price, line total)."""
+    from .models import OrderItem
+
+    history = OrderItem.history.model.objects.filter(order_id=order.pk, history_date__lte=when)
+    latest = {}
+    for row in history.select_related("product").order_by("id", "-history_date", "-history_id"):
+        latest.setdefault(row.id, row)
+    return [
+        (row.product, row.quantity, row.unit_price, row.line_total)
+        for row in latest.values()
+        if row.history_type != "-"
+    ]

@@ -1,0 +1,82 @@
+"""Reverting a record to an earlier version of its history.
+
+A revert is a normal save with a reason, so it is itself a new history row (in its own change set).
+Models say what a revert may not touch:
+- ``revert_keeps``: fields left as they are now (e.g. a product's stock, which only the stock
+  ledger changes);
+- ``revert_guards``: fields that must already equal the old version, or the revert is refused
+  (e.g. an order's status and totals: stock and money must follow them, through the order service);
+- ``revert_refusal``: a sentence refusing any revert of this model (e.g. order lines).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import get_history_model_for_model
+
+from backoffice.exceptions import DomainError
+
+from .models import ChangeSet
+from .recording import recording_change_set
+
+
+class RevertRefused(DomainError):
+    pass
+
+
+def record_revert(*, model, object_id, history_id, user=None, reason: str):
+    """Bring record ``object_id`` back to history version ``history_id``; returns the record."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RevertRefused("Say why you revert: a reason is required.")
+    refusal = getattr(model, "revert_refusal", None)
+    if refusal:
+        raise RevertRefused(refusal)
+    history = get_history_model_for_model(model)
+    pk_name = model._meta.pk.attname
+    with transaction.atomic():
+        current = model.objects.select_for_update().filter(pk=object_id).first()
+        if current is None:
+            raise RevertRefused(f"This {model._meta.verbose_name} no longer exists; it can't be reverted.")
+        version = history.objects.filter(history_id=history_id, **{pk_name: current.pk}).first()
+        if version is None:
+            raise RevertRefused("That version doesn't belong to this record.")
+        when = timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M")
+        tracked = [f.attname for f in history.tracked_fields if f.attname != pk_name]
+        guarded = [
+            name
+            for name in getattr(model, "revert_guards", ())
+            if getattr(current, name) != getattr(version, name)
+        ]
+        if guarded:
+            raise RevertRefused(
+                f"Reverting {current} to the version of {when} would change its "
+                f"{', '.join(guarded)}; those change only through its own actions, so that stock and "
+                f"money follow. Nothing was changed."
+            )
+        keeps = set(getattr(model, "revert_keeps", ()))
+        changed = []
+        for name in tracked:
+            if name in keeps or name in ("created_at", "updated_at"):
+                continue
+            old = getattr(version, name)
+            if getattr(current, name) != old:
+                setattr(current, name, old)
+                changed.append(name)
+        if not changed:
+            raise RevertRefused(f"{current} already matches the version of {when}: nothing to revert.")
+        try:
+            current.full_clean()
+        except ValidationError as error:
+            raise RevertRefused(
+                f"The version of {when} can't be restored as it is: {'; '.join(error.messages)}"
+            ) from error
+        change_set = ChangeSet.objects.create(
+            kind=ChangeSet.Kind.REVERT, title=f"Revert of {current} to {when}", user=user, row_count=1
+        )
+        with recording_change_set(change_set):
+            current._change_reason = f"Reverted to the version of {when}: {reason}"
+            if user is not None:
+                current._history_user = user
+            current.save()
+    return current
