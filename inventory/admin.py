@@ -25,6 +25,15 @@ from .models import Category, ImportJob, Product, ProductImage, StockMovement
 from .selectors import reference_label
 from .stock_state import StockState
 
+
+def movement_reference_link(movement):
+    if not movement.reference_type_id:
+        return "—"
+    url = admin_change_url(movement.reference_type, movement.reference_id)
+    label = reference_label(movement)
+    return format_html('<a href="{}" class="text-primary-600">{}</a>', url, label) if url else label
+
+
 STOCK_BADGE_COLOURS = {
     StockState.OUT: "danger",
     StockState.LOW: "warning",
@@ -71,6 +80,36 @@ class ProductImageInline(TabularInline):
     hide_ordering_field = True
 
 
+class StockMovementInline(TabularInline):
+    """The product's stock ledger, newest first, with the balance after each movement."""
+
+    model = StockMovement
+    verbose_name_plural = "stock movements (newest first)"
+    fields = ["created_at", "quantity", "kind", "stock_after", "reason", "user", "caused_by"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    per_page = 10
+    extra = 0
+    can_delete = False
+    tab = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "reference_type")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @display(description="Caused by")
+    def caused_by(self, obj):
+        return movement_reference_link(obj)
+
+
 @admin.register(Product)
 class ProductAdmin(HistoryAdmin):
     list_display = [
@@ -95,7 +134,7 @@ class ProductAdmin(HistoryAdmin):
     search_help_text = "The start of a SKU, or words of the name."
     ordering = ["name"]
     autocomplete_fields = ["category"]
-    inlines = [ProductImageInline]
+    inlines = [ProductImageInline, StockMovementInline]
     readonly_fields = ["stock", "created_at", "updated_at", "popularity_score"]
     prepopulated_fields = {"slug": ["name"]}
     fieldsets = [
@@ -288,11 +327,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @display(description="Caused by")
     def caused_by(self, obj):
-        if not obj.reference_type_id:
-            return "—"
-        url = admin_change_url(obj.reference_type, obj.reference_id)
-        label = reference_label(obj)
-        return format_html('<a href="{}">{}</a>', url, label) if url else label
+        return movement_reference_link(obj)
 
 
 IMPORT_STATUS_COLOURS = {

@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from audit.recording import history_bulk_record
@@ -146,6 +146,29 @@ def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kin
     )
     product.stock = movement.stock_after
     return movement
+
+
+def stock_reconcile(*, product_id, user=None) -> StockMovement | None:
+    """Make the ledger explain a product's stock again: a ``correction`` movement for the difference.
+
+    The stock itself is the truth on the shelf's side (it is what was sold from); the ledger gets a
+    visible correction rather than the stock being edited silently. Runs under the product's row
+    lock, so it can't race with a sale.
+    """
+    with transaction.atomic():
+        product = Product.objects.locked_in_pk_order([product_id]).get()
+        ledger = StockMovement.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
+        difference = product.stock - ledger
+        if not difference:
+            return None
+        return StockMovement.objects.create(
+            product=product,
+            quantity=difference,
+            kind=StockMovement.Kind.CORRECTION,
+            reason=f"Reconciliation: stock was {product.stock}, movements summed to {ledger}",
+            user=user,
+            stock_after=product.stock,
+        )
 
 
 # --- Catalogue -------------------------------------------------------------------------------------

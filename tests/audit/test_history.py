@@ -32,6 +32,8 @@ def product_form(product, **changes):
         "metadata": "{}",
         "images-TOTAL_FORMS": "0",
         "images-INITIAL_FORMS": "0",
+        "movements-TOTAL_FORMS": "0",
+        "movements-INITIAL_FORMS": "0",
     }
     if product.is_published:
         data["is_published"] = "on"

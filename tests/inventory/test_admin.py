@@ -168,6 +168,8 @@ def test_stock_is_not_editable_on_the_product_form(client_for, ops_user, make_pr
         "stock": "999",
         "images-TOTAL_FORMS": "0",
         "images-INITIAL_FORMS": "0",
+        "movements-TOTAL_FORMS": "0",
+        "movements-INITIAL_FORMS": "0",
     }
     response = client.post(url, data)
     assert response.status_code == 302
