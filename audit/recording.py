@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from django.contrib.contenttypes.models import ContentType
 from simple_history.utils import get_history_manager_for_model
 
-from .models import AuditEntry
+from .models import AuditEntry, ChangeSet
 
 HISTORY_TYPE_ACTION = {
     "+": AuditEntry.Action.CREATED,
@@ -30,6 +30,25 @@ def recording_change_set(change_set):
         yield change_set
     finally:
         current_change_set.reset(token)
+
+
+@contextmanager
+def change_set_recording(*, kind: str, title: str, user=None, undoes=None):
+    """Record a multi-row operation as one change set. Use inside the operation's transaction.
+
+    Nested use (a bulk action calling a service that would open its own) joins the outer set.
+    """
+    outer = current_change_set.get()
+    if outer is not None:
+        yield outer
+        return
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    change_set = ChangeSet.objects.create(kind=kind, title=title[:255], user=user, undoes=undoes)
+    with recording_change_set(change_set):
+        yield change_set
+    change_set.row_count = change_set.entries.values("content_type_id", "object_id").distinct().count()
+    change_set.save(update_fields=["row_count"])
 
 
 def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, history_type="~"):

@@ -17,7 +17,7 @@ from simple_history.utils import get_history_model_for_model
 from backoffice.exceptions import DomainError
 
 from .models import ChangeSet
-from .recording import recording_change_set
+from .recording import change_set_recording
 
 
 class RevertRefused(DomainError):
@@ -71,10 +71,9 @@ def record_revert(*, model, object_id, history_id, user=None, reason: str):
             raise RevertRefused(
                 f"The version of {when} can't be restored as it is: {'; '.join(error.messages)}"
             ) from error
-        change_set = ChangeSet.objects.create(
-            kind=ChangeSet.Kind.REVERT, title=f"Revert of {current} to {when}", user=user, row_count=1
-        )
-        with recording_change_set(change_set):
+        with change_set_recording(
+            kind=ChangeSet.Kind.REVERT, title=f"Revert of {current} to {when}", user=user
+        ):
             current._change_reason = f"Reverted to the version of {when}: {reason}"
             if user is not None:
                 current._history_user = user

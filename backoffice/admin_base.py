@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
@@ -18,6 +19,16 @@ from audit.services import record_revert
 from backoffice.exceptions import DomainError
 from backoffice.exports import streaming_csv
 from backoffice.pagination import EstimatedCountPaginator
+
+REFUSED = object()  # what BaseAdmin.run_service returns when the service refused
+
+
+def message_with_change_set(text: str, change_set):
+    """A success message with a link to the change set it made (to inspect or undo it)."""
+    if change_set is None:
+        return text
+    url = reverse("admin:audit_changeset_change", args=[change_set.pk])
+    return format_html('{} <a href="{}" class="underline">See or undo this change</a>', text, url)
 
 
 def redirect_from_dialog(request, url: str) -> HttpResponse:
@@ -47,24 +58,27 @@ class BaseAdmin(ModelAdmin):
                 return [], {}, set(), blockers
         return super().get_deleted_objects(objs, request)
 
-    def message_changed(self, request, changed: int, selected: int, verb: str):
-        """'3 products published (1 already was).': how many rows an action really changed."""
+    def message_changed(self, request, change_set, selected: int, verb: str):
+        """'3 products published (1 already was). See or undo this change.': what an action did."""
+        changed = change_set.row_count if change_set else 0
         unchanged = selected - changed
         text = f"{changed} {model_ngettext(self.opts, changed)} {verb}"
         if unchanged:
             text += f" ({unchanged} already {'was' if unchanged == 1 else 'were'})"
-        self.message_user(request, text + ".", messages.SUCCESS if changed else messages.INFO)
+        self.message_user(
+            request,
+            message_with_change_set(text + ".", change_set),
+            messages.SUCCESS if changed else messages.INFO,
+        )
 
-    def run_service(self, request, call, success: str | None = None):
-        """Call a service; a refused operation becomes an error message (nothing was written)."""
+    def run_service(self, request, call):
+        """Call a service; a refused operation becomes an error message (nothing was written) and
+        ``REFUSED`` is returned instead of the service's result."""
         try:
-            result = call()
+            return call()
         except DomainError as error:
             self.message_user(request, str(error), messages.ERROR)
-            return None
-        if success:
-            self.message_user(request, success, messages.SUCCESS)
-        return result
+            return REFUSED
 
 
 def parse_local_datetime(value: str | None):
@@ -116,7 +130,7 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
                 reason=request.POST.get("revert_reason", ""),
             ),
         )
-        if reverted is None:
+        if reverted is REFUSED:
             return HttpResponseRedirect(request.get_full_path())
         self.message_user(
             request, f"{reverted} was reverted; the revert is in its history.", messages.SUCCESS

@@ -15,7 +15,14 @@ from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
 from audit.selectors import admin_change_url
-from backoffice.admin_base import CsvExportMixin, HistoryAdmin, ReadOnlyAdmin, redirect_from_dialog
+from backoffice.admin_base import (
+    REFUSED,
+    CsvExportMixin,
+    HistoryAdmin,
+    ReadOnlyAdmin,
+    message_with_change_set,
+    redirect_from_dialog,
+)
 from backoffice.filters import DayRangeFilter
 from backoffice.search import indexed_search
 
@@ -171,14 +178,14 @@ class ProductAdmin(HistoryAdmin):
     # --- bulk actions: each goes through the catalogue service and writes history per row ------
     def _flag_action(self, request, queryset, flag: str, verb: str):
         selected = queryset.count()
-        changed = self.run_service(
+        change_set = self.run_service(
             request,
             lambda: services.product_set_flag(
                 products=queryset.values_list("pk", flat=True), flag=flag, user=request.user
             ),
         )
-        if changed is not None:
-            self.message_changed(request, changed, selected, verb)
+        if change_set is not REFUSED:
+            self.message_changed(request, change_set, selected, verb)
 
     @action(description="Publish selected products", permissions=["change"])
     def publish(self, request, queryset):
@@ -201,21 +208,18 @@ class ProductAdmin(HistoryAdmin):
         form = StockAdjustmentBulkForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             quantity, reason = form.cleaned_data["quantity"], form.cleaned_data["reason"]
-            done = self.run_service(
+            change_set = self.run_service(
                 request,
-                lambda: services.stock_apply(
-                    changes=dict.fromkeys(queryset.values_list("pk", flat=True), quantity),
-                    kind="adjustment",
+                lambda: services.stock_adjust_many(
+                    products=queryset.values_list("pk", flat=True),
+                    quantity=quantity,
                     reason=reason,
                     user=request.user,
                 ),
             )
-            if done is not None:
-                self.message_user(
-                    request,
-                    f"Stock of {len(done)} product(s) changed by {quantity:+d}.",
-                    messages.SUCCESS,
-                )
+            if change_set is not REFUSED:
+                text = f"Stock of {change_set.row_count} product(s) changed by {quantity:+d}."
+                self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
             return None
         return TemplateResponse(
             request,
@@ -255,7 +259,7 @@ class ProductAdmin(HistoryAdmin):
                 user=request.user,
             ),
         )
-        if movement is not None:
+        if movement is not REFUSED:
             self.message_user(
                 request,
                 format_html(

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from audit.recording import history_bulk_record
+from audit.models import ChangeSet
+from audit.recording import change_set_recording, history_bulk_record
 from backoffice.exceptions import DomainError
 
 from .models import Category, Product, StockMovement
@@ -180,14 +181,19 @@ PRODUCT_FLAGS = {
 }
 
 
-def product_set_flag(*, products, flag: str, user=None, reason: str | None = None) -> int:
-    """Publish, unpublish, feature or unfeature products; returns how many actually changed.
+def product_set_flag(*, products, flag: str, user=None, reason: str | None = None) -> ChangeSet | None:
+    """Publish, unpublish, feature or unfeature products, as one change set.
 
     Rows already in the wanted state are left alone (no update, no history row). Each changed row
-    gets its own history row with the action as the reason.
+    gets its own history row with the action as the reason. Returns the change set (its
+    ``row_count`` says how many changed), or None when nothing needed to change.
     """
     field, value, default_reason = PRODUCT_FLAGS[flag]
-    with transaction.atomic():
+    reason = reason or default_reason
+    with (
+        transaction.atomic(),
+        change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set,
+    ):
         to_change = list(
             Product.objects.filter(pk__in=_pks(products))
             .exclude(**{field: value})
@@ -195,31 +201,55 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
             .select_for_update()
         )
         if not to_change:
-            return 0
+            transaction.set_rollback(True)  # no empty change set
+            return None
         now = timezone.now()
         Product.objects.filter(pk__in=[p.pk for p in to_change]).update(**{field: value, "updated_at": now})
         for product in to_change:
             setattr(product, field, value)
             product.updated_at = now
-        history_bulk_record(to_change, reason=reason or default_reason, user=user, changed_fields=[field])
+        history_bulk_record(to_change, reason=reason, user=user, changed_fields=[field])
         catalogue_cache_clear(product_ids=[p.pk for p in to_change])
-    return len(to_change)
+    return change_set
 
 
-def product_publish(*, products, user=None) -> int:
+def product_publish(*, products, user=None):
     return product_set_flag(products=products, flag="publish", user=user)
 
 
-def product_unpublish(*, products, user=None) -> int:
+def product_unpublish(*, products, user=None):
     return product_set_flag(products=products, flag="unpublish", user=user)
 
 
-def product_feature(*, products, user=None) -> int:
+def product_feature(*, products, user=None):
     return product_set_flag(products=products, flag="feature", user=user)
 
 
-def product_unfeature(*, products, user=None) -> int:
+def product_unfeature(*, products, user=None):
     return product_set_flag(products=products, flag="unfeature", user=user)
+
+
+def stock_adjust_many(*, products, quantity: int, reason: str, user=None):
+    """The same stock change for several products, all or nothing, as one change set."""
+    if not quantity:
+        raise CatalogueError("A stock adjustment needs a quantity other than zero.")
+    if not (reason or "").strip():
+        raise CatalogueError("Say why the stock changes: a reason is required.")
+    with (
+        transaction.atomic(),
+        change_set_recording(
+            kind=ChangeSet.Kind.BULK_ACTION,
+            title=f"Bulk stock adjustment {quantity:+d}: {reason.strip()}",
+            user=user,
+        ) as change_set,
+    ):
+        stock_apply(
+            changes=dict.fromkeys(_pks(products), quantity),
+            kind=StockMovement.Kind.ADJUSTMENT,
+            reason=reason.strip(),
+            user=user,
+        )
+    return change_set
 
 
 def product_create(*, stock: int = 0, user=None, reason: str = "Opening stock", **fields) -> Product:

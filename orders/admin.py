@@ -7,7 +7,13 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
 
-from backoffice.admin_base import BaseAdmin, HistoryAdmin, redirect_from_dialog
+from backoffice.admin_base import (
+    REFUSED,
+    BaseAdmin,
+    HistoryAdmin,
+    message_with_change_set,
+    redirect_from_dialog,
+)
 from backoffice.exceptions import DomainError
 from backoffice.filters import DayRangeFilter
 from backoffice.search import indexed_search
@@ -159,12 +165,13 @@ class OrderAdmin(HistoryAdmin):
 
     # --- status changes: one service call per order, history per order -----------------------
     def _bulk(self, request, queryset, to: OrderStatus, verb: str):
-        count = self.run_service(
+        change_set = self.run_service(
             request,
             lambda: services.order_bulk_transition(orders=list(queryset), to=to, user=request.user),
         )
-        if count is not None:
-            self.message_user(request, f"{count} order(s) {verb}.", messages.SUCCESS)
+        if change_set is not REFUSED:
+            text = f"{change_set.row_count} order(s) {verb}."
+            self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
 
     @action(description="Mark selected orders shipped", permissions=["change"])
     def bulk_ship(self, request, queryset):
@@ -187,7 +194,7 @@ class OrderAdmin(HistoryAdmin):
         done = self.run_service(
             request, lambda: services.order_transition(order=order, to=to, user=request.user)
         )
-        if done is not None:
+        if done is not REFUSED:
             self.message_user(request, f"Order {done.number} {verb}.", messages.SUCCESS)
         return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[object_id]))
 

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
-from audit.recording import history_bulk_record
+from audit.models import ChangeSet
+from audit.recording import change_set_recording, history_bulk_record
 from backoffice.exceptions import DomainError
 from inventory.models import Product, StockMovement
 from inventory.services import InsufficientStock, stock_apply
@@ -320,10 +321,25 @@ def order_transition(*, order: Order, to: str, user=None, reason: str | None = N
     return order
 
 
-def order_bulk_transition(*, orders: Iterable, to: str, user=None) -> int:
-    """The same transition for several orders, all or nothing; refused ones are named."""
+BULK_TITLES = {
+    OrderStatus.PAID: "Bulk mark paid",
+    OrderStatus.SHIPPED: "Bulk ship",
+    OrderStatus.COMPLETED: "Bulk complete",
+    OrderStatus.CANCELLED: "Bulk cancel",
+    OrderStatus.REFUNDED: "Bulk refund",
+}
+
+
+def order_bulk_transition(*, orders: Iterable, to: str, user=None) -> ChangeSet:
+    """The same transition for several orders, all or nothing, as one change set; refused ones
+    are named and nothing changes."""
     to = OrderStatus(to)
-    with transaction.atomic():
+    with (
+        transaction.atomic(),
+        change_set_recording(
+            kind=ChangeSet.Kind.BULK_ACTION, title=BULK_TITLES.get(to, f"Bulk {to.label.lower()}"), user=user
+        ) as change_set,
+    ):
         locked = list(
             Order.objects.select_for_update()
             .filter(pk__in=[getattr(o, "pk", o) for o in orders])
@@ -337,8 +353,8 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None) -> int:
                 f"Nothing changed: {len(refused)} order(s) can't become {to.label.lower()}: {names}{more}."
             )
         for order in locked:
-            _apply_transition(order, to, user=user)
-    return len(locked)
+            _apply_transition(order, to, user=user, reason=f"{BULK_TITLES[to]}: {order.number}")
+    return change_set
 
 
 def order_mark_paid(*, order, user=None):

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import strip_tags
 
 
 def query_count(client, url, *, model=None, per_page=None) -> int:
@@ -22,7 +23,12 @@ def query_count(client, url, *, model=None, per_page=None) -> int:
 
 
 def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]] if response.context else []
+    """The messages shown on the page, as text (links stripped)."""
+    return [strip_tags(str(m)) for m in response.context["messages"]] if response.context else []
+
+
+def has_message(response, text: str) -> bool:
+    return any(text in message for message in messages_of(response))
 
 
 def action(client, url, name, objects, **extra):

@@ -11,7 +11,7 @@ from inventory.models import Product
 from inventory.services import stock_adjust
 from orders.models import Order
 from orders.services import order_place
-from tests.admin_helpers import action, messages_of
+from tests.admin_helpers import action, has_message
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +152,7 @@ def test_revert_restores_a_product_and_is_itself_a_new_version(client_for, ops_u
     assert Product.objects.get(pk=product.pk).price == Decimal("99.00")  # no reason, no revert
 
     response = client.post(url, {"revert_reason": "Price typo"}, follow=True)
-    assert any("was reverted" in m for m in messages_of(response))
+    assert has_message(response, "was reverted")
     product.refresh_from_db()
     assert (product.price, product.name, product.stock) == (Decimal("10.00"), "Lamp", 8)  # stock kept
     latest = product.history.first()

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Category, Product
-from tests.admin_helpers import action, messages_of, query_count
+from tests.admin_helpers import action, has_message, query_count
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = reverse("admin:inventory_product_changelist")
@@ -47,7 +47,7 @@ def test_bulk_publish_reports_how_many_changed_and_writes_history_per_row(client
 
     response = action(client_for(ops_user), PRODUCTS, "publish", [*drafts, already])
 
-    assert "3 products published (1 already was)." in messages_of(response)
+    assert has_message(response, "3 products published (1 already was).")
     assert Product.objects.filter(is_published=True).count() == 4
     for product in drafts:
         latest = product.history.first()
@@ -67,7 +67,7 @@ def test_bulk_publish_reports_how_many_changed_and_writes_history_per_row(client
 def test_other_bulk_actions(client_for, ops_user, make_product, name, field, value, verb):
     products = [make_product(published=True, is_featured=not value) for _ in range(2)]
     response = action(client_for(ops_user), PRODUCTS, name, products)
-    assert f"2 products {verb}." in messages_of(response)
+    assert has_message(response, f"2 products {verb}.")
     assert all(getattr(p, field) == value for p in Product.objects.all())
 
 
@@ -119,7 +119,7 @@ def test_adjust_stock_dialog_on_a_product_page(client_for, ops_user, make_produc
     url = reverse("admin:inventory_product_adjust_stock", args=[product.pk])
 
     refused = client.post(url, {"quantity": "-9", "reason": "Count", "_form_submitted": "1"}, follow=True)
-    assert any("5 available, 9 requested" in m for m in messages_of(refused))
+    assert has_message(refused, "5 available, 9 requested")
     assert Product.objects.get(pk=product.pk).stock == 5
 
     client.post(url, {"quantity": "7", "reason": "Delivery 42", "_form_submitted": "1"}, follow=True)
@@ -139,13 +139,13 @@ def test_bulk_adjust_stock_asks_for_quantity_and_reason_then_applies_to_all(
     refused = action(
         client, PRODUCTS, "adjust_stock_selected", products, apply="1", quantity="-2", reason="Shrinkage"
     )
-    assert any("1 available, 2 requested" in m for m in messages_of(refused))
+    assert has_message(refused, "1 available, 2 requested")
     assert sorted(Product.objects.values_list("stock", flat=True)) == [1, 5]
 
     done = action(
         client, PRODUCTS, "adjust_stock_selected", products, apply="1", quantity="3", reason="Delivery"
     )
-    assert "Stock of 2 product(s) changed by +3." in messages_of(done)
+    assert has_message(done, "Stock of 2 product(s) changed by +3.")
     assert sorted(Product.objects.values_list("stock", flat=True)) == [4, 8]
 
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from inventory.models import Product
 from orders.models import Customer, Order, OrderItem, OrderStatus
 from orders.services import order_place, order_ship
-from tests.admin_helpers import action, messages_of, query_count
+from tests.admin_helpers import action, has_message, query_count
 
 pytestmark = pytest.mark.django_db
 ORDERS = reverse("admin:orders_order_changelist")
@@ -136,7 +136,7 @@ def test_cancel_button_restocks(client_for, support_user, make_product, make_cus
 
     response = client.post(reverse("admin:orders_order_cancel", args=[order.pk]), follow=True)
 
-    assert f"Order {order.number} cancelled; its stock was returned." in messages_of(response)
+    assert has_message(response, f"Order {order.number} cancelled; its stock was returned.")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
     assert Product.objects.get(pk=mug.pk).stock == 10
 
@@ -148,7 +148,7 @@ def test_an_illegal_status_change_from_the_page_is_an_error_message(
     response = client_for(support_user).post(
         reverse("admin:orders_order_complete", args=[order.pk]), follow=True
     )
-    assert any("is pending and can't become completed" in m for m in messages_of(response))
+    assert has_message(response, "is pending and can't become completed")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
 
 
@@ -156,7 +156,7 @@ def test_bulk_ship_from_the_list(client_for, support_user, make_product, make_cu
     mug = make_product(stock=10)
     orders = [order_place(customer=make_customer(), lines={mug: 1}) for _ in range(2)]
     response = action(client_for(support_user), ORDERS, "bulk_ship", orders)
-    assert "2 order(s) marked shipped." in messages_of(response)
+    assert has_message(response, "2 order(s) marked shipped.")
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
 
 

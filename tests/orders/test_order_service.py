@@ -233,7 +233,7 @@ def test_bulk_transition_is_all_or_nothing_and_names_the_refused_orders(make_pro
     paid.refresh_from_db()
     assert paid.status == OrderStatus.PAID
 
-    assert order_bulk_transition(orders=[paid], to=OrderStatus.SHIPPED) == 1
+    assert order_bulk_transition(orders=[paid], to=OrderStatus.SHIPPED).row_count == 1
 
 
 def test_history_rows_name_the_order_and_the_user(make_product, make_customer, gateway, support_user):
