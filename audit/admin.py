@@ -1,17 +1,24 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
     ChoicesCheckboxFilter,
     RelatedDropdownFilter,
 )
-from unfold.decorators import display
+from unfold.decorators import action, display
 
-from backoffice.admin_base import CsvExportMixin, ReadOnlyAdmin
+from backoffice.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, message_with_change_set
 from backoffice.filters import DayRangeFilter
 
 from .models import AuditEntry, ChangeSet
-from .selectors import admin_change_url, admin_history_url, entry_diff
+from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
+from .undo import change_set_undo, change_set_undo_plan
 
 ACTION_COLOURS = {
     AuditEntry.Action.CREATED: "success",
@@ -59,7 +66,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
         ("content_type", ModelFilter),
         ("action", ChoicesCheckboxFilter),
         ("created_at", DayRangeFilter),
-        "change_set",
+        ("change_set", AutocompleteSelectFilter),
     ]
     search_fields = ["object_repr"]
     search_help_text = "Words of the object's name (e.g. a product name, an order number)."
@@ -134,10 +141,122 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
         return table
 
 
+CHANGE_SET_COLOURS = {
+    ChangeSet.Kind.BULK_ACTION: "info",
+    ChangeSet.Kind.IMPORT: "primary",
+    ChangeSet.Kind.REVERT: "warning",
+    ChangeSet.Kind.UNDO: "danger",
+}
+BUSINESS_APPS = ("inventory", "orders")
+
+
 @admin.register(ChangeSet)
 class ChangeSetAdmin(ReadOnlyAdmin):
-    list_display = ["title", "kind", "user", "row_count", "created_at"]
-    list_select_related = ["user"]
+    """Every multi-row change as one unit: what it changed, field by field, and an Undo."""
+
+    list_display = ["title", "kind_badge", "user", "row_count", "created_at", "undo_state"]
+    list_select_related = ["user", "undoes"]
     list_filter = [("kind", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     search_fields = ["title"]
     ordering = ["-created_at", "-id"]
+    readonly_fields = ["title", "kind", "user", "row_count", "created_at", "undoes", "audit_log_link"]
+    fields = readonly_fields
+    change_form_after_template = "admin/audit/changeset/records.html"
+    actions_detail = ["undo"]
+    records_per_page = 50
+
+    @display(description="Kind", ordering="kind", label=CHANGE_SET_COLOURS)
+    def kind_badge(self, obj):
+        return obj.kind, obj.get_kind_display()
+
+    @display(description="Undone")
+    def undo_state(self, obj):
+        return "Undone" if obj.undone_by.exists() else "—"
+
+    @display(description="Audit log")
+    def audit_log_link(self, obj):
+        url = reverse("admin:audit_auditentry_changelist") + f"?change_set__id__exact={obj.pk}"
+        return format_html('<a href="{}" class="text-primary-600">Its entries in the audit log</a>', url)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("undone_by")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        change_set = self.get_object(request, unquote(object_id))
+        extra = {}
+        if change_set is not None:
+            entries = (
+                AuditEntry.objects.filter(change_set=change_set).select_related("content_type").order_by("id")
+            )
+            page = Paginator(entries, self.records_per_page).get_page(request.GET.get("page"))
+            records = entries_with_changes(page.object_list)
+            for entry, _ in records:
+                entry.link = (
+                    admin_change_url(entry.content_type, entry.object_id)
+                    if entry.action != "deleted"
+                    else None
+                )
+            undone_by = change_set.undone_by.first()
+            extra = {
+                "records": records,
+                "records_page": page,
+                "undone_by": undone_by,
+                "undone_by_message": f"Undone by “{undone_by}” on {undone_by.created_at:%Y-%m-%d %H:%M}."
+                if undone_by
+                else "",
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    def has_undo_permission(self, request, object_id=None):
+        # Who may try: anyone who may change business records. The undo service then checks the
+        # exact permissions for the models this change set touched; auditors never pass.
+        return any(
+            request.user.has_perm(f"{app}.change_{model}")
+            for app, model in (
+                ("inventory", "product"),
+                ("inventory", "category"),
+                ("orders", "customer"),
+                ("orders", "order"),
+            )
+        )
+
+    @action(description="Undo…", url_path="undo", icon="undo", permissions=["undo"])
+    def undo(self, request, object_id):
+        change_set = self.get_object(request, unquote(object_id))
+        if change_set is None:
+            raise Http404
+        back = reverse("admin:audit_changeset_change", args=[change_set.pk])
+        if request.method == "POST":
+            undo = self.run_service(
+                request,
+                lambda: change_set_undo(
+                    change_set=change_set,
+                    user=request.user,
+                    skip_conflicts=request.POST.get("choice") == "skip",
+                ),
+            )
+            if undo is REFUSED:
+                return HttpResponseRedirect(back)
+            self.message_user(
+                request,
+                message_with_change_set(f"“{change_set}” was undone ({undo.row_count} record(s)).", undo),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:audit_changeset_change", args=[undo.pk]))
+        plan = change_set_undo_plan(change_set)
+        return TemplateResponse(
+            request,
+            "admin/audit/changeset/undo.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Undo “{change_set}”",
+                "opts": self.opts,
+                "change_set": change_set,
+                "plan": plan,
+                "conflict_message": (
+                    f"{len(plan.conflicts)} record(s) were changed again after this change set. "
+                    "They are listed below: undo can skip them (they keep their current values) or you "
+                    "can cancel. Nothing is overwritten silently."
+                ),
+            },
+        )

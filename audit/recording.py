@@ -51,7 +51,11 @@ def change_set_recording(*, kind: str, title: str, user=None, undoes=None):
     change_set.save(update_fields=["row_count"])
 
 
-def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, history_type="~"):
+def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, diffs=None, history_type="~"):
+    """History rows (and audit-log entries) for objects changed by ``QuerySet.update()``/bulk writes.
+
+    ``changed_fields`` names what changed on every object; ``diffs`` gives it per object instead.
+    """
     objs = list(objs)
     if not objs:
         return []
@@ -64,14 +68,20 @@ def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, hi
         objs, update=history_type == "~", default_user=user, default_change_reason=reason
     )
     if history_type == "-":
+        # simple-history bulk-creates only "+" and "~" rows; deletions are marked afterwards.
+        manager.model.objects.filter(history_id__in=[row.history_id for row in rows]).update(history_type="-")
         for row in rows:
             row.history_type = "-"
-    entries_for_history_rows(rows, changed_fields=changed_fields)
+    entries_for_history_rows(rows, changed_fields=changed_fields, diffs=diffs, objects=objs)
     return rows
 
 
-def entries_for_history_rows(rows, *, changed_fields=None, diffs=None):
-    """Write the audit-log entries of freshly created history rows (one INSERT for all)."""
+def entries_for_history_rows(rows, *, changed_fields=None, diffs=None, objects=None):
+    """Write the audit-log entries of freshly created history rows (one INSERT for all).
+
+    ``objects`` are the recorded objects themselves, for their names (building them back from the
+    history rows would cost a query per row for models with excluded fields).
+    """
     if not rows:
         return []
     model = rows[0].instance_type
@@ -86,7 +96,7 @@ def entries_for_history_rows(rows, *, changed_fields=None, diffs=None):
                 user_id=row.history_user_id,
                 content_type=content_type,
                 object_id=str(getattr(row, model._meta.pk.attname)),
-                object_repr=str(row.instance)[:200],
+                object_repr=str(objects[index] if objects is not None else row.instance)[:200],
                 action=HISTORY_TYPE_ACTION[row.history_type],
                 reason=(row.history_change_reason or "")[:255],
                 changed_fields=list(fields or []),
@@ -95,3 +105,19 @@ def entries_for_history_rows(rows, *, changed_fields=None, diffs=None):
             )
         )
     return AuditEntry.objects.bulk_create(entries)
+
+
+def delete_with_history(objs, *, reason: str, user=None) -> None:
+    """Delete objects in bulk, each with its "-" history row and audit entry carrying ``reason``.
+
+    ``QuerySet.delete()`` would send a signal per row (and simple-history would write each history
+    row alone, without the reason); this writes them in one batch and deletes with one statement.
+    Cascades are the caller's business: delete dependent rows first.
+    """
+    objs = list(objs)
+    if not objs:
+        return
+    model = type(objs[0])
+    history_bulk_record(objs, reason=reason, user=user, history_type="-")
+    queryset = model.objects.filter(pk__in=[obj.pk for obj in objs])
+    queryset._raw_delete(queryset.db)

@@ -68,3 +68,57 @@ def record_as_of(model, pk, when):
     if row is None or row.history_type == "-":
         return None
     return row
+
+
+def entries_with_changes(entries) -> list[tuple]:
+    """(entry, [(field, old, new), ...]) for a page of audit entries, in a few queries per model.
+
+    Each entry's history row and the row before it (same record) are fetched in two queries per
+    model, however many entries the page holds.
+    """
+    from collections import defaultdict
+
+    from django.db.models import OuterRef, Subquery
+
+    entries = list(entries)
+    by_model = defaultdict(list)
+    for entry in entries:
+        by_model[entry.content_type_id].append(entry)
+    changes = {}
+    for model_entries in by_model.values():
+        model = model_entries[0].content_type.model_class()
+        if model is None:
+            continue
+        history = get_history_model_for_model(model).objects
+        pk_name = model._meta.pk.attname
+        previous = (
+            history.filter(**{pk_name: OuterRef(pk_name)}, history_id__lt=OuterRef("history_id"))
+            .order_by("-history_id")
+            .values("history_id")[:1]
+        )
+        rows = {
+            row.history_id: row
+            for row in history.filter(history_id__in=[e.history_id for e in model_entries]).annotate(
+                previous_id=Subquery(previous)
+            )
+        }
+        earlier = history.in_bulk([row.previous_id for row in rows.values() if row.previous_id])
+        for entry in model_entries:
+            row = rows.get(entry.history_id)
+            if row is None:
+                continue
+            before = earlier.get(row.previous_id)
+            if before is None or entry.action != AuditEntry.Action.CHANGED:
+                changes[entry.pk] = (
+                    []
+                    if entry.action == AuditEntry.Action.DELETED
+                    else [
+                        (f.verbose_name, "", field_text(row, f))
+                        for f in model._meta.concrete_fields
+                        if not f.primary_key and f.attname in {t.attname for t in type(row).tracked_fields}
+                    ]
+                )
+            else:
+                delta = row.diff_against(before)
+                changes[entry.pk] = [(c.field, _text(c.old), _text(c.new)) for c in delta.changes]
+    return [(entry, changes.get(entry.pk, [])) for entry in entries]

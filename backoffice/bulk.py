@@ -34,13 +34,11 @@ def _adapt(value):
     return json.dumps(value) if isinstance(value, dict | list) else value
 
 
-def reset_sequence(model) -> None:
-    """After inserting explicit ids, make the table's id sequence continue after the highest."""
+def reset_sequence(model, column: str = "id") -> None:
+    """After inserting explicit ids, make the column's sequence continue after the highest."""
     if connection.vendor != "postgresql":
         return
     table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))",  # noqa: S608
-            [table],
-        )
+        highest = f"COALESCE((SELECT MAX({column}) FROM {table}), 1)"  # noqa: S608
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, %s), {highest})", [table, column])

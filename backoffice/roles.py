@@ -37,6 +37,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("view", ["inventory.stockmovement", "inventory.importjob"])
         | {"inventory.add_importjob", "inventory.adjust_stock", "inventory.import_product"}
         | _perms("view", ORDERS)
+        # Their bulk actions and imports are change sets: they see them, and may undo their own kind.
+        | {"audit.view_changeset"}
     ),
     # Look up and edit customers' orders (lines included); read the catalogue.
     SUPPORT: (
@@ -44,6 +46,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("view add change delete", ["orders.orderitem"])
         | {"orders.add_customer"}
         | _perms("view", ["inventory.category", "inventory.product"])
+        | {"audit.view_changeset"}
     ),
     # Read everything, history and the audit log included; change nothing.
     AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + ADMINISTRATION),

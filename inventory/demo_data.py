@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit.seeding import copy_with_history
 from backoffice.bulk import copy_rows
 
 from .models import Category, Product, StockMovement
@@ -183,7 +184,14 @@ def seed_products(count: int, *, rng: random.Random, progress=None) -> int:
                     )
                 )
         with transaction.atomic():
-            copy_rows(Product, PRODUCT_COLUMNS, products)
+            copy_with_history(
+                Product,
+                PRODUCT_COLUMNS,
+                products,
+                reason="Demo data",
+                describe=lambda row: f"{row[2]} ({row[1]})",
+                when=lambda row: row[13],
+            )
             copy_rows(StockMovement, MOVEMENT_COLUMNS, movements)
         done += size
         if progress:

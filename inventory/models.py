@@ -99,7 +99,9 @@ class Product(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["popularity_score"])
+    # popularity_score is tracked too: excluding a field makes every history row's ``instance``
+    # fetch it with one query per row.
+    history = HistoricalRecords()
     objects = ProductQuerySet.as_manager()
     # Reverting a product restores its catalogue fields; stock only moves through the ledger.
     revert_keeps = ("stock",)

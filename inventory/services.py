@@ -16,10 +16,10 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from audit.models import ChangeSet
-from audit.recording import change_set_recording, history_bulk_record
+from audit.recording import change_set_recording, delete_with_history, history_bulk_record
 from backoffice.exceptions import DomainError
 
-from .models import Category, Product, StockMovement
+from .models import Category, Product, ProductImage, StockMovement
 
 
 class CatalogueError(DomainError):
@@ -313,3 +313,69 @@ def product_delete_blocker(product: Product) -> str | None:
 
 def _pks(items) -> list:
     return [getattr(item, "pk", item) for item in items]
+
+
+# --- Undo (called by audit.undo for products) ---------------------------------------------------------
+def product_undo(*, records, reason: str, user=None) -> None:
+    """Put products back as they were before a change set.
+
+    Catalogue fields get their old values; stock goes back through the ledger (a correction for the
+    difference, refused like any stock change if it would go below zero); products the change set
+    created are removed together with the ledger rows it wrote for them (refused if they are on an
+    order); products it deleted come back, their stock re-entered in the ledger.
+    """
+    from audit.undo import UndoRefused, restorable_values, restore_changed
+
+    changed, stock_changes, created, deleted = [], {}, [], []
+    for record in records:
+        if record.created_by_change_set:
+            if record.current is not None:
+                created.append(record.current)
+        elif record.current is None:
+            deleted.append(record.before)
+        else:
+            changed.append((record.current, restorable_values(Product, record.before, keep=("stock",))))
+            if record.before.stock != record.current.stock:
+                stock_changes[record.pk] = record.before.stock - record.current.stock
+    restore_changed(Product, changed, reason=reason, user=user)
+    stock_apply(changes=stock_changes, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user)
+    if created:
+        on_orders = list(
+            Product.objects.filter(pk__in=[p.pk for p in created], order_items__isnull=False)
+            .distinct()
+            .values_list("sku", flat=True)[:10]
+        )
+        if on_orders:
+            raise UndoRefused(
+                f"Products created by this change set are on orders since and can't be removed: "
+                f"{', '.join(on_orders)}. Nothing was changed."
+            )
+        ids = [p.pk for p in created]
+        delete_with_history(ProductImage.objects.filter(product_id__in=ids), reason=reason, user=user)
+        ledger_purge(product_ids=ids)
+        delete_with_history(created, reason=reason, user=user)
+    if deleted:
+        revived = [row.instance for row in deleted]
+        stocks = {product.pk: product.stock for product in revived}
+        for product in revived:
+            product.stock = 0
+        Product.objects.bulk_create(revived)
+        history_bulk_record(revived, reason=reason, user=user, history_type="+")
+        stock_apply(changes=stocks, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user)
+
+
+def ledger_purge(*, product_ids) -> None:
+    """Delete the ledger rows of products that are being removed because their creation is undone.
+
+    The one exception to the append-only ledger: nothing else may delete movements (the database
+    refuses unless this transaction says so).
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL backoffice.ledger_purge = 'on'")
+    StockMovement.objects.filter(product_id__in=product_ids).delete()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL backoffice.ledger_purge = 'off'")

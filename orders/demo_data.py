@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.seeding import copy_with_history
 from backoffice.bulk import copy_rows, reset_sequence
 from inventory.models import Product
 
@@ -123,7 +124,14 @@ def seed_customers(count: int, *, rng: random.Random, progress=None) -> int:
                 )
             )
         with transaction.atomic():
-            copy_rows(Customer, CUSTOMER_COLUMNS, rows)
+            copy_with_history(
+                Customer,
+                CUSTOMER_COLUMNS,
+                rows,
+                reason="Demo data",
+                describe=lambda row: f"{row[1]} <{row[2]}>",
+                when=lambda row: row[5],
+            )
         done += size
         if progress:
             progress(done, count)

@@ -30,7 +30,7 @@ TABLE = {
     "orders.orderitem":          ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
     "orders.customer":           ("SOUA", "SU"  , "SOUA", "SU"  , ""    , "SOUA"),
     "audit.auditentry":          ("SA"  , ""    , "SA"  , ""    , ""    , "SA"  ),
-    "audit.changeset":           ("SA"  , ""    , "SA"  , ""    , ""    , "SA"  ),
+    "audit.changeset":           ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
     "auth.user":                 ("SA"  , "S"   , "SA"  , "S"   , "S"   , "SA"  ),
     "auth.group":                ("SA"  , "S"   , "SA"  , "S"   , "S"   , "SA"  ),
     "axes.accessattempt":        ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),

@@ -1,0 +1,70 @@
+"""Bulk-loaded rows (demo data, benchmarks) with their first history row and audit entry.
+
+Rows loaded with COPY have no history; without a first version, nothing about them could be
+reverted, compared "as of", or undone. This writes the three together, in batches.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Max
+from simple_history.utils import get_history_model_for_model
+
+from backoffice.bulk import copy_rows, reset_sequence
+
+from .models import AuditEntry
+
+ENTRY_COLUMNS = [
+    "created_at",
+    "user_id",
+    "content_type_id",
+    "object_id",
+    "object_repr",
+    "action",
+    "reason",
+    "changed_fields",
+    "history_id",
+    "change_set_id",
+]
+
+
+def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: str, describe, when) -> int:
+    """COPY ``rows`` into ``model``'s table, plus a "+" history row and an audit entry for each.
+
+    ``describe(row)`` gives the object's name for the audit log; ``when(row)`` its creation time.
+    """
+    copy_rows(model, columns, rows)
+    history = get_history_model_for_model(model)
+    tracked = [f.attname for f in history.tracked_fields]
+    index = {name: position for position, name in enumerate(columns)}
+    missing = [name for name in tracked if name not in index]
+    if missing:
+        raise ValueError(f"copy_with_history needs every tracked column; missing {missing}")
+    start = (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
+    history_rows, entries = [], []
+    content_type = ContentType.objects.get_for_model(model).pk
+    pk_name = model._meta.pk.attname
+    for offset, row in enumerate(rows):
+        history_id = start + offset
+        created = when(row)
+        history_rows.append((*(row[index[name]] for name in tracked), history_id, created, reason, "+"))
+        entries.append(
+            (
+                created,
+                None,
+                content_type,
+                str(row[index[pk_name]]),
+                describe(row)[:200],
+                "created",
+                reason,
+                [],
+                history_id,
+                None,
+            )
+        )
+    copy_rows(
+        history,
+        [*tracked, "history_id", "history_date", "history_change_reason", "history_type"],
+        history_rows,
+    )
+    reset_sequence(history, column="history_id")
+    copy_rows(AuditEntry, ENTRY_COLUMNS, entries)
+    return len(rows)
