@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
@@ -130,6 +131,28 @@ class OrderAdmin(HistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return search_orders(queryset, search_term), False
+
+    # Status buttons offered on an order's page: only the transitions its status allows.
+    STATUS_ACTIONS = {
+        "mark_paid": OrderStatus.PAID,
+        "ship": OrderStatus.SHIPPED,
+        "complete": OrderStatus.COMPLETED,
+        "cancel": OrderStatus.CANCELLED,
+        "refund": OrderStatus.REFUNDED,
+    }
+
+    def get_actions_detail(self, request, object_id):
+        actions = super().get_actions_detail(request, object_id)
+        order = self.get_object(request, unquote(str(object_id)))
+        if order is None:
+            return actions
+        allowed = services.TRANSITIONS[order.status]
+
+        def offered(action):
+            target = self.STATUS_ACTIONS.get(action.action_name.removeprefix("orders_order_"))
+            return target is None or target in allowed
+
+        return [action for action in actions if offered(action)]
 
     def as_of_related(self, obj, when):
         headers = ["Product", "Quantity", "Unit price", "Line total"]

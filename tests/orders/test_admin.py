@@ -225,3 +225,22 @@ def test_order_lines_list_is_read_only_with_constant_queries(
         client.post(reverse("admin:orders_orderitem_change", args=[line.pk]), {"quantity": 9}).status_code
         == 403
     )
+
+
+def test_an_order_page_offers_only_the_status_changes_its_status_allows(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    order = order_place(customer=make_customer(), lines={make_product(): 1}, charge=False)
+    client = client_for(support_user)
+
+    def offered():
+        page = client.get(change_url(order)).content.decode()
+        names = ["mark_paid", "ship", "complete", "cancel", "refund"]
+        return [n for n in names if reverse(f"admin:orders_order_{n}", args=[order.pk]) in page]
+
+    assert offered() == ["mark_paid", "cancel"]
+    order_ship(order=order_place(customer=make_customer(), lines={make_product(): 1}))
+    from orders.services import order_cancel
+
+    order_cancel(order=order)
+    assert offered() == []

@@ -1,0 +1,95 @@
+"""The three roles' daily work, in a real browser, against the production-like server."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from inventory.models import Product
+from orders.models import Order, OrderStatus
+from orders.services import order_place
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_operations_bulk_publishes_low_stock_products_and_sees_it_in_history(
+    login, page, production_server, ops_user, make_product, make_category
+):
+    shelf = make_category("Lamps")
+    low = [make_product(name=f"Low lamp {i}", stock=3 + i, published=False, category=shelf) for i in range(3)]
+    make_product(name="Plenty lamp", stock=200, published=False, category=shelf)
+
+    login("olivia", "pw-olivia")
+    page.goto(production_server + "/admin/inventory/product/?stock_state=low")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(3)
+    for product in low:
+        page.locator(f"input.action-select[value='{product.pk}']").check()
+    page.select_option("select[name=action]", "publish")
+    page.get_by_role("button", name="Run").click()
+
+    expect(page.locator("body")).to_contain_text("3 products published.")
+    expect(page.locator("#result_list")).to_contain_text("Published")
+    assert all(Product.objects.get(pk=p.pk).is_published for p in low)
+    assert not Product.objects.get(name="Plenty lamp").is_published
+
+    page.goto(production_server + f"/admin/inventory/product/{low[0].pk}/history/")
+    expect(page.locator("#change-history")).to_contain_text("Bulk publish")
+    page.locator("#change-history tbody tr.data-row td").first.click()  # unfolds the diff
+    expect(page.locator("#change-history")).to_contain_text("Published")
+    expect(page.locator("#change-history")).to_contain_text("True")
+
+
+def test_support_changes_a_line_and_cancels_another_order(
+    login, page, production_server, support_user, make_product, make_customer
+):
+    mug = make_product(name="Blue mug", price="10.00", stock=20)
+    kettle = make_product(name="Steel kettle", price="30.00", stock=5)
+    order = order_place(customer=make_customer(), lines={mug: 2})
+    other = order_place(customer=make_customer(), lines={kettle: 3})
+
+    login("sam", "pw-sam")
+    page.goto(production_server + "/admin/orders/order/")
+    page.fill("input[name=q]", order.number)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name=order.number).click()
+
+    page.fill("input[name='items-0-quantity']", "5")
+    page.locator("button[name=_continue]").click()
+
+    expect(page.locator("body")).to_contain_text("54.00")  # 5 x 10.00 + 8 % tax
+    order.refresh_from_db()
+    assert order.total == Decimal("54.00")
+    assert Product.objects.get(pk=mug.pk).stock == 15
+
+    page.goto(production_server + f"/admin/orders/order/{other.pk}/change/")
+    page.get_by_role("link", name=re.compile("Cancel and restock")).click()
+    expect(page.locator("body")).to_contain_text(f"Order {other.number} cancelled; its stock was returned.")
+    assert Order.objects.get(pk=other.pk).status == OrderStatus.CANCELLED
+    assert Product.objects.get(pk=kettle.pk).stock == 5
+
+
+def test_auditor_reads_the_audit_log_and_cannot_change_anything(
+    login, page, production_server, auditor, ops_user, make_product
+):
+    from inventory.services import product_publish
+
+    product = make_product(name="Audited lamp", published=False)
+    product_publish(products=[product], user=ops_user)
+
+    login("ada", "pw-ada")
+    page.goto(production_server + f"/admin/audit/auditentry/?user__id__exact={ops_user.pk}")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Bulk publish")
+    rows.first.locator("a").first.click()
+    expect(page.locator("body")).to_contain_text("is_published")
+    expect(page.locator("body")).to_contain_text("True")
+
+    page.goto(production_server + f"/admin/inventory/product/{product.pk}/change/")
+    expect(page.locator("button[name=_save]")).to_have_count(0)
+    expect(page.locator("a.deletelink, a[href$='/delete/']")).to_have_count(0)
+
+    response = page.goto(production_server + "/admin/inventory/product/add/")
+    assert response.status == 403
