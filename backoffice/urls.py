@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from .health import healthz
@@ -9,7 +10,11 @@ from .health import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=static("backoffice/favicon.svg"), permanent=True)),
+    # Lazy: the hashed name exists only once collectstatic has run, and `migrate` (which imports the
+    # URLs for its checks) runs before it.
+    path(
+        "favicon.ico", RedirectView.as_view(url=lazy(static, str)("backoffice/favicon.svg"), permanent=True)
+    ),
     path("admin/", admin.site.urls),
 ]
 
