@@ -1,0 +1,62 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from inventory.models import Product, StockMovement
+from inventory.selectors import stock_mismatches
+from orders.models import Customer, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args, **settings_overrides):
+    out = io.StringIO()
+    call_command("seed_demo", "--products", "40", "--customers", "10", "--orders", "30", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot():
+    return (
+        list(Product.objects.order_by("sku").values_list("sku", "name", "price", "stock", "is_published")),
+        list(Order.objects.order_by("number").values_list("number", "status", "total")),
+    )
+
+
+def test_seed_is_deterministic_for_a_seed_and_the_ledger_explains_every_stock(settings):
+    settings.DEBUG = True
+    output = seed("--seed", "7")
+    first = snapshot()
+    assert len(first[0]) == 40 and len(first[1]) == 30 and Customer.objects.count() == 10
+    assert not stock_mismatches().exists()
+    assert StockMovement.objects.count() == Product.objects.filter(stock__gt=0).count()
+    logins = [line.split()[:3] for line in output.splitlines() if " / " in line]
+    assert logins == [
+        ["admin", "/", "admin-demo"],
+        ["ops", "/", "ops-demo"],
+        ["support", "/", "support-demo"],
+        ["auditor", "/", "auditor-demo"],
+    ]
+
+    Order.objects.all().delete()
+    Customer.objects.all().delete()
+    StockMovement.objects.all()._raw_delete("default")
+    Product.objects.all().delete()
+    seed("--seed", "7")
+    assert snapshot() == first
+
+
+def test_seed_refuses_to_fill_a_database_that_has_data_unless_asked_to_skip(settings):
+    settings.DEBUG = True
+    seed()
+    with pytest.raises(CommandError, match="already holds 40 products"):
+        seed()
+    assert "demo data left as it is" in seed("--if-empty")
+
+
+def test_no_known_passwords_when_debug_is_off(settings):
+    settings.DEBUG = False
+    output = seed()
+    assert "demo logins with known passwords were not created" in output
+    assert not get_user_model().objects.filter(username__in=["admin", "ops", "support", "auditor"]).exists()
