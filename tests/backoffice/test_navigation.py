@@ -1,0 +1,118 @@
+"""The sidebar per role, the environment badge, and the command palette's search."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from orders.services import order_place
+
+pytestmark = pytest.mark.django_db
+
+
+def sidebar(client) -> dict[str, list[str]]:
+    """{group title: [item titles]} as the sidebar shows them to the logged-in user."""
+    context = client.get("/admin/").context
+    return {
+        group["title"]: [item["title"] for item in group["items"] if item["has_permission"]]
+        for group in context["sidebar_navigation"]
+    }
+
+
+def test_operations_sidebar(client_for, ops_user):
+    assert sidebar(client_for(ops_user)) == {
+        "Overview": ["Dashboard"],
+        "Catalogue": ["Products", "Categories", "Stock movements", "Import jobs"],
+        "Orders": ["Orders", "Order lines", "Customers"],
+        "Audit": ["Change sets"],
+    }
+
+
+def test_support_sidebar(client_for, support_user):
+    assert sidebar(client_for(support_user)) == {
+        "Overview": ["Dashboard"],
+        "Catalogue": ["Products", "Categories"],
+        "Orders": ["Orders", "Order lines", "Customers"],
+        "Audit": ["Change sets"],
+    }
+
+
+def test_auditor_sidebar_has_the_audit_log_and_administration(client_for, auditor):
+    groups = sidebar(client_for(auditor))
+
+    assert groups["Audit"] == ["Audit log", "Change sets"]
+    assert groups["Administration"] == ["Users", "Groups", "Login lock-outs"]
+
+
+def test_every_sidebar_link_opens_for_whoever_sees_it(client_for, ops_user, support_user, auditor, superuser):
+    for user in (ops_user, support_user, auditor, superuser):
+        client = client_for(user)
+        for group in client.get("/admin/").context["sidebar_navigation"]:
+            for item in group["items"]:
+                assert client.get(str(item["link"])).status_code == 200, (user.username, item["title"])
+
+
+@pytest.mark.parametrize("name", ["Development", "Staging", "Production"])
+def test_environment_badge(client_for, superuser, settings, name):
+    settings.ENVIRONMENT_NAME = name
+
+    response = client_for(superuser).get("/admin/")
+
+    assert response.context["environment"][0] == name
+    assert f">{name}<" in response.content.decode().replace("\n", "").replace(" ", "")
+
+
+# --- search ----------------------------------------------------------------------------------------------
+def search(client, term) -> list[tuple[str, str]]:
+    response = client.get(reverse("admin:search"), {"s": term})
+    assert response.status_code == 200
+    return [(result.title, str(result.link)) for result in response.context["results"]]
+
+
+@pytest.fixture
+def findable(make_product, make_customer):
+    lamp = make_product(name="Brass desk lamp", sku="LAMP-001")
+    make_product(name="Paper shade", sku="SHADE-9")
+    alice = make_customer(name="Alice Martin", email="alice@example.com")
+    order = order_place(customer=alice, lines={lamp: 1})
+    return lamp, alice, order
+
+
+def test_search_finds_products_by_sku_prefix_and_name(client_for, ops_user, findable):
+    lamp, _, _ = findable
+    client = client_for(ops_user)
+    lamp_link = reverse("admin:inventory_product_change", args=[lamp.pk])
+
+    assert (str(lamp), lamp_link) in search(client, "lamp-0")  # the palette sends lower case
+    assert (str(lamp), lamp_link) in search(client, "desk")
+    assert all("Paper shade" not in title for title, _ in search(client, "desk"))
+
+
+def test_search_finds_orders_by_number_and_customers_by_email(client_for, support_user, findable):
+    _, alice, order = findable
+    client = client_for(support_user)
+    order_link = reverse("admin:orders_order_change", args=[order.pk])
+    alice_link = reverse("admin:orders_customer_change", args=[alice.pk])
+
+    assert (order.number, order_link) in search(client, order.number)
+    assert (order.number, order_link) in search(client, str(order.pk))
+    assert (str(alice), alice_link) in search(client, "alice@ex")
+
+
+def test_search_shows_only_what_the_user_may_view(client_for, roles, findable):
+    nobody = get_user_model().objects.create_user(username="temp", password="x", is_staff=True)
+
+    assert search(client_for(nobody), "lamp") == []
+
+
+def test_search_runs_a_bounded_number_of_queries(
+    client_for, superuser, make_product, make_customer, django_assert_max_num_queries
+):
+    for n in range(30):
+        make_product(name=f"Lamp model {n}", sku=f"LAMP-{n:03d}")
+        make_customer(email=f"lamp{n}@example.com")
+    client = client_for(superuser)
+
+    with django_assert_max_num_queries(5):  # session, user, products, customers (no order number)
+        results = search(client, "lamp")
+
+    assert len([title for title, _ in results if title.startswith("Lamp model")]) == 10
