@@ -196,6 +196,8 @@ SESSION_COOKIE_HTTPONLY = True
 # Behind TLS in production; a deployment on plain HTTP (the browser tests) turns these off.
 HTTPS = env_bool("HTTPS", not DEBUG and not TESTING)
 SECURE_SSL_REDIRECT = HTTPS
+# Load balancers probe the health check over plain HTTP, inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
