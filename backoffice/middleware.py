@@ -32,3 +32,19 @@ class ResponseTimeMiddleware:
                 },
             )
         return response
+
+
+def client_ip_address(request) -> str | None:
+    """The client's address, for login lock-outs (``AXES_CLIENT_IP_CALLABLE``).
+
+    Behind ``settings.TRUSTED_PROXIES`` reverse proxies every request comes from the nearest proxy,
+    so one lock-out would shut out everybody: the client is then the entry the outermost trusted
+    proxy added to X-Forwarded-For, counted from the right (entries further left are whatever the
+    client chose to send).
+    """
+    hops = settings.TRUSTED_PROXIES
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR")

@@ -164,6 +164,10 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Behind reverse proxies (BEHIND_PROXY: one, or TRUSTED_PROXIES=n) the client's address comes from
+# X-Forwarded-For; otherwise every login would come from the proxy and one lock-out would lock all.
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES") or (1 if env_bool("BEHIND_PROXY") else 0))
+AXES_CLIENT_IP_CALLABLE = "backoffice.middleware.client_ip_address"
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -97,3 +97,24 @@ def test_a_successful_login_resets_the_count(client, ops_user):
     # The count started again: one failure doesn't lock.
     assert log_in(client, "olivia", "wrong").status_code == 200
     assert logged_in(log_in(client, "olivia", "pw-olivia"))
+
+
+def test_behind_a_proxy_each_client_is_locked_out_on_its_own(client, settings, ops_user):
+    settings.TRUSTED_PROXIES = 1
+    proxy = "10.0.0.2"
+
+    def through_proxy(password, client_address, claimed=""):
+        forwarded = f"{claimed}, {client_address}" if claimed else client_address
+        return client.post(
+            LOGIN,
+            {"username": "olivia", "password": password, "next": "/admin/"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        through_proxy("wrong", ATTACKER, claimed=OFFICE)  # a forged first entry changes nothing
+
+    assert through_proxy("pw-olivia", ATTACKER).status_code == 429
+    assert AccessAttempt.objects.get().ip_address == ATTACKER
+    assert logged_in(through_proxy("pw-olivia", OFFICE))
