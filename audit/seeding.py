@@ -11,19 +11,7 @@ from simple_history.utils import get_history_model_for_model
 from backoffice.bulk import copy_rows, reset_sequence
 
 from .models import AuditEntry
-
-ENTRY_COLUMNS = [
-    "created_at",
-    "user_id",
-    "content_type_id",
-    "object_id",
-    "object_repr",
-    "action",
-    "reason",
-    "changed_fields",
-    "history_id",
-    "change_set_id",
-]
+from .recording import ENTRY_COLUMNS
 
 
 def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: str, describe, when) -> int:

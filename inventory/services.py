@@ -7,12 +7,13 @@ product is written in the same transaction, with a history row whose reason says
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import batched
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 
 from audit.models import ChangeSet
@@ -107,10 +108,10 @@ def stock_apply(
                 raise InsufficientStock(product=product, available=product.stock, requested=-quantity)
 
         now = timezone.now()
+        _add_to_stock(changes, now=now)
         movements = []
         for product in products:
             quantity = changes[product.pk]
-            Product.objects.filter(pk=product.pk).update(stock=F("stock") + quantity, updated_at=now)
             # We hold the row lock, so the value F() produced is exactly this.
             product.stock += quantity
             product.updated_at = now
@@ -130,6 +131,23 @@ def stock_apply(
         history_bulk_record(products, reason=reason, user=user, changed_fields=["stock"])
         catalogue_cache_clear(product_ids=changes)
     return movements
+
+
+def _add_to_stock(changes: dict, *, now) -> None:
+    """``stock = stock + change`` for every product, in as few UPDATEs as possible: one per distinct
+    change when there are few (an order, a bulk adjustment), else one CASE per 1,000 rows (imports)."""
+    by_change: dict[int, list] = {}
+    for pk, quantity in changes.items():
+        by_change.setdefault(quantity, []).append(pk)
+    if len(by_change) <= 10:
+        for quantity, pks in by_change.items():
+            Product.objects.filter(pk__in=pks).update(stock=F("stock") + quantity, updated_at=now)
+        return
+    for batch in batched(changes.items(), 1000, strict=False):
+        delta = Case(*(When(pk=pk, then=Value(q)) for pk, q in batch), output_field=IntegerField())
+        Product.objects.filter(pk__in=[pk for pk, _ in batch]).update(
+            stock=F("stock") + delta, updated_at=now
+        )
 
 
 def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kind=None, reference=None):

@@ -98,3 +98,10 @@ def test_deleting_an_empty_category_works(make_category):
     category_delete(category=child)
     category_delete(category=parent)
     assert not parent.__class__.objects.exists()
+
+
+def test_many_different_changes_in_one_call_land_on_the_right_products(make_product):
+    products = [make_product(stock=100) for _ in range(15)]
+    stock_apply(changes={p.pk: i - 7 for i, p in enumerate(products)}, kind="import", reason="Supplier file")
+    assert [Product.objects.get(pk=p.pk).stock for p in products] == [100 + i - 7 for i in range(15)]
+    assert all(ledger_balance(p) == 100 + i - 7 for i, p in enumerate(products))
