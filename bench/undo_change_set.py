@@ -5,8 +5,8 @@
 Two kinds of change set, each timed as made and as undone, in the same run:
 - a bulk publish (one field on every row);
 - a bulk stock adjustment (every row's stock, through the stock ledger: undo writes corrections).
-It prints the times, the queries each took and the ratio undo / change (goal: at most 2 times), and appends the
-table to bench/RESULTS.md under "Undo".
+It prints the times, the queries each took and the ratio undo / change (goal: at most 2 times),
+and writes the table to bench/RESULTS.md under "Undo of a change set".
 """
 
 import argparse
