@@ -93,3 +93,44 @@ def test_auditor_reads_the_audit_log_and_cannot_change_anything(
 
     response = page.goto(production_server + "/admin/inventory/product/add/")
     assert response.status == 403
+
+
+CANVAS_HAS_INK = """
+canvas => {
+    const { width, height } = canvas;
+    if (!width || !height) return false;
+    const pixels = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return true;
+    return false;
+}
+"""
+
+
+def test_dashboard_shows_figures_and_drawn_charts_without_console_errors(
+    login, page, production_server, superuser, make_product, make_customer
+):
+    from orders.services import order_complete, order_ship
+
+    mugs = make_product(name="Dash mug", price="10.00", stock=100)
+    make_product(name="Nearly gone lamp", stock=2)
+    for quantity in (1, 2, 3):
+        order = order_place(customer=make_customer(), lines={mugs: quantity})
+        order_ship(order=order)
+        order_complete(order=order)
+    order_place(customer=make_customer(), lines={mugs: 1}, charge=False)
+
+    login("boss", "pw-boss")
+    page.goto(production_server + "/admin/")
+    page.wait_for_load_state("networkidle")
+
+    dashboard = page.locator("#dashboard")
+    expect(dashboard).to_contain_text("64.80")  # 6 mugs x 10.00 + 8 % tax, today and in every period
+    expect(dashboard).to_contain_text("Nearly gone lamp")
+    expect(dashboard).to_contain_text("Dash mug")
+    canvases = page.locator("#dashboard canvas")
+    assert canvases.count() >= 3
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('#dashboard canvas')].every({CANVAS_HAS_INK.strip()})",
+        timeout=10_000,
+    )
+    assert page.console_errors == []
