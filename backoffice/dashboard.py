@@ -280,4 +280,5 @@ def dashboard_callback(request, context):
     if STOCK in figures:
         dashboard[STOCK] = stock_context(figures[STOCK], user=request.user)
     context["dashboard"] = dashboard
+    context["title"] = "Dashboard"
     return context

@@ -200,6 +200,7 @@ def test_superuser_sees_every_card_with_links_to_filtered_lists(client_for, supe
     response = client_for(superuser).get(DASHBOARD)
 
     assert response.status_code == 200
+    assert response.context["title"] == "Dashboard"
     board = response.context["dashboard"]
     assert board["sections"] == ["sales", "stock"]
     html = page_text(response)
