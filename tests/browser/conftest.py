@@ -22,9 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
-# Playwright's sync API runs an event loop in the test's thread; the tests only touch the database
-# between browser steps, never concurrently with it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -64,7 +61,6 @@ def production_env(django_db_setup, tmp_path_factory):
         "LOG_LEVEL": "WARNING",
         "AXES_ENABLED": "1",
     }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
         cwd=ROOT,
@@ -119,9 +115,14 @@ def production_server(production_env, transactional_db, tmp_path):
     log.close()
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """A fresh Chromium per test, closed with it (Playwright's event loop must not outlive the test)."""
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in the test's thread; the tests touch the database
+    # only between browser steps, never concurrently with them.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
