@@ -62,12 +62,13 @@ def visible_sections(user) -> list[str]:
 # --- figures, cached per section ---------------------------------------------------------------------
 def _sales_figures() -> dict:
     now = timezone.now()
+    days = metrics.order_days(now=now)  # one scan of the last 60 days serves the next three
     return {
         "computed_at": now,
-        "revenue": metrics.revenue_by_period(now=now),
-        "revenue_per_day": metrics.revenue_per_day(now=now),
+        "revenue": metrics.revenue_by_period(now=now, days=days),
+        "revenue_per_day": metrics.revenue_per_day(now=now, days=days),
+        "orders_by_status": metrics.orders_by_status(now=now, days=days),
         "open_orders": metrics.open_orders_by_status(),
-        "orders_by_status": metrics.orders_by_status(now=now),
         "top_products": metrics.top_products_by_units(now=now),
     }
 

@@ -51,62 +51,80 @@ class Revenue:
         return ((self.amount - self.previous_amount) / self.previous_amount * 100).quantize(Decimal("0.1"))
 
 
-def revenue_by_period(*, now: dt.datetime) -> dict[str, Revenue]:
+@dataclass(frozen=True)
+class OrderDay:
+    """The orders of one day in one status: how many, their total, and the part of that total placed
+    before the time of day it is now (to compare a period with the one before at the same time)."""
+
+    day: dt.date
+    status: str
+    orders: int
+    amount: Decimal
+    amount_before_this_time: Decimal
+
+
+def order_days(*, now: dt.datetime, days: int = 2 * CHART_DAYS) -> list[OrderDay]:
+    """Orders per day and status over the last ``days`` days: one GROUP BY on the created_at index.
+
+    Revenue per period, the periods before, revenue per day and orders per status are all read from
+    these (at most days x statuses) groups, so the dashboard scans the recent orders once.
+    """
+    zone = timezone.get_current_timezone()
+    first = midnight(period_start(days, today=timezone.localdate(now)))
+    this_time = timezone.localtime(now, zone).time()
+    rows = (
+        Order.objects.filter(created_at__gte=first, created_at__lte=now)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values("day", "status")
+        .annotate(
+            orders=Count("id"),
+            amount=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY),
+            amount_before_this_time=Coalesce(
+                Sum("total", filter=Q(created_at__time__lt=this_time)), Value(ZERO), output_field=MONEY
+            ),
+        )
+        .order_by()
+    )
+    return [OrderDay(**row) for row in rows]
+
+
+def _revenue_days(days: list[OrderDay]) -> list[OrderDay]:
+    return [d for d in days if d.status in REVENUE_STATUSES]
+
+
+def revenue_by_period(*, now: dt.datetime, days: list[OrderDay] | None = None) -> dict[str, Revenue]:
     """Revenue (orders in revenue statuses) today, over 7 and 30 days, and in the periods before.
 
-    One query over the (status, created_at) index: conditional sums over the last 60 days.
+    The period before ``n`` days is the ``n`` days before, cut at the time of day it is now: its
+    whole days plus the part of its last day before this time.
     """
     today = timezone.localdate(now)
-    windows = {}
-    for key, days in REVENUE_PERIODS.items():
-        start = midnight(period_start(days, today=today))
-        shift = dt.timedelta(days=days)
-        windows[key] = (days, start, start - shift, now - shift)
-    earliest = min(previous_start for _, _, previous_start, _ in windows.values())
-    aggregates = {}
-    for key, (_, start, previous_start, previous_end) in windows.items():
-        current = Q(created_at__gte=start)
-        previous = Q(created_at__gte=previous_start, created_at__lt=previous_end)
-        aggregates[f"{key}_amount"] = Coalesce(Sum("total", filter=current), Value(ZERO), output_field=MONEY)
-        aggregates[f"{key}_orders"] = Count("id", filter=current)
-        aggregates[f"{key}_previous"] = Coalesce(
-            Sum("total", filter=previous), Value(ZERO), output_field=MONEY
+    revenue = _revenue_days(order_days(now=now) if days is None else days)
+    result = {}
+    for key, n in REVENUE_PERIODS.items():
+        first = period_start(n, today=today)
+        previous_first, previous_last = first - dt.timedelta(days=n), today - dt.timedelta(days=n)
+        current = [d for d in revenue if d.day >= first]
+        result[key] = Revenue(
+            days=n,
+            first_day=first,
+            amount=sum((d.amount for d in current), ZERO),
+            orders=sum(d.orders for d in current),
+            previous_amount=sum((d.amount for d in revenue if previous_first <= d.day < previous_last), ZERO)
+            + sum((d.amount_before_this_time for d in revenue if d.day == previous_last), ZERO),
         )
-    row = (
-        Order.objects.filter(status__in=REVENUE_STATUSES, created_at__gte=earliest, created_at__lte=now)
-        .order_by()
-        .aggregate(**aggregates)
-    )
-    return {
-        key: Revenue(
-            days=days,
-            first_day=timezone.localdate(start),
-            amount=row[f"{key}_amount"],
-            orders=row[f"{key}_orders"],
-            previous_amount=row[f"{key}_previous"],
-        )
-        for key, (days, start, _, _) in windows.items()
-    }
+    return result
 
 
-def revenue_per_day(*, now: dt.datetime, days: int = CHART_DAYS) -> list[tuple[dt.date, Decimal]]:
-    """(day, revenue) for each of the last ``days`` days, oldest first, days without sales as 0.
-
-    One GROUP BY over the (status, created_at) index.
-    """
-    today = timezone.localdate(now)
-    first = period_start(days, today=today)
-    rows = (
-        Order.objects.filter(
-            status__in=REVENUE_STATUSES, created_at__gte=midnight(first), created_at__lte=now
-        )
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(revenue=Sum("total"))
-        .order_by("day")
-    )
-    by_day = {row["day"]: row["revenue"] for row in rows}
-    return [(day, by_day.get(day, ZERO)) for day in (first + dt.timedelta(days=n) for n in range(days))]
+def revenue_per_day(
+    *, now: dt.datetime, days: list[OrderDay] | None = None, length: int = CHART_DAYS
+) -> list[tuple[dt.date, Decimal]]:
+    """(day, revenue) for each of the last ``length`` days, oldest first, days without sales as 0."""
+    first = period_start(length, today=timezone.localdate(now))
+    by_day: dict[dt.date, Decimal] = {}
+    for d in _revenue_days(order_days(now=now) if days is None else days):
+        by_day[d.day] = by_day.get(d.day, ZERO) + d.amount
+    return [(day, by_day.get(day, ZERO)) for day in (first + dt.timedelta(days=n) for n in range(length))]
 
 
 def open_orders_by_status() -> dict[str, int]:
@@ -121,17 +139,16 @@ def open_orders_by_status() -> dict[str, int]:
     return {status: counts.get(status, 0) for status in OPEN_STATUSES}
 
 
-def orders_by_status(*, now: dt.datetime, days: int = CHART_DAYS) -> dict[str, int]:
-    """Orders placed in the last ``days`` days, per status (every status, zeros included)."""
-    first = midnight(period_start(days, today=timezone.localdate(now)))
-    counts = dict(
-        Order.objects.filter(created_at__gte=first, created_at__lte=now)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    return {status: counts.get(status, 0) for status in Order.Status.values}
+def orders_by_status(
+    *, now: dt.datetime, days: list[OrderDay] | None = None, length: int = CHART_DAYS
+) -> dict[str, int]:
+    """Orders placed in the last ``length`` days, per status (every status, zeros included)."""
+    first = period_start(length, today=timezone.localdate(now))
+    counts = dict.fromkeys(Order.Status.values, 0)
+    for d in order_days(now=now) if days is None else days:
+        if d.day >= first:
+            counts[d.status] += d.orders
+    return counts
 
 
 def stock_summary() -> dict:
@@ -191,13 +208,26 @@ def stock_flow(*, now: dt.datetime, days: int = CHART_DAYS) -> dict[str, int]:
 
 
 def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: int = TOP_N) -> list[dict]:
-    """The products most sold (units on orders in revenue statuses) over the last ``days`` days."""
+    """The products most sold (units on orders in revenue statuses) over the last ``days`` days.
+
+    Grouped by product id alone (grouping by name too made PostgreSQL sort every line by name); the
+    names of the ``limit`` winners come with a second, primary-key query.
+    """
     first = midnight(period_start(days, today=timezone.localdate(now)))
-    return list(
+    top = list(
         OrderItem.objects.filter(
             order__status__in=REVENUE_STATUSES, order__created_at__gte=first, order__created_at__lte=now
         )
-        .values("product_id", "product__sku", "product__name")
+        .values("product_id")
         .annotate(units=Sum("quantity"))
-        .order_by("-units", "product__name", "product_id")[:limit]
+        .order_by("-units", "product_id")[:limit]
     )
+    names = Product.objects.only("pk", "name", "sku").in_bulk([row["product_id"] for row in top])
+    return [
+        {
+            **row,
+            "product__name": names[row["product_id"]].name,
+            "product__sku": names[row["product_id"]].sku,
+        }
+        for row in top
+    ]
