@@ -1,10 +1,11 @@
 """The sidebar and the environment badge. Each item shows only to users who may open it."""
 
 from django.conf import settings
+from django.db.models import F, Q
 from django.urls import reverse, reverse_lazy
 from unfold.dataclasses import SearchResult
 
-from backoffice.search import indexed_search
+from backoffice.lookups import TrigramContains
 
 ENVIRONMENT_COLOURS = {"Development": "info", "Staging": "warning", "Production": "danger"}
 
@@ -102,14 +103,23 @@ def _result(obj, description, icon):
     )
 
 
+def _matching(queryset, term, *, prefix: dict, contains: list[str]):
+    """Rows whose ``prefix`` fields start with the term (B-tree pattern indexes) or whose ``contains``
+    fields hold it (trigram indexes; only from ``CONTAINS_MIN_LENGTH`` characters)."""
+    condition = Q()
+    for field, transform in prefix.items():
+        condition |= Q(**{f"{field}__startswith": transform(term)})
+    if len(term) >= CONTAINS_MIN_LENGTH:
+        for field in contains:
+            condition |= Q(TrigramContains(F(field), term))
+    # No ORDER BY: sorting by name would walk the name index past every non-match.
+    return queryset.order_by().filter(condition)
+
+
 def _search_products(term):
     from inventory.models import Product
 
-    contains = ["name"] if len(term) >= CONTAINS_MIN_LENGTH else []
-    # No ORDER BY: sorting by name would walk the name index past every non-match.
-    products, _ = indexed_search(
-        Product.objects.order_by(), term, prefix={"sku": str.upper}, contains=contains
-    )
+    products = _matching(Product.objects.all(), term, prefix={"sku": str.upper}, contains=["name"])
     found = sorted(products.only("pk", "name", "sku", "stock")[:SEARCH_LIMIT], key=lambda p: p.name)
     return [_result(p, f"Product · {p.stock} in stock", "inventory_2") for p in found]
 
@@ -130,10 +140,7 @@ def _search_orders(term):
 def _search_customers(term):
     from orders.models import Customer
 
-    contains = ["name"] if len(term) >= CONTAINS_MIN_LENGTH else []
-    customers, _ = indexed_search(
-        Customer.objects.order_by(), term, prefix={"email": str.lower}, contains=contains
-    )
+    customers = _matching(Customer.objects.all(), term, prefix={"email": str.lower}, contains=["name"])
     found = sorted(customers[:SEARCH_LIMIT], key=lambda c: c.email)
     return [_result(c, "Customer", "person") for c in found]
 

@@ -116,3 +116,38 @@ def test_search_runs_a_bounded_number_of_queries(
         results = search(client, "lamp")
 
     assert len([title for title, _ in results if title.startswith("Lamp model")]) == 10
+
+
+def test_name_search_is_case_insensitive_and_takes_wildcards_literally(client_for, superuser, make_product):
+    make_product(name="Lamp 100% brass")
+    make_product(name="Lamp 1000 brass")
+    client = client_for(superuser)
+
+    assert [title for title, _ in search(client, "LAMP 100%")] == [
+        title for title, _ in search(client, "lamp 100%") if title.startswith("Lamp 100%")
+    ]
+    assert len([t for t, _ in search(client, "lamp 100%") if t.startswith("Lamp")]) == 1
+    assert len([t for t, _ in search(client, "mp_1") if t.startswith("Lamp")]) == 0
+
+
+@pytest.mark.postgres
+def test_name_search_can_use_the_trigram_indexes(findable):
+    """Django's icontains (UPPER(name) LIKE ...) can't use a trigram index on name; ILIKE can."""
+    from django.db import connection
+
+    from backoffice.navigation import _matching
+    from inventory.models import Product
+    from orders.models import Customer
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test tables are tiny
+        products = _matching(Product.objects.all(), "desk", prefix={"sku": str.upper}, contains=["name"])
+        customers = _matching(
+            Customer.objects.all(), "martin", prefix={"email": str.lower}, contains=["name"]
+        )
+        product_plan, customer_plan = products.explain(), customers.explain()
+
+    assert "product_name_trgm_idx" in product_plan, product_plan
+    assert "product_sku_prefix_idx" in product_plan, product_plan
+    assert "customer_name_trgm_idx" in customer_plan, customer_plan
+    assert [p.name for p in products] == ["Brass desk lamp"]
