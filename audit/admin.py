@@ -95,7 +95,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
-        return (queryset.filter(object_repr__icontains=term) if term else queryset), False
+        return (queryset.filter(object_repr__trigram_contains=term) if term else queryset), False
 
     @display(description="Model", ordering="content_type")
     def model_name(self, obj):

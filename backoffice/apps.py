@@ -6,4 +6,11 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Administration"
 
     def ready(self):
+        from django.db.models import CharField, TextField
+
         from . import roles  # noqa: F401  (connects post_migrate: groups follow the code)
+        from .lookups import TrigramContains
+
+        # name__trigram_contains="lamp": ILIKE on PostgreSQL, which the trigram indexes serve.
+        CharField.register_lookup(TrigramContains)
+        TextField.register_lookup(TrigramContains)

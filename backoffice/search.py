@@ -25,5 +25,5 @@ def indexed_search(
     for field, transform in (prefix or {}).items():
         condition |= Q(**{f"{field}__startswith": transform(term) if transform else term})
     for field in contains or []:
-        condition |= Q(**{f"{field}__icontains": term})
+        condition |= Q(**{f"{field}__trigram_contains": term})
     return queryset.filter(condition), False

@@ -24,15 +24,21 @@ def reference_label(movement: StockMovement) -> str:
     return f"{movement.reference_type.name} {movement.reference_id}"
 
 
+FEATURED_CACHED = 50  # one cached list serves every length up to this
+
+
 def featured_products(limit: int = 12) -> list[Product]:
     """The storefront's featured list, cached until a product changes."""
     cached = cache.get(FEATURED_CACHE_KEY)
     if cached is None:
         cached = list(
-            Product.objects.published().featured().in_stock().order_by("-popularity_score", "name")[:limit]
+            Product.objects.published()
+            .featured()
+            .in_stock()
+            .order_by("-popularity_score", "name")[:FEATURED_CACHED]
         )
         cache.set(FEATURED_CACHE_KEY, cached, FEATURED_CACHE_SECONDS)
-    return cached
+    return cached[:limit]
 
 
 def ledger_balance(product) -> int:

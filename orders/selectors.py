@@ -28,7 +28,7 @@ def search_orders(queryset, term: str):
     if "@" in term:
         customers = Customer.objects.filter(email__startswith=term.lower())
     else:
-        customers = Customer.objects.filter(name__icontains=term)
+        customers = Customer.objects.filter(name__trigram_contains=term)
     return queryset.filter(customer__in=customers.values("pk"))
 
 
