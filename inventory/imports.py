@@ -1,0 +1,1222 @@
+"""Product imports, fast, and the import jobs that run them (in the request, or on a Celery worker).
+
+A product file is read as a stream, in batches of ``BATCH_SIZE`` rows. Per batch: one query for the
+products of its SKUs, categories from a cache built once, then ``bulk_create``/``bulk_update``, one
+bulk history write (``history_bulk_record``) and one ``stock_apply`` call for the stock differences.
+(django-import-export's default path costs ~5 queries and a history row written alone per row.)
+
+An import reads the file twice:
+
+1. **Check** every row (no database writes). With ``all_or_nothing`` (the default) one invalid row
+   stops the import here: nothing is written and the report names every row to fix.
+2. **Write**, one transaction per batch. Products are keyed by SKU and stock is *set* (the ledger gets
+   the difference), so running a file again changes nothing: a job that stopped half-way (its worker
+   died) is retried without duplicates, and unchanged rows are skipped. Job progress and heartbeat
+   are committed with each batch, so the admin's progress bar moves while the job runs.
+"""
+
+import codecs
+import csv
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from itertools import batched
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from audit.models import ChangeSet
+from audit.recording import history_bulk_record, recording_change_set
+from backoffice.exceptions import DomainError
+from backoffice.formats import unescape_cell
+
+from .models import Category, ImportJob, Product, StockMovement, normalise_sku
+from .services import catalogue_cache_clear, stock_apply
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+MAX_PROBLEMS = 1000  # problems kept for the report (all of them are counted)
+FORMATS = ("csv", "xlsx", "json")
+
+
+class ImportFileError(DomainError):
+    """The file can't be read as a table of products: format, encoding, columns."""
+
+
+class ImportRefused(DomainError):
+    pass
+
+
+class JobTakenOver(Exception):
+    """The job is no longer this run's: marked failed as stale, or picked up by another attempt."""
+
+
+def import_reason(file_name: str) -> str:
+    return f"Imported from {file_name}"
+
+
+# --- Reading files --------------------------------------------------------------------------------
+@dataclass
+class Table:
+    """The rows of a file, which can be read more than once (an import checks, then writes)."""
+
+    headers: list[str]
+    open_rows: Callable[[], Iterator[Sequence]]
+    # The number a person sees for the first data row: 2 in a spreadsheet under its header row, 1 for
+    # the first record of a JSON list.
+    first_row_number: int = 2
+
+    def rows(self) -> Iterator[tuple[int, Sequence]]:
+        """(row number, cells) of every non-blank row."""
+        number = self.first_row_number - 1
+        iterator = self.open_rows()
+        while True:
+            number += 1
+            try:
+                cells = next(iterator)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as error:
+                raise ImportFileError(
+                    f"Row {number} is not UTF-8 text (byte {error.object[error.start : error.start + 1]!r}): "
+                    "save the file as “CSV UTF-8” and import it again. Nothing was imported."
+                ) from error
+            except csv.Error as error:
+                raise ImportFileError(
+                    f"Row {number} can't be read as CSV: {error}. Nothing was imported."
+                ) from error
+            if any(cell is not None and str(cell).strip() for cell in cells):
+                yield number, cells
+
+
+def detect_format(file_name: str, file_format: str | None = None) -> str:
+    chosen = (file_format or Path(file_name).suffix.lstrip(".")).lower()
+    if chosen not in FORMATS:
+        raise ImportFileError(
+            f"Can't tell the format of “{Path(file_name).name}”: use a .csv, .xlsx or .json file "
+            f"(or name the format: {', '.join(FORMATS)})."
+        )
+    return chosen
+
+
+def open_table(path, file_format: str | None = None) -> Table:
+    """A ``Table`` over a file on disk, streamed (CSV, XLSX) or loaded (JSON, a list of objects)."""
+    path = Path(path)
+    kind = detect_format(path.name, file_format)
+    if not path.exists():
+        raise ImportFileError(f"There is no file {path}.")
+    return {"csv": _csv_table, "xlsx": _xlsx_table, "json": _json_table}[kind](path)
+
+
+def _utf8_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so a wrong encoding is reported on its line."""
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(handle, 1):
+            if line_number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                byte = raw[error.start : error.start + 1].hex()
+                raise ImportFileError(
+                    f"Line {line_number} of the file is not UTF-8 text (byte 0x{byte}): save the file as "
+                    "“CSV UTF-8” and import it again. Nothing was imported."
+                ) from error
+
+
+def _csv_table(path: Path) -> Table:
+    lines = _utf8_lines(path)
+    first_line = next(lines, "")
+    lines.close()
+    if not first_line.strip():
+        raise ImportFileError("The file is empty: the first row must name the columns.")
+    # Spreadsheets in many locales save CSV with semicolons.
+    delimiter = max(",;\t", key=first_line.count)
+    headers = next(csv.reader([first_line], delimiter=delimiter))
+
+    def open_rows():
+        reader = csv.reader(_utf8_lines(path), delimiter=delimiter)
+        next(reader, None)
+        yield from reader
+
+    return Table(headers=headers, open_rows=open_rows)
+
+
+def _xlsx_table(path: Path) -> Table:
+    import zipfile
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    def workbook():
+        try:
+            return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
+            raise ImportFileError(
+                f"“{path.name}” is not an Excel workbook (.xlsx) that can be read: {error}."
+            ) from error
+
+    book = workbook()
+    try:
+        header_row = next(book.active.iter_rows(max_row=1, values_only=True), None)
+    finally:
+        book.close()
+    if not header_row or not any(header_row):
+        raise ImportFileError("The first sheet is empty: its first row must name the columns.")
+    headers = ["" if cell is None else str(cell) for cell in header_row]
+
+    def open_rows():
+        book = workbook()
+        try:
+            rows = book.active.iter_rows(values_only=True)
+            next(rows, None)
+            yield from rows
+        finally:
+            book.close()
+
+    return Table(headers=headers, open_rows=open_rows)
+
+
+def _json_table(path: Path) -> Table:
+    # A JSON list is read whole (the standard library has no streaming parser): fine for the
+    # catalogue files people export and edit; very big files are better sent as CSV.
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            records = json.load(handle)
+    except UnicodeDecodeError as error:
+        raise ImportFileError("The file is not UTF-8 text: save it as UTF-8 and import it again.") from error
+    except json.JSONDecodeError as error:
+        raise ImportFileError(
+            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+        ) from error
+    return records_table(records)
+
+
+def records_table(records) -> Table:
+    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
+        raise ImportFileError('A JSON import is a list of objects, one per row: [{"sku": …}, …].')
+    headers: dict[str, None] = {}
+    for record in records:
+        headers.update(dict.fromkeys(record))
+    names = list(headers)
+    return Table(
+        headers=names,
+        open_rows=lambda: (tuple(record.get(name) for name in names) for record in records),
+        first_row_number=1,
+    )
+
+
+def dataset_table(dataset, *, first_row_number: int = 2) -> Table:
+    """A ``Table`` over a tablib Dataset (what django-import-export's admin has read)."""
+    return Table(
+        headers=[str(header or "") for header in dataset.headers or []],
+        open_rows=lambda: iter(dataset),
+        first_row_number=first_row_number,
+    )
+
+
+# --- Cells ----------------------------------------------------------------------------------------
+class CellError(ValueError):
+    pass
+
+
+def text_of(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets store 12345 as 12345.0
+    return unescape_cell(str(value).strip())
+
+
+def parse_price(value) -> Decimal:
+    if isinstance(value, bool):
+        raise CellError(f"“{value}” is not a price")
+    if isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif isinstance(value, int | Decimal):
+        amount = Decimal(value)
+    else:
+        text = text_of(value).replace(" ", "")
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise CellError(f"“{text}” is not a price: write a number such as 12.50") from None
+    if not amount.is_finite():
+        raise CellError(f"“{value}” is not a price: write a number such as 12.50")
+    if amount < 0:
+        raise CellError(f"{amount} is negative: a price is 0 or more")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise CellError(f"{amount} has more than 2 decimal places")
+    if amount >= Decimal("1e10"):
+        raise CellError(f"{amount} is too large (at most 9999999999.99)")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_count(value, *, what: str = "a quantity") -> int:
+    if isinstance(value, bool):
+        raise CellError(f"“{value}” is not a whole number")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        text = text_of(value)
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise CellError(f"“{text}” is not a whole number") from None
+        if not amount.is_finite() or amount != amount.to_integral_value():
+            raise CellError(f"“{text}” is not a whole number")
+        number = int(amount)
+    if number < 0:
+        raise CellError(f"{number} is negative: {what} is 0 or more")
+    if number > 2_147_483_647:
+        raise CellError(f"{number} is too large")
+    return number
+
+
+TRUE_WORDS = {"1", "true", "yes", "y", "x", "on", "published", "featured"}
+FALSE_WORDS = {"0", "false", "no", "n", "off", "draft", "-"}
+
+
+def parse_flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = text_of(value).lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError(f"“{text_of(value)}” is not yes or no (write yes/no, true/false or 1/0)")
+
+
+# --- Columns and categories -----------------------------------------------------------------------
+PRODUCT_COLUMNS = [
+    "sku",
+    "name",
+    "category",
+    "price",
+    "stock",
+    "low_stock_threshold",
+    "is_published",
+    "is_featured",
+    "description",
+]
+REQUIRED_COLUMNS = ["sku", "name", "category", "price"]
+COLUMN_ALIASES = {
+    "published": "is_published",
+    "featured": "is_featured",
+    "low_stock": "low_stock_threshold",
+    "category_slug": "category",
+    "category_path": "category",
+}
+
+
+def column_key(header) -> str:
+    key = "_".join(str(header or "").strip().lower().replace("-", " ").split())
+    return COLUMN_ALIASES.get(key, key)
+
+
+def category_path_key(text: str) -> str:
+    return "/".join(part.strip().lower() for part in text.split("/") if part.strip())
+
+
+class CategoryIndex:
+    """Every category by slug and by path (``Electronics/Phones``), read in one query."""
+
+    def __init__(self):
+        rows = list(Category.objects.values_list("pk", "name", "slug", "parent_id"))
+        by_id = {pk: (name, parent_id) for pk, name, _, parent_id in rows}
+        self.path_of: dict[int, str] = {}
+        for pk in by_id:
+            names, node, seen = [], pk, set()
+            while node is not None and node not in seen:
+                seen.add(node)
+                name, parent_id = by_id[node]
+                names.append(name)
+                node = parent_id
+            self.path_of[pk] = "/".join(reversed(names))
+        self.by_slug = {slug.lower(): pk for pk, _, slug, _ in rows}
+        self.by_path = {category_path_key(path): pk for pk, path in self.path_of.items()}
+
+    def find(self, text: str) -> int | None:
+        if "/" in text:
+            return self.by_path.get(category_path_key(text))
+        return self.by_slug.get(text.lower()) or self.by_path.get(category_path_key(text))
+
+
+class SeenKeys:
+    """The keys (SKUs) a file has had so far, to refuse a second row for the same product.
+
+    An open-addressing table of 64-bit hashes in an ``array``: 8-16 bytes per key where a ``set`` of
+    strings takes ~100, so a million-row file stays small. Two different SKUs with the same 64-bit
+    hash (odds ~1e-8 at a million rows) would be reported as a repeat.
+    """
+
+    def __init__(self):
+        self._slots = array("q", bytes(8 * 4096))
+        self._mask = 4095
+        self._count = 0
+
+    def add(self, key: str) -> bool:
+        """True if ``key`` is new; False if it was seen before."""
+        digest = hash(key) or 1
+        slots, mask = self._slots, self._mask
+        index = digest & mask
+        while True:
+            slot = slots[index]
+            if slot == 0:
+                slots[index] = digest
+                self._count += 1
+                if self._count * 2 > mask:
+                    self._grow()
+                return True
+            if slot == digest:
+                return False
+            index = (index + 1) & mask
+
+    def _grow(self):
+        old = self._slots
+        self._slots = array("q", bytes(16 * len(old)))
+        self._mask = len(self._slots) - 1
+        for digest in old:
+            if digest:
+                index = digest & self._mask
+                while self._slots[index]:
+                    index = (index + 1) & self._mask
+                self._slots[index] = digest
+
+
+# --- Rows -----------------------------------------------------------------------------------------
+@dataclass
+class RowProblem:
+    row: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+    def __str__(self):
+        return f"Row {self.row}, {self.field}: {self.message}"
+
+
+# Product fields an import sets (stock apart: it goes through the ledger).
+FIELD_ATTRS = {
+    "name": "name",
+    "category": "category_id",
+    "price": "price",
+    "low_stock_threshold": "low_stock_threshold",
+    "is_published": "is_published",
+    "is_featured": "is_featured",
+    "description": "description",
+}
+
+
+class ProductRow:
+    __slots__ = ("number", "sku", "stock", "values")
+
+    def __init__(self, number: int, sku: str, values: dict, stock: int | None):
+        self.number, self.sku, self.values, self.stock = number, sku, values, stock
+
+    def changes(self, product: Product) -> list[tuple[str, object, object]]:
+        """(column, old, new) for every value this row changes on ``product`` (stock apart)."""
+        return [
+            (column, getattr(product, FIELD_ATTRS[column]), value)
+            for column, value in self.values.items()
+            if getattr(product, FIELD_ATTRS[column]) != value
+        ]
+
+
+class ProductRowReader:
+    """Turns the cells of a row into a ``ProductRow``, or the problems a person has to fix."""
+
+    def __init__(self, headers: Sequence[str], categories: CategoryIndex):
+        keys = [column_key(header) for header in headers]
+        repeated = sorted({key for key in keys if key and keys.count(key) > 1})
+        if repeated:
+            raise ImportFileError(
+                f"The column(s) {', '.join(repeated)} appear more than once: keep one of each."
+            )
+        missing = [column for column in REQUIRED_COLUMNS if column not in keys]
+        if missing:
+            found = ", ".join(str(header) for header in headers if str(header).strip()) or "none"
+            raise ImportFileError(
+                f"The file has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}. "
+                f"A product file needs the columns {', '.join(REQUIRED_COLUMNS)} (optional: "
+                f"{', '.join(c for c in PRODUCT_COLUMNS if c not in REQUIRED_COLUMNS)}); "
+                f"this one has: {found}. Nothing was imported."
+            )
+        self.positions = {key: index for index, key in enumerate(keys) if key in PRODUCT_COLUMNS}
+        self.ignored_columns = [
+            str(h) for h, key in zip(headers, keys, strict=True) if key and key not in self.positions
+        ]
+        self.categories = categories
+
+    def cells(self, cells: Sequence) -> dict[str, object]:
+        return {
+            column: cells[index] if index < len(cells) else None for column, index in self.positions.items()
+        }
+
+    def read(self, number: int, cells: Sequence) -> ProductRow | list[RowProblem]:
+        raw = self.cells(cells)
+        problems: list[RowProblem] = []
+        values: dict[str, object] = {}
+
+        def problem(column: str, message: str):
+            problems.append(RowProblem(number, column, message))
+
+        sku = normalise_sku(text_of(raw["sku"]))
+        if not sku:
+            problem("sku", "is empty: every product needs a SKU")
+        elif len(sku) > 64:
+            problem("sku", f"is {len(sku)} characters long (at most 64)")
+
+        name = text_of(raw["name"])
+        if not name:
+            problem("name", "is empty")
+        elif len(name) > 200:
+            problem("name", f"is {len(name)} characters long (at most 200)")
+        values["name"] = name
+
+        category = text_of(raw["category"])
+        if not category:
+            problem("category", "is empty: give the category's slug (phones) or path (Electronics/Phones)")
+        else:
+            category_id = self.categories.find(category)
+            if category_id is None:
+                problem(
+                    "category",
+                    f"no category has the slug or path “{category}”: create it first, or use an "
+                    "existing one's slug (phones) or path (Electronics/Phones)",
+                )
+            values["category"] = category_id
+
+        for column, parse in (("price", parse_price),):
+            if text_of(raw[column]) == "":
+                problem(column, "is empty")
+                continue
+            try:
+                values[column] = parse(raw[column])
+            except CellError as error:
+                problem(column, str(error))
+
+        stock = None
+        optional = {
+            "stock": lambda value: parse_count(value, what="stock"),
+            "low_stock_threshold": lambda value: parse_count(value, what="a threshold"),
+            "is_published": parse_flag,
+            "is_featured": parse_flag,
+        }
+        for column, parse in optional.items():
+            # An empty optional cell keeps the product's value (new products get the default).
+            if column not in raw or text_of(raw[column]) == "":
+                continue
+            try:
+                parsed = parse(raw[column])
+            except CellError as error:
+                problem(column, str(error))
+                continue
+            if column == "stock":
+                stock = parsed
+            else:
+                values[column] = parsed
+        if "description" in raw and text_of(raw["description"]):
+            values["description"] = str(raw["description"]).strip()
+
+        if problems:
+            return problems
+        return ProductRow(number, sku, values, stock)
+
+
+# --- The import -----------------------------------------------------------------------------------
+@dataclass
+class PreviewRow:
+    """One row as the admin's preview shows it: what it would do, with old -> new for changes."""
+
+    number: int
+    kind: str  # "new", "update" or "skip" (unchanged)
+    cells: list[tuple[str, str, str | None]]  # (column, new text, old text when it changes)
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    dry_run: bool = False
+    rows_total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    invalid_cells: dict[int, dict] = field(default_factory=dict)  # row -> cells, for the first problems
+    preview: list[PreviewRow] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    change_set: ChangeSet | None = None
+    written: bool = False
+
+    @property
+    def rows_to_fix(self) -> list[int]:
+        return sorted({problem.row for problem in self.problems})
+
+    def rows_to_fix_text(self, limit: int = 20) -> str:
+        rows = self.rows_to_fix
+        text = ", ".join(map(str, rows[:limit]))
+        if self.invalid > min(limit, len(rows)):
+            text += f" and {self.invalid - min(limit, len(rows))} more"
+        return text
+
+    def summary(self) -> str:
+        counts = (
+            f"{self.created} new, {self.updated} changed, {self.unchanged} unchanged, "
+            f"{self.invalid} invalid of {self.rows_total} rows"
+        )
+        if self.invalid and not self.written:
+            rows = self.rows_to_fix_text()
+            return f"Nothing was imported: {self.invalid} row(s) are invalid (rows {rows}). {counts}."
+        return f"{counts}."
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class ProductImport:
+    """Imports one product file. ``run(table)`` checks then writes; ``run(table, dry_run=True)`` only
+    says what would happen (new / changed / unchanged / invalid rows)."""
+
+    def __init__(
+        self,
+        *,
+        file_name: str,
+        user=None,
+        job: ImportJob | None = None,
+        all_or_nothing: bool = True,
+        batch_size: int = BATCH_SIZE,
+        on_progress: ProgressCallback | None = None,
+        preview_limit: int = 0,
+    ):
+        self.file_name = file_name
+        self.user = user if getattr(user, "is_authenticated", False) else None
+        self.job = job
+        self.all_or_nothing = all_or_nothing
+        self.batch_size = batch_size
+        self.on_progress = on_progress or (lambda phase, done, total: None)
+        self.preview_limit = preview_limit
+        self.reason = import_reason(file_name)
+
+    # -- reading and checking --
+    def _valid_rows(self, table: Table, reader: ProductRowReader, report: ImportReport | None):
+        """The rows that pass every check; problems go to ``report`` (when given)."""
+        seen = SeenKeys()
+        for number, cells in table.rows():
+            row = reader.read(number, cells)
+            if isinstance(row, ProductRow) and not seen.add(row.sku):
+                row = [
+                    RowProblem(number, "sku", f"{row.sku} is on an earlier row too: give each SKU one row")
+                ]
+            if isinstance(row, ProductRow):
+                yield number, row
+                continue
+            if report is not None:
+                report.invalid += 1
+                if len(report.problems) < MAX_PROBLEMS:
+                    report.problems.extend(row)
+                    report.invalid_cells[number] = reader.cells(cells)
+            yield number, None
+
+    def _batches(self, table, reader, report):
+        """Batches of (rows read, valid rows)."""
+        for chunk in batched(self._valid_rows(table, reader, report), self.batch_size, strict=False):
+            yield len(chunk), [row for _, row in chunk if row is not None]
+
+    def run(self, table: Table, *, dry_run: bool = False) -> ImportReport:
+        self.categories = CategoryIndex()
+        reader = ProductRowReader(table.headers, self.categories)
+        report = ImportReport(
+            file_name=self.file_name, dry_run=dry_run, ignored_columns=reader.ignored_columns
+        )
+        if dry_run:
+            for read, rows in self._batches(table, reader, report):
+                report.rows_total += read
+                self._plan(rows, report, preview=True)
+            return report
+
+        # 1. Check every row before writing any.
+        for read, _ in self._batches(table, reader, report):
+            report.rows_total += read
+            self.on_progress("checking", report.rows_total, 0)
+        if report.invalid and self.all_or_nothing:
+            return report
+
+        # 2. Write, a transaction per batch.
+        change_set = ChangeSet.objects.create(
+            kind=ChangeSet.Kind.IMPORT, title=f"Imported {self.file_name}"[:255], user=self.user
+        )
+        report.change_set = change_set
+        done = 0
+        with recording_change_set(change_set):
+            for read, rows in self._batches(table, reader, None):
+                with transaction.atomic():
+                    changed = self._write(rows, report)
+                    if changed:
+                        ChangeSet.objects.filter(pk=change_set.pk).update(row_count=F("row_count") + changed)
+                    done += read
+                    self.on_progress("importing", done, report.rows_total)
+        report.written = True
+        change_set.refresh_from_db()
+        if not change_set.row_count:
+            change_set.delete()  # nothing changed: no empty change set in the list
+            report.change_set = None
+        return report
+
+    # -- deciding and writing --
+    def _plan(self, rows: list[ProductRow], report: ImportReport, *, lock=False, preview=False):
+        """What each row does to the products of its SKU: (creates, updates + their changes, stock)."""
+        queryset = Product.objects.filter(sku__in=[row.sku for row in rows])
+        if lock:
+            # In primary-key order, as every writer of several products locks them (no deadlocks);
+            # held until the batch commits, so the stock difference is exact.
+            queryset = queryset.select_for_update().order_by("pk")
+        existing = {product.sku: product for product in queryset}
+        creates: list[tuple[ProductRow, Product]] = []
+        updates: list[tuple[Product, list]] = []
+        stock: dict = {}
+        for row in rows:
+            product = existing.get(row.sku)
+            if product is None:
+                report.created += 1
+                new = self._new_product(row)
+                creates.append((row, new))
+                if row.stock:
+                    stock[new.pk] = row.stock
+                if preview:
+                    self._preview(report, row, "new", [])
+                continue
+            changes = row.changes(product)
+            delta = row.stock - product.stock if row.stock is not None else 0
+            if changes or delta:
+                report.updated += 1
+                if changes:
+                    updates.append((product, changes))
+                if delta:
+                    stock[product.pk] = delta
+                if preview:
+                    if delta:
+                        changes = [*changes, ("stock", product.stock, row.stock)]
+                    self._preview(report, row, "update", changes)
+            else:
+                report.unchanged += 1
+                if preview:
+                    self._preview(report, row, "skip", [])
+        return creates, updates, stock
+
+    def _write(self, rows: list[ProductRow], report: ImportReport) -> int:
+        """Writes one batch (inside its transaction); returns how many products it changed."""
+        creates, updates, stock = self._plan(rows, report, lock=True)
+        now = timezone.now()
+        if creates:
+            products = [product for _, product in creates]
+            self._assign_slugs(products)
+            Product.objects.bulk_create(products)
+            history_bulk_record(products, reason=self.reason, user=self.user, history_type="+")
+        if updates:
+            products = []
+            for product, changes in updates:
+                for column, _, value in changes:
+                    setattr(product, FIELD_ATTRS[column], value)
+                product.updated_at = now
+                products.append(product)
+            fields = sorted({FIELD_ATTRS[column] for _, changes in updates for column, _, _ in changes})
+            Product.objects.bulk_update(products, [*fields, "updated_at"], batch_size=1000)
+            history_bulk_record(
+                products,
+                reason=self.reason,
+                user=self.user,
+                diffs=[
+                    [FIELD_ATTRS[column].removesuffix("_id") for column, _, _ in changes]
+                    for _, changes in updates
+                ],
+            )
+        if stock:
+            # The ledger: one "import" movement per product whose stock the file sets to a new value.
+            stock_apply(
+                changes=stock,
+                kind=StockMovement.Kind.IMPORT,
+                reason=self.reason,
+                user=self.user,
+                reference=self.job,
+            )
+        touched = [product.pk for _, product in creates] + [product.pk for product, _ in updates]
+        catalogue_cache_clear(product_ids=touched)
+        return len({*touched, *stock})
+
+    def _new_product(self, row: ProductRow) -> Product:
+        now = timezone.now()
+        values = row.values
+        return Product(
+            id=uuid.uuid4(),
+            sku=row.sku,
+            name=values["name"],
+            category_id=values["category"],
+            price=values["price"],
+            description=values.get("description", ""),
+            low_stock_threshold=values.get("low_stock_threshold", 10),
+            is_published=values.get("is_published", False),
+            is_featured=values.get("is_featured", False),
+            stock=0,  # the opening stock enters through the ledger
+            created_at=now,
+            updated_at=now,
+        )
+
+    @staticmethod
+    def _assign_slugs(products: list[Product]):
+        """Unique slugs for new products, with one query per batch (not one per product)."""
+        candidates = {}
+        for product in products:
+            base = slugify(product.name)[:200] or "product"
+            candidates[product.pk] = (base, f"{base}-{slugify(product.sku)}"[:220])
+        wanted = {slug for pair in candidates.values() for slug in pair}
+        taken = set(Product.objects.filter(slug__in=wanted).values_list("slug", flat=True))
+        for product in products:
+            base, with_sku = candidates[product.pk]
+            slug = next(
+                (s for s in (base, with_sku) if s not in taken), f"{with_sku[:211]}-{uuid.uuid4().hex[:8]}"
+            )
+            taken.add(slug)
+            product.slug = slug
+
+    def _preview(self, report: ImportReport, row: ProductRow, kind: str, changes):
+        if len(report.preview) >= self.preview_limit:
+            return
+        old = {column: old for column, old, _ in changes}
+        shown = {**row.values, **({"stock": row.stock} if row.stock is not None else {})}
+        cells = []
+        for column in PRODUCT_COLUMNS:
+            if column == "sku":
+                cells.append((column, row.sku, None))
+                continue
+            if column not in shown:
+                cells.append((column, "", None))
+                continue
+            text = self._display(column, shown[column])
+            cells.append((column, text, self._display(column, old[column]) if column in old else None))
+        report.preview.append(PreviewRow(row.number, kind, cells))
+
+    def _display(self, column, value) -> str:
+        if column == "category":
+            return self.categories.path_of.get(value, str(value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return "" if value is None else str(value)
+
+
+def product_import(
+    *,
+    table: Table,
+    file_name: str,
+    user=None,
+    job: ImportJob | None = None,
+    dry_run: bool = False,
+    all_or_nothing: bool = True,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = BATCH_SIZE,
+    preview_limit: int = 0,
+) -> ImportReport:
+    return ProductImport(
+        file_name=file_name,
+        user=user,
+        job=job,
+        all_or_nothing=all_or_nothing,
+        on_progress=on_progress,
+        batch_size=batch_size,
+        preview_limit=preview_limit,
+    ).run(table, dry_run=dry_run)
+
+
+# --- Jobs -----------------------------------------------------------------------------------------
+def stale_after() -> timedelta:
+    """A running job whose heartbeat is older than this has lost its worker."""
+    return timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 120))
+
+
+def import_job_create(*, resource: str, file_name: str, content, file_format: str, user=None) -> ImportJob:
+    """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
+    from django.core.files.base import ContentFile, File
+
+    name = Path(file_name).name
+    job = ImportJob(
+        resource=resource,
+        file_name=name[:255],
+        file_format=file_format,
+        user=user if getattr(user, "is_authenticated", False) else None,
+    )
+    body = ContentFile(content) if isinstance(content, bytes | str) else File(content)
+    job.file.save(name, body, save=False)
+    job.save()
+    return job
+
+
+def import_job_start(job: ImportJob, *, rows: int):
+    """Run a new job now when the file is small, else hand it to a worker.
+
+    Returns ``(job, report)`` when it ran here, ``(job, None)`` when it was queued.
+    """
+    if rows > settings.IMPORT_BACKGROUND_ROWS:
+        import_job_enqueue(job)
+        return job, None
+    report = import_job_run(job.pk)
+    job.refresh_from_db()
+    return job, report
+
+
+def import_job_enqueue(job: ImportJob) -> None:
+    """Queue the job's task once the transaction that created (or re-queued) the job commits."""
+    from .tasks import run_import_job
+
+    def send():
+        try:
+            run_import_job.delay(job.pk, job.tenant_id)
+        except Exception as error:  # the broker is down: say so on the job instead of leaving it queued
+            logger.exception("Could not queue import job %s", job.pk)
+            ImportJob.unscoped.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+                status=ImportJob.Status.FAILED,
+                finished_at=timezone.now(),
+                error_message=f"The import could not be handed to a worker ({error}). Retry it once the "
+                "task queue is back.",
+            )
+
+    transaction.on_commit(send)
+
+
+def _claim(job_id) -> int | None:
+    """Mark the job running for this attempt; None if it isn't ours to run (done, failed, or running
+    elsewhere with a live heartbeat). A job whose worker died (stale heartbeat) may be taken over."""
+    now = timezone.now()
+    claimed = (
+        ImportJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status=ImportJob.Status.QUEUED)
+            | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
+        )
+        .update(
+            status=ImportJob.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            error_message="",
+        )
+    )
+    if not claimed:
+        return None
+    return ImportJob.objects.values_list("attempts", flat=True).get(pk=job_id)
+
+
+def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None, message: str = "", **counts):
+    now = timezone.now()
+    values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
+    if report is not None:
+        values.update(
+            rows_total=report.rows_total,
+            created_count=report.created,
+            updated_count=report.updated,
+            skipped_count=report.unchanged,
+            failed_count=report.invalid,
+            error_report=[problem.as_dict() for problem in report.problems],
+        )
+        if report.written:
+            values["rows_processed"] = report.rows_total
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(**values)
+
+
+@contextmanager
+def local_file(field_file):
+    """A path on this machine for a stored file (a temporary copy when the storage is remote)."""
+    try:
+        yield Path(field_file.path)
+        return
+    except NotImplementedError:
+        pass
+    suffix = Path(field_file.name).suffix
+    with field_file.open("rb") as source, tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as copy:
+        shutil.copyfileobj(source, copy)
+    try:
+        yield Path(copy.name)
+    finally:
+        os.unlink(copy.name)
+
+
+def import_job_run(job_id) -> ImportReport | None:
+    """Run (or take over) a job: the Celery task calls this, and the admin for small files.
+
+    Every outcome is written on the job: done with its counts, or failed with the reason (invalid
+    rows listed in ``error_report``). Returns the report, or None when the job wasn't this run's.
+    """
+    attempt = _claim(job_id)
+    if attempt is None:
+        logger.info("Import job %s is not waiting to run: left alone", job_id)
+        return None
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    progress = {"done": 0}
+
+    def on_progress(phase, done, total):
+        progress["done"] = done if phase == "importing" else 0
+        alive = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+            rows_processed=done, rows_total=total, heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise JobTakenOver
+
+    try:
+        with local_file(job.file) as path:
+            if job.resource == ImportJob.Resource.PRODUCTS:
+                report = product_import(
+                    table=open_table(path, job.file_format),
+                    file_name=job.file_name,
+                    user=job.user,
+                    job=job,
+                    on_progress=on_progress,
+                )
+            else:
+                report = resource_import(job=job, path=path, on_progress=on_progress)
+    except JobTakenOver:
+        logger.warning("Import job %s was marked failed or taken over while it ran: stopped", job_id)
+        return None
+    except ImportFileError as error:
+        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error), rows_processed=0)
+        return None
+    except Exception as error:
+        logger.exception("Import job %s stopped", job_id)
+        _finish(
+            job_id,
+            attempt,
+            status=ImportJob.Status.FAILED,
+            message=(
+                f"The import stopped after {progress['done']} rows: {error}. Rows imported before it are "
+                "kept; retry the job to import the rest (rows already imported are found by their key "
+                "and not duplicated)."
+            ),
+        )
+        return None
+    if report.invalid and not report.written:
+        _finish(
+            job_id,
+            attempt,
+            status=ImportJob.Status.FAILED,
+            report=report,
+            message=(
+                f"{report.invalid} row(s) are invalid, so nothing was imported (all or nothing). Fix rows "
+                f"{report.rows_to_fix_text()} and import the file again."
+            ),
+            rows_processed=0,
+        )
+    else:
+        _finish(job_id, attempt, status=ImportJob.Status.DONE, report=report)
+    return report
+
+
+def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
+    """Queue a failed job again. Rows it imported before failing are found by their key and left
+    alone, so a retry never duplicates anything."""
+    if job.status != ImportJob.Status.FAILED:
+        raise ImportRefused(
+            f"Only a failed import can be retried; this one is {job.get_status_display().lower()}."
+        )
+    if not job.file:
+        raise ImportRefused(
+            "This import's file was not kept (it ran from the command line): run the command again."
+        )
+    with transaction.atomic():
+        requeued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED).update(
+            status=ImportJob.Status.QUEUED,
+            rows_processed=0,
+            created_count=0,
+            updated_count=0,
+            skipped_count=0,
+            failed_count=0,
+            error_report=[],
+            error_message="",
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+        )
+        if not requeued:
+            raise ImportRefused("This import was retried already.")
+        import_job_enqueue(job)
+    job.refresh_from_db()
+    return job
+
+
+def import_jobs_fail_stale(queryset=None) -> int:
+    """Mark failed the running jobs whose worker is gone (no heartbeat for ``stale_after()``)."""
+    queryset = ImportJob.objects.all() if queryset is None else queryset
+    now = timezone.now()
+    failed = 0
+    for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
+        failed += queryset.filter(
+            pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=now,
+            error_message=(
+                f"The worker running this import stopped answering (last heartbeat "
+                f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
+                f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
+                "the rest (they are found by their key and not duplicated)."
+            ),
+        )
+    return failed
+
+
+def import_job_progress(job: ImportJob) -> dict:
+    """What the job page's progress bar shows (polled as JSON)."""
+    if job.status == ImportJob.Status.RUNNING and not job.rows_total:
+        phase = f"Checking the file: {job.rows_processed} rows read"
+    elif job.status == ImportJob.Status.RUNNING:
+        phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
+    elif job.status == ImportJob.Status.QUEUED:
+        phase = "Waiting for a worker"
+    else:
+        phase = job.get_status_display()
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "phase": phase,
+        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        "rows_total": job.rows_total,
+        "rows_processed": job.rows_processed,
+        "percent": job.progress_percent,
+        "created": job.created_count,
+        "updated": job.updated_count,
+        "unchanged": job.skipped_count,
+        "invalid": job.failed_count,
+        "error_message": job.error_message,
+    }
+
+
+# --- Categories and customers: django-import-export's own import, checked then written in batches ----
+def resource_import(*, job: ImportJob, path: Path, on_progress: ProgressCallback) -> ImportReport:
+    """Categories and customers in a background job: the resource's dry run over the whole file
+    first (all or nothing), then its import in batches, each committed with the job's progress."""
+    from tablib import Dataset
+
+    from backoffice.formats import FORMATS as FORMAT_CLASSES
+
+    from .resources import resource_for_job
+
+    resource_class = resource_for_job(job.resource)
+    format_class = next(f for f in FORMAT_CLASSES if f().get_extension() == job.file_format)
+    data = path.read_bytes()
+    try:
+        dataset = format_class(encoding="utf-8-sig").create_dataset(data)
+    except Exception as error:
+        raise ImportFileError(
+            f"“{job.file_name}” can't be read as {job.file_format.upper()}: {error}."
+        ) from error
+    report = ImportReport(file_name=job.file_name)
+    report.rows_total = len(dataset)
+    kwargs = {"file_name": job.file_name, "user": job.user}
+
+    checked = resource_class().import_data(dataset, dry_run=True, **kwargs)
+    on_progress("checking", report.rows_total, 0)
+    base_errors = [str(error.error) for error in checked.base_errors] + [
+        f"Row {number}: {errors[0].error}" for number, errors in checked.row_errors()
+    ]
+    if base_errors:
+        raise ImportFileError(" ".join(base_errors[:5]))
+    first_row = 1 if job.file_format == "json" else 2
+    for invalid in checked.invalid_rows:
+        report.invalid += 1
+        for column, messages in invalid.error_dict.items():
+            for message in messages:
+                if len(report.problems) < MAX_PROBLEMS:
+                    report.problems.append(RowProblem(invalid.number - 1 + first_row, column, str(message)))
+    if report.invalid:
+        return report
+
+    change_set = ChangeSet.objects.create(
+        kind=ChangeSet.Kind.IMPORT, title=f"Imported {job.file_name}"[:255], user=kwargs["user"]
+    )
+    done = 0
+    with recording_change_set(change_set):
+        for start in range(0, len(dataset), BATCH_SIZE):
+            chunk = Dataset(*dataset[start : start + BATCH_SIZE], headers=dataset.headers)
+            with transaction.atomic():
+                result = resource_class().import_data(chunk, dry_run=False, raise_errors=True, **kwargs)
+                report.created += result.totals["new"]
+                report.updated += result.totals["update"]
+                report.unchanged += result.totals["skip"]
+                done += len(chunk)
+                on_progress("importing", done, report.rows_total)
+    report.written = True
+    change_set.row_count = change_set.entries.values("content_type_id", "object_id").distinct().count()
+    if change_set.row_count:
+        change_set.save(update_fields=["row_count"])
+        report.change_set = change_set
+    else:
+        change_set.delete()
+    return report
+
+
+def count_rows(job: ImportJob) -> int:
+    """The non-blank data rows of a job's file (decides request or worker)."""
+    with local_file(job.file) as path:
+        return sum(1 for _ in open_table(path, job.file_format).rows())
+
+
+def product_import_recorded(
+    *,
+    table: Table,
+    file_name: str,
+    user=None,
+    all_or_nothing: bool = True,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> tuple[ImportJob | None, ImportReport]:
+    """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
+    ledger's reference and the admin's record, unless nothing was written (then none is left)."""
+    job = ImportJob.objects.create(
+        resource=ImportJob.Resource.PRODUCTS,
+        file_name=file_name[:255],
+        file_format=Path(file_name).suffix.lstrip(".").lower()[:10] or "csv",
+        status=ImportJob.Status.RUNNING,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        started_at=timezone.now(),
+        attempts=1,
+    )
+    try:
+        report = product_import(
+            table=table,
+            file_name=file_name,
+            user=user,
+            job=job,
+            all_or_nothing=all_or_nothing,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+    except ImportFileError:
+        job.delete()
+        raise
+    except BaseException as error:
+        _finish(job.pk, 1, status=ImportJob.Status.FAILED, message=f"The import stopped: {error}")
+        raise
+    if not report.written:
+        job.delete()
+        return None, report
+    _finish(job.pk, 1, status=ImportJob.Status.DONE, report=report)
+    job.refresh_from_db()
+    return job, report

@@ -1,0 +1,146 @@
+"""python manage.py import_products PATH [--dry-run] [--format csv|xlsx|json] [--skip-invalid]
+
+The admin's product import from the shell, with a progress bar and a summary. A file that can't be
+read (format, encoding, a missing column) or that has invalid rows stops with an error naming what to
+fix, and nothing is written (``--skip-invalid`` imports the valid rows and lists the others).
+"""
+
+import sys
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from backoffice.tenancy import activate
+from inventory import imports
+
+
+class ProgressBar:
+    def __init__(self, stream, *, enabled: bool):
+        self.stream, self.enabled = stream, enabled
+        self.started = time.monotonic()
+        self.phase = None
+
+    def __call__(self, phase: str, done: int, total: int):
+        if not self.enabled:
+            return
+        if phase != self.phase:
+            if self.phase is not None:
+                self.stream.write("\n")
+            self.phase, self.started = phase, time.monotonic()
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        if total:
+            filled = round(30 * done / total)
+            bar = "#" * filled + "." * (30 - filled)
+            line = f"Importing [{bar}] {100 * done // total:3d}% {done}/{total} rows"
+        else:
+            line = f"Checking  {done} rows"
+        self.stream.write(f"\r{line}  {rate:,.0f} rows/s")
+        self.stream.flush()
+
+    def close(self):
+        if self.enabled and self.phase is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Import products from a CSV, XLSX or JSON file (keyed by SKU), as the admin's import does."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="the file to import")
+        parser.add_argument("--dry-run", action="store_true", help="check the file and say what would change")
+        parser.add_argument(
+            "--format", choices=imports.FORMATS, help="the file's format (default: its extension)"
+        )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="import the valid rows and report the invalid ones (default: any invalid row stops it all)",
+        )
+        parser.add_argument("--user", help="the staff user the history and ledger record (username)")
+        parser.add_argument("--tenant", help="the shop's subdomain (default: the default shop)")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=imports.BATCH_SIZE,
+            help=f"rows per batch ({imports.BATCH_SIZE})",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    def handle(
+        self, *args, path, dry_run, format, skip_invalid, user, tenant, batch_size, no_progress, **options
+    ):
+        from backoffice.models import Tenant
+        from backoffice.tenancy import default_tenant
+
+        if tenant:
+            shop = Tenant.objects.filter(subdomain=tenant.lower()).first()
+            if shop is None:
+                raise CommandError(f"There is no shop with the subdomain {tenant!r}.")
+        else:
+            shop = default_tenant()
+        staff = None
+        if user:
+            staff = get_user_model().objects.filter(username=user, is_staff=True).first()
+            if staff is None:
+                raise CommandError(f"There is no staff user {user!r}.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+
+        file = Path(path)
+        progress = ProgressBar(self.stderr._out, enabled=not no_progress and options.get("verbosity", 1) > 0)
+        with activate(shop):
+            try:
+                table = imports.open_table(file, format)
+                if dry_run:
+                    report = imports.product_import(
+                        table=table,
+                        file_name=file.name,
+                        user=staff,
+                        dry_run=True,
+                        all_or_nothing=not skip_invalid,
+                        batch_size=batch_size,
+                    )
+                    job = None
+                else:
+                    job, report = imports.product_import_recorded(
+                        table=table,
+                        file_name=file.name,
+                        user=staff,
+                        all_or_nothing=not skip_invalid,
+                        on_progress=progress,
+                        batch_size=batch_size,
+                    )
+            except imports.ImportFileError as error:
+                raise CommandError(str(error)) from error
+            finally:
+                progress.close()
+
+        for problem in report.problems[:50]:
+            self.stderr.write(f"  {problem}")
+        if len(report.problems) > 50:
+            self.stderr.write(f"  … {len(report.problems) - 50} more problems")
+        if report.ignored_columns:
+            self.stdout.write(f"Ignored columns: {', '.join(report.ignored_columns)}")
+        counts = (
+            f"{report.rows_total} rows: {report.created} new, {report.updated} changed, "
+            f"{report.unchanged} unchanged, {report.invalid} invalid"
+        )
+        if report.invalid and not skip_invalid:
+            raise CommandError(
+                f"{report.invalid} row(s) are invalid, so nothing was imported (all or nothing). Fix rows "
+                f"{report.rows_to_fix_text()} and run it again, or pass --skip-invalid. {counts}."
+            )
+        if dry_run:
+            self.stdout.write(f"Dry run, nothing written. {counts}.")
+            return
+        self.stdout.write(self.style.SUCCESS(f"Imported {file.name}. {counts}."))
+        if job is not None:
+            self.stdout.write(
+                f"Import job #{job.pk}"
+                + (f", change set #{report.change_set.pk}" if report.change_set else "")
+            )
+        if not sys.stdout.isatty():
+            self.stdout.flush()
