@@ -1,0 +1,634 @@
+"""Admin lists at 1,000 and at 1,000,000 rows, against a naive baseline, on PostgreSQL.
+
+    ./dev bench admin_lists [--small 1000] [--large 1000000] [--runs 5] [--keep]
+
+For every changelist (categories, products, customers, orders, order lines, audit log, stock
+movements) it requests the first page, a filtered page, a search, a sort and a deep page through
+Django's test client, logged in as a superuser, and reports the median server time over --runs and
+the number of queries. The same requests run:
+
+- on two databases seeded with ``seed_demo``: --small products and orders (customers a tenth), and
+  --large (``--large 1000000`` = seed_demo --products 1000000 --customers 100000 --orders 1000000),
+  plus an audit log topped up to as many entries as orders;
+- through the product's admin (/admin/) and through plain Unfold ModelAdmins with the same
+  list_display on a separate admin site (/naive/): the naive baseline (Django's defaults: exact
+  counts, icontains search, offset paging, per-row queries for computed columns).
+
+Requests are interleaved (each run asks every database and both admins in turn), so a busy machine
+slows all of them alike: compare the ratios. The table is printed and written to bench/RESULTS.md
+("Admin lists").
+
+--keep keeps the PostgreSQL cluster in bench/data/pg (git-ignored) with its seeded databases, so the
+next run reuses them instead of seeding a million rows again; without it the databases are seeded
+on the server DATABASE_URL names (./dev bench starts a throwaway one).
+
+Each database is served by its own worker process (this script with --worker), so Django's caches
+never mix the two.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+SCRIPT = Path(__file__).resolve()
+
+
+# ==== worker: one database, both admins ================================================================
+class Worker:
+    def __init__(self, scale: int):
+        self.scale = scale
+
+    # --- data -----------------------------------------------------------------------------------------
+    def prepare(self, *, seed: int):
+        from django.core.management import call_command
+        from django.db import connection
+
+        from inventory.models import Product
+        from orders.models import Order
+
+        common.migrate()
+        with common.default_tenant():
+            products, orders = Product.objects.count(), Order.objects.count()
+            if (products, orders) != (self.scale, self.scale):
+                if products or orders:
+                    raise SystemExit(
+                        f"database holds {products} products and {orders} orders, not {self.scale}: "
+                        "drop it (the coordinator does with --reseed)"
+                    )
+                started = time.monotonic()
+                call_command(
+                    "seed_demo",
+                    products=self.scale,
+                    customers=max(self.scale // 10, 10),
+                    orders=self.scale,
+                    seed=seed,
+                    no_users=True,
+                    stdout=sys.stderr,
+                )
+                print(f"seeded {self.scale} rows in {time.monotonic() - started:.0f}s", file=sys.stderr)
+            self.top_up_audit_log()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")  # fresh statistics and visibility maps for both
+            self.user = common.superuser()
+            self.requests = self.build_requests()
+        return {"requests": self.requests}
+
+    def top_up_audit_log(self):
+        """Demo orders write no audit entries (seeded products and customers do, with no user): add
+        as many order changes by four staff users as there are orders (COPY, in batches)."""
+        import datetime as dt
+        import random
+
+        from django.contrib.auth import get_user_model
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import transaction
+        from django.db.models import Max
+        from django.utils import timezone
+
+        from audit.models import AuditEntry
+        from backoffice.bulk import copy_rows
+        from orders.models import Order
+
+        User = get_user_model()
+        staff = [
+            User.objects.get_or_create(username=name, defaults={"is_staff": True})[0]
+            for name in ("bench-ops", "bench-support", "bench-auditor", "bench-lead")
+        ]
+        missing = self.scale - AuditEntry.objects.filter(user__in=staff).count()
+        if missing <= 0:
+            return
+        order_type = ContentType.objects.get_for_model(Order).pk
+        top_order = Order.objects.aggregate(m=Max("id"))["m"] or 1
+        history = 10**9  # history ids no real history row has
+        rng = random.Random(8)
+        now = timezone.now()
+        actions = ["changed"] * 8 + ["created", "deleted"]
+        reasons = ["Marked shipped", "Completed", "Line edited", "Refunded", "Address corrected"]
+        columns = [
+            "created_at",
+            "user_id",
+            "content_type_id",
+            "object_id",
+            "object_repr",
+            "action",
+            "reason",
+            "changed_fields",
+            "history_id",
+        ]
+        done = 0
+        while done < missing:
+            size = min(50_000, missing - done)
+            rows = []
+            for n in range(done, done + size):
+                order = rng.randint(1, top_order)
+                rows.append(
+                    (
+                        now - dt.timedelta(days=rng.uniform(0, 365)),
+                        rng.choice(staff).pk,
+                        order_type,
+                        str(order),
+                        f"ORD-{order:06d}",
+                        rng.choice(actions),
+                        rng.choice(reasons),
+                        ["status"],
+                        history + n,
+                    )
+                )
+            with transaction.atomic():
+                copy_rows(AuditEntry, columns, rows)
+            done += size
+        print(f"audit log topped up with {missing} entries", file=sys.stderr)
+
+    # --- the requests -----------------------------------------------------------------------------------
+    def build_requests(self) -> list[dict]:
+        """(changelist, what, product admin URL, naive admin URL) for every request, with real values
+        from this database."""
+        from django.contrib.auth import get_user_model
+
+        from audit.models import AuditEntry
+        from backoffice.changelist import position_token
+        from inventory.models import Category, Product, StockMovement
+        from orders.models import Customer, Order, OrderItem
+
+        per_page = 50
+        leaf = Category.objects.filter(children__isnull=True).order_by("name").first()
+        parent = Category.objects.filter(parent__isnull=True).order_by("name").first()
+        product = Product.objects.order_by("sku").only("pk", "sku")[self.scale // 3]
+        customer = Customer.objects.order_by("pk")[7]
+        order = Order.objects.order_by("pk")[self.scale // 3]
+        staff = get_user_model().objects.get(username="bench-support")
+        surname = customer.name.split()[-1]
+
+        def deep(changelist, ordering):
+            """The middle of the list: the keyset position for ours, the page number for naive."""
+            model = models[changelist]
+            middle = model.objects.count() // 2
+            row = model.objects.order_by(*ordering)[middle : middle + 1].get()
+            add(
+                changelist,
+                "deep page",
+                {"after": position_token(row, ordering)},
+                {"p": middle // per_page + 1},
+            )
+            return middle // per_page + 1
+
+        def spec(changelist, what, fast, naive=None):
+            return {
+                "list": changelist,
+                "what": what,
+                "fast": fast,
+                "naive": naive if naive is not None else fast,
+            }
+
+        url = {
+            "categories": "/{}/inventory/category/",
+            "products": "/{}/inventory/product/",
+            "customers": "/{}/orders/customer/",
+            "orders": "/{}/orders/order/",
+            "order lines": "/{}/orders/orderitem/",
+            "audit log": "/{}/audit/auditentry/",
+            "stock movements": "/{}/inventory/stockmovement/",
+        }
+        q = common.query_string
+        out = []
+        models = {
+            "categories": Category,
+            "products": Product,
+            "customers": Customer,
+            "orders": Order,
+            "order lines": OrderItem,
+            "audit log": AuditEntry,
+            "stock movements": StockMovement,
+        }
+
+        def add(changelist, what, params, naive_params=None):
+            path = url[changelist]
+            out.append(
+                spec(
+                    changelist,
+                    what,
+                    path.format("admin") + q(params),
+                    path.format("naive") + q(naive_params if naive_params is not None else params),
+                )
+            )
+
+        def add_sort(changelist, column):
+            """Sort by a column (``-name``: descending): its position differs between the admins
+            when only one of them has actions (the checkbox column comes first)."""
+            fast, naive = (
+                {"o": sort_param(site, models[changelist], column, self.user)} for site in ("admin", "naive")
+            )
+            add(changelist, "sort", fast, naive)
+
+        add("categories", "first page", {})
+        add("categories", "filtered", {"parent__id__exact": parent.pk})
+        add("categories", "search", {"q": "phone"})
+        add_sort("categories", "-product_count")
+
+        add("products", "first page", {})
+        add("products", "filtered", {"category__id__exact": leaf.pk})
+        add("products", "search name", {"q": "kettlebell olive"})
+        add("products", "search SKU", {"q": product.sku[:-1].lower()})
+        add_sort("products", "price")
+        add("products", "deep page by number", {"p": deep("products", ["name", "-pk"])})
+
+        add("customers", "first page", {})
+        add("customers", "filtered", {"created_at_from": "2025-06-01", "created_at_to": "2025-06-07"})
+        add("customers", "search name", {"q": surname})
+        add(
+            "customers",
+            "search e-mail",
+            {"q": customer.email.split(".")[0] + "." + customer.email.split(".")[1]},
+        )
+        add_sort("customers", "-created_at")
+        deep("customers", ["name", "id"])
+
+        add("orders", "first page", {})
+        add("orders", "filtered", {"status__exact": "pending"})
+        add("orders", "search number", {"q": order.number})
+        add("orders", "search customer", {"q": customer.email})
+        add_sort("orders", "-total")
+        add("orders", "deep page by number", {"p": deep("orders", ["-created_at", "-id"])})
+
+        add("order lines", "first page", {})
+        add("order lines", "filtered", {"product__id__exact": product.pk})
+        add("order lines", "search number", {"q": order.number})
+        add_sort("order lines", "order")
+        deep("order lines", ["-id"])
+
+        add("audit log", "first page", {})
+        add("audit log", "filtered", {"user__id__exact": staff.pk, "action__exact": "deleted"})
+        add("audit log", "search", {"q": order.number})
+        add_sort("audit log", "created_at")
+        deep("audit log", ["-created_at", "-id"])
+
+        add("stock movements", "first page", {})
+        add("stock movements", "filtered", {"kind__exact": "receipt"})
+        add_sort("stock movements", "created_at")
+        deep("stock movements", ["-created_at", "-id"])
+        return out
+
+    # --- measuring ----------------------------------------------------------------------------------------
+    def client(self):
+        if not hasattr(self, "_client"):
+            from django.test import Client
+
+            self._client = Client()
+            self._client.force_login(self.user)
+        return self._client
+
+    def run(self, url: str, *, count_queries=False) -> dict:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext, setup_test_environment, teardown_test_environment
+
+        client = self.client()
+        if count_queries:
+            # Only here: the test environment records each response's template context (rows shown),
+            # which costs time on every template rendered.
+            setup_test_environment(debug=True)
+            try:
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.get(url)
+            finally:
+                teardown_test_environment()
+            queries = [q["sql"] for q in captured.captured_queries]
+        else:
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = time.perf_counter() - started
+        result = {"status": response.status_code}
+        if response.status_code == 200 and response.context is not None and "cl" in response.context:
+            cl = response.context["cl"]
+            result["rows"] = len(cl.result_list)
+            result["count"] = cl.result_count
+        if count_queries:
+            result["queries"] = len(queries)
+            result["sql"] = queries
+        else:
+            result["seconds"] = elapsed
+        return result
+
+
+def sort_param(site_name, model, column, user) -> str:
+    """The ``o`` value that sorts ``site_name``'s list of ``model`` by ``column``."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    site = admin.site if site_name == "admin" else NAIVE_SITE[0]
+    model_admin = site._registry[model]
+    request = RequestFactory().get("/")
+    request.user = user
+    columns = list(model_admin.get_list_display(request))
+    if model_admin.get_actions(request):
+        columns = ["action_checkbox", *columns]
+    index = columns.index(column.lstrip("-"))
+    return f"-{index}" if column.startswith("-") else str(index)
+
+
+NAIVE_SITE = []
+
+
+def install_naive_site():
+    """The baseline: plain Unfold ModelAdmins (Django's defaults) with the product's list_display,
+    filters and search fields, on their own admin site at /naive/."""
+    import types
+
+    from django.conf import settings
+    from django.db.models import Sum
+    from django.urls import clear_url_caches, include, path
+    from unfold.admin import ModelAdmin
+    from unfold.sites import UnfoldAdminSite
+
+    import backoffice.urls
+    from audit.admin import AuditEntryAdmin
+    from audit.models import AuditEntry
+    from inventory.admin import CategoryAdmin, ProductAdmin, StockMovementAdmin
+    from inventory.models import Category, Product, StockMovement
+    from orders.admin import CustomerAdmin, OrderAdmin, OrderItemAdmin
+    from orders.models import Customer, Order, OrderItem
+
+    site = UnfoldAdminSite(name="naive")
+    NAIVE_SITE.append(site)
+
+    def naive(model, product_admin, **methods):
+        """A ModelAdmin with the product admin's columns, filters, search and default ordering,
+        computed columns done the obvious way (a query per row)."""
+        copied = {
+            name: getattr(product_admin, name)
+            for name in product_admin.list_display
+            if isinstance(name, str) and hasattr(product_admin, name) and name not in methods
+        }
+        attrs = {
+            "list_display": product_admin.list_display,
+            "list_filter": product_admin.list_filter,
+            "search_fields": product_admin.search_fields,
+            "ordering": product_admin.ordering,
+            "date_hierarchy": product_admin.date_hierarchy,
+            "list_per_page": product_admin.list_per_page,
+            **copied,
+            **methods,
+        }
+        site.register(model, type(f"Naive{model.__name__}Admin", (ModelAdmin,), attrs))
+
+    def column(description, function):
+        function.short_description = description
+        return function
+
+    naive(Category, CategoryAdmin, product_count=column("Products", lambda self, c: c.products.count()))
+    naive(Product, ProductAdmin)
+    naive(
+        Customer,
+        CustomerAdmin,
+        order_count=column("Orders", lambda self, c: c.orders.count()),
+        lifetime_value=column(
+            "Lifetime value",
+            lambda self, c: c.orders.filter(status__in=("paid", "shipped", "completed")).aggregate(
+                v=Sum("total")
+            )["v"],
+        ),
+    )
+    naive(
+        Order,
+        OrderAdmin,
+        item_count=column("Items", lambda self, o: o.items.aggregate(n=Sum("quantity"))["n"]),
+    )
+    naive(OrderItem, OrderItemAdmin)
+    naive(AuditEntry, AuditEntryAdmin)
+    naive(StockMovement, StockMovementAdmin)
+
+    urlconf = types.ModuleType("bench_admin_lists_urls")
+    urlconf.urlpatterns = [path("naive/", site.urls), *backoffice.urls.urlpatterns]
+    sys.modules[urlconf.__name__] = urlconf
+    settings.ROOT_URLCONF = urlconf.__name__
+    clear_url_caches()
+    return include
+
+
+def worker_main(args):
+    common.setup_django(args.database_url)
+    install_naive_site()
+    worker = Worker(args.scale)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # everything else Django or the seed prints goes to stderr
+    for line in sys.stdin:
+        command = json.loads(line)
+        try:
+            if command["do"] == "prepare":
+                answer = worker.prepare(seed=command["seed"])
+            elif command["do"] == "run":
+                answer = worker.run(command["url"], count_queries=command.get("count_queries", False))
+            elif command["do"] == "explain":
+                answer = worker.explain(command["url"])
+            else:
+                answer = {"error": f"unknown command {command['do']}"}
+        except Exception as error:
+            import traceback
+
+            traceback.print_exc()
+            answer = {"error": repr(error)}
+        out.write(json.dumps(answer, default=str) + "\n")
+        out.flush()
+
+
+# ==== coordinator =======================================================================================
+class WorkerProcess:
+    def __init__(self, scale: int, database_url: str):
+        self.scale = scale
+        self.process = subprocess.Popen(  # noqa: S603 - this script, our arguments
+            [sys.executable, str(SCRIPT), "--worker", "--scale", str(scale), "--database-url", database_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, **command):
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the worker for {self.scale} rows stopped")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise SystemExit(f"worker for {self.scale} rows: {answer['error']}")
+        return answer
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "—"
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f}" if seconds == seconds else "—"
+
+
+def coordinator_main(args):
+    server, cluster = common.server_url(args.keep)
+    workers = []
+    try:
+        scales = [args.small, args.large]
+        for scale in scales:
+            name = f"bench_lists_{scale}"
+            common.create_database(server, name, drop=args.reseed)
+            workers.append(WorkerProcess(scale, common.with_database(server, name)))
+        requests = {}
+        for worker in workers:
+            started = time.monotonic()
+            requests[worker.scale] = worker.ask(do="prepare", seed=args.seed)["requests"]
+            print(f"{worker.scale} rows ready ({time.monotonic() - started:.0f}s)", file=sys.stderr)
+        if args.prepare_only:
+            return
+        load = common.wait_for_quiet_machine() if args.wait_for_quiet else common.load_average()
+        only = set(args.only.split(",")) if args.only else None
+        keys = [(r["list"], r["what"]) for r in requests[args.small] if not only or r["list"] in only]
+        by_key = {scale: {(r["list"], r["what"]): r for r in requests[scale]} for scale in scales}
+
+        samples = {}  # (list, what, scale, admin) -> [seconds]
+        info = {}  # (list, what, scale, admin) -> {"queries", "status", "rows", "count"}
+        for key in keys:
+            for worker in workers:
+                for admin in ("fast", "naive"):
+                    url = by_key[worker.scale][key][admin]
+                    worker.ask(do="run", url=url)  # warm-up: caches, prepared plans
+                    counted = worker.ask(do="run", url=url, count_queries=True)
+                    info[(*key, worker.scale, admin)] = counted
+                    if counted["status"] != 200:
+                        print(f"  {key} {admin} at {worker.scale}: HTTP {counted['status']}", file=sys.stderr)
+            for _ in range(args.runs):
+                for worker in workers:
+                    for admin in ("fast", "naive"):
+                        url = by_key[worker.scale][key][admin]
+                        answer = worker.ask(do="run", url=url)
+                        samples.setdefault((*key, worker.scale, admin), []).append(answer["seconds"])
+            line = " ".join(
+                f"{scale}/{admin}={ms(common.median(samples[(*key, scale, admin)]))}ms"
+                for scale in scales
+                for admin in ("fast", "naive")
+            )
+            print(f"{key[0]:>16} {key[1]:<20} {line}", file=sys.stderr)
+
+        report(args, keys, scales, samples, info, load, server)
+        if args.show_sql:
+            for key in keys:
+                sql = info[(*key, args.large, "fast")].get("sql", [])
+                print(f"\n== {key} ({len(sql)} queries)")
+                for statement in sql:
+                    print("  ", statement[:300])
+    finally:
+        for worker in workers:
+            worker.close()
+        if cluster:
+            cluster.stop()
+
+
+def report(args, keys, scales, samples, info, load, server):
+    small, large = scales
+    headers = [
+        "list",
+        "request",
+        f"{small:,} rows (ms)",
+        f"{large:,} rows (ms)",
+        "large / small",
+        f"naive at {large:,} (ms)",
+        "naive / ours",
+        "queries (small / large)",
+        "naive queries",
+    ]
+    rows, misses = [], []
+    for key in keys:
+        fast_small = common.median(samples[(*key, small, "fast")])
+        fast_large = common.median(samples[(*key, large, "fast")])
+        naive_large = common.median(samples[(*key, large, "naive")])
+        q_small = info[(*key, small, "fast")]["queries"]
+        q_large = info[(*key, large, "fast")]["queries"]
+        q_naive = info[(*key, large, "naive")]["queries"]
+        growth = fast_large / fast_small
+        speedup = naive_large / fast_large
+        rows.append(
+            [
+                key[0],
+                key[1],
+                ms(fast_small),
+                ms(fast_large),
+                f"{growth:.2f}x",
+                ms(naive_large),
+                f"{speedup:.1f}x",
+                f"{q_small} / {q_large}",
+                q_naive,
+            ]
+        )
+        if growth > 1.5:
+            misses.append(f"{key[0]} {key[1]}: {growth:.2f}x slower at {large:,} rows than at {small:,}")
+        if max(q_small, q_large) > 10:
+            misses.append(f"{key[0]} {key[1]}: {max(q_small, q_large)} queries")
+        if key[0] in ("products", "orders") and speedup < 5:
+            misses.append(f"{key[0]} {key[1]}: only {speedup:.1f}x faster than the naive admin")
+    table = common.markdown_table(headers, rows, "llrrrrrrr")
+    print(table)
+    body = [
+        f"`./dev bench admin_lists --small {small} --large {large} --runs {args.runs}`, {common.now_utc()}.",
+        "",
+        f"Machine: {common.machine()}; PostgreSQL {common.postgres_version(server)}; "
+        f"load average at the start of the timed runs: {load}.",
+        "",
+        f"Median server time of {args.runs} runs through Django's test client (superuser, 50 rows a page), "
+        "requests interleaved across both databases and both admins. *Naive* is a plain Unfold "
+        "ModelAdmin with the same columns, filters and search fields (Django's defaults); its deep page "
+        "is `?p=N` at the same depth, ours follows the keyset link (`?after=`). Goals: at most 10 queries, "
+        "at most 1.5x the 1,000-row time at 1,000,000 rows, at least 5x faster than naive on products "
+        "and orders.",
+        "",
+        table,
+        "",
+    ]
+    body += (
+        ["Short of the goals in this run:", ""] + [f"- {m}" for m in misses]
+        if misses
+        else ["Every request met the goals in this run."]
+    )
+    if args.notes and Path(args.notes).exists():
+        body += ["", Path(args.notes).read_text().strip()]
+    if not args.no_write:
+        common.write_section("Admin lists", "\n".join(body))
+        print(f"\nwritten to {common.RESULTS.relative_to(common.ROOT)} (Admin lists)", file=sys.stderr)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", action="store_true", help="keep and reuse the cluster in bench/data/pg")
+    parser.add_argument("--reseed", action="store_true", help="drop the benchmark databases first")
+    parser.add_argument("--prepare-only", action="store_true", help="seed (or check) the databases and stop")
+    parser.add_argument("--only", help="comma-separated changelists, e.g. products,orders")
+    parser.add_argument("--no-write", action="store_true", help="don't write bench/RESULTS.md")
+    parser.add_argument("--wait-for-quiet", action="store_true", help="wait until the load average is <= 2")
+    parser.add_argument("--show-sql", action="store_true", help="print the large run's SQL per request")
+    parser.add_argument("--notes", help="a Markdown file appended to the RESULTS.md section")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker_main(args)
+    else:
+        coordinator_main(args)
+
+
+if __name__ == "__main__":
+    main()

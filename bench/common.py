@@ -1,0 +1,265 @@
+"""What the benchmarks share: Django set-up, a PostgreSQL cluster that can be kept between runs,
+timing helpers, the machine's description and the writing of one section of bench/RESULTS.md."""
+
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+DATA = ROOT / "bench" / "data"  # git-ignored: kept PostgreSQL clusters live here
+
+
+# --- Django -------------------------------------------------------------------------------------------
+def setup_django(database_url: str | None = None):
+    """Django with the project's settings, DEBUG on (as ./dev manage) and no debug toolbar."""
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DEBUG_TOOLBAR", "0")
+    os.environ.setdefault("LOG_JSON", "0")
+    # Slow baseline requests would flood the output with warnings.
+    os.environ.setdefault("SLOW_REQUEST_SECONDS", "3600")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    for host in ("testserver", "localhost"):
+        if host not in settings.ALLOWED_HOSTS:
+            settings.ALLOWED_HOSTS.append(host)
+
+
+def migrate():
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+@contextmanager
+def default_tenant():
+    """The default shop active (when the project has tenants), as requests on a bare host have it."""
+    try:
+        from backoffice.tenancy import activate, default_tenant
+    except ImportError:
+        with nullcontext():
+            yield None
+        return
+    with activate(default_tenant()) as tenant:
+        yield tenant
+
+
+def superuser(username="bench"):
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_superuser": True, "is_staff": True}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+    return user
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    if not found:
+        sys.exit("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return found[-1]
+
+
+def _pg_ctl(args: list, **kwargs) -> subprocess.CompletedProcess:
+    """Run a PostgreSQL server program (initdb, pg_ctl) as postgres: they refuse to run as root."""
+    command = (
+        ["runuser", "-u", "postgres", "--", *map(str, args)] if os.geteuid() == 0 else list(map(str, args))
+    )
+    return subprocess.run(command, stdout=subprocess.DEVNULL, **kwargs)  # noqa: S603 - our own arguments
+
+
+class KeptCluster:
+    """A PostgreSQL cluster in bench/data/<name>, created on first use and kept (data and all) between
+    runs, so a million-row seed is paid once. Started for the run and stopped after it."""
+
+    def __init__(self, name="pg", port=5471):
+        self.dir = DATA / name
+        self.socket = DATA / f"{name}-socket"
+        self.port = port
+        self.bin = _pg_bin()
+        self.started = False
+
+    @property
+    def url(self):
+        return f"postgres://postgres@/postgres?host={self.socket}&port={self.port}"
+
+    def start(self):
+        DATA.mkdir(parents=True, exist_ok=True)
+        self.socket.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.socket, "postgres")
+        if not (self.dir / "PG_VERSION").exists():
+            self.dir.mkdir(exist_ok=True)
+            if os.geteuid() == 0:
+                shutil.chown(self.dir, "postgres")
+            initdb = [self.bin / "initdb", "-D", self.dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+            _pg_ctl([*initdb, "--locale=C.UTF-8"], check=True)
+        if _pg_ctl([self.bin / "pg_ctl", "-D", self.dir, "status"]).returncode != 0:
+            options = (
+                f"-k {self.socket} -p {self.port} -c listen_addresses='' -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100 "
+                "-c shared_buffers=256MB"
+            )
+            log = self.dir / "server.log"
+            _pg_ctl(
+                [self.bin / "pg_ctl", "-D", self.dir, "-w", "-l", log, "-o", options, "start"], check=True
+            )
+            self.started = True
+        print(f"PostgreSQL: kept cluster in {self.dir.relative_to(ROOT)}", file=sys.stderr)
+        return self.url
+
+    def stop(self):
+        if self.started:
+            _pg_ctl([self.bin / "pg_ctl", "-D", self.dir, "-m", "fast", "stop"])
+            self.started = False
+
+
+def server_url(keep: bool) -> tuple[str, KeptCluster | None]:
+    """The PostgreSQL server to use: the kept cluster in bench/data/ with ``keep``, else DATABASE_URL
+    (./dev bench sets it to a throwaway cluster)."""
+    if keep:
+        cluster = KeptCluster()
+        return cluster.start(), cluster
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("Run it on PostgreSQL: ./dev bench NAME (or set DATABASE_URL to a PostgreSQL server)")
+    return url, None
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def psycopg_params(url: str) -> dict:
+    """psycopg.connect() keywords for a postgres:// URL (host may be a socket directory in ?host=)."""
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    params = {"dbname": parts.path.lstrip("/") or "postgres", "user": parts.username or "postgres"}
+    if parts.password:
+        params["password"] = parts.password
+    params["host"] = query.pop("host", None) or parts.hostname or "localhost"
+    params["port"] = int(query.pop("port", None) or parts.port or 5432)
+    return params
+
+
+def database_exists(url: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(**psycopg_params(with_database(url, "postgres")), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def create_database(url: str, name: str, *, drop=False):
+    import psycopg
+
+    with psycopg.connect(**psycopg_params(with_database(url, "postgres")), autocommit=True) as conn:
+        if drop:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- measuring ----------------------------------------------------------------------------------------
+def median(values) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values, fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def wait_for_quiet_machine(limit=2.0, patience_minutes=20):
+    """Wait (up to ``patience_minutes``) until the 1-minute load is at most ``limit``."""
+    deadline = time.monotonic() + patience_minutes * 60
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        print(f"load average {load_average()}: waiting for a quieter machine", file=sys.stderr)
+        time.sleep(60)
+    return load_average()
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def postgres_version(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(**psycopg_params(url)) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- RESULTS.md ---------------------------------------------------------------------------------------
+def write_section(title: str, body: str, *, path: Path = RESULTS):
+    """Replace the ``## title`` section of RESULTS.md (or append it), leaving every other section as it
+    is: other benchmarks write their own sections in the same file. Reads the file right before
+    writing, so a section another run wrote meanwhile is kept."""
+    heading = f"## {title}"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    new = [heading, "", *body.strip("\n").splitlines(), ""]
+    if start is None:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        lines += ["", *new]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = new
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
+
+
+def markdown_table(headers: list[str], rows: list[list], align: str | None = None) -> str:
+    """A Markdown table; ``align`` is one letter per column: l(eft) or r(ight)."""
+    align = align or "l" * len(headers)
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join("---:" if a == "r" else "---" for a in align) + " |",
+    ]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def query_string(params: dict) -> str:
+    return "?" + urlencode(params) if params else ""
