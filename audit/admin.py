@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -15,6 +17,7 @@ from unfold.decorators import action, display
 
 from backoffice.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, message_with_change_set
 from backoffice.filters import DayRangeFilter
+from backoffice.tenancy import current_tenant
 
 from .models import AuditEntry, ChangeSet
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
@@ -28,11 +31,15 @@ ACTION_COLOURS = {
 
 
 class StaffUserFilter(RelatedDropdownFilter):
+    """The open shop's staff: its members, superusers, and (in the default shop) staff of no shop."""
+
     def field_choices(self, field, request, model_admin):
-        return [
-            (user.pk, str(user))
-            for user in get_user_model().objects.filter(is_staff=True).order_by("username")
-        ]
+        tenant = current_tenant()
+        members = Q(tenants=tenant) | Q(is_superuser=True)
+        if tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN:
+            members |= Q(tenants__isnull=True)
+        staff = get_user_model().objects.filter(members, is_staff=True).distinct().order_by("username")
+        return [(user.pk, str(user)) for user in staff]
 
 
 class ModelFilter(RelatedDropdownFilter):
@@ -94,7 +101,18 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     ]
 
     def get_search_results(self, request, queryset, search_term):
+        from django.contrib.contenttypes.models import ContentType
+
+        from orders.models import Order
+        from orders.selectors import normalise_order_number
+
         term = search_term.strip()
+        number = normalise_order_number(term) if term.upper().startswith("ORD") else None
+        if number:
+            # An order's entries by its id on the object index: "ORD-…" shares its trigrams with
+            # every order's entries, which makes the trigram index read most of the log.
+            order_type = ContentType.objects.get_for_model(Order)
+            return queryset.filter(content_type=order_type, object_id=str(int(number[4:]))), False
         return (queryset.filter(object_repr__trigram_contains=term) if term else queryset), False
 
     @display(description="Model", ordering="content_type")

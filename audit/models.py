@@ -2,8 +2,10 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from backoffice.tenancy import TenantScoped, tenant_manager
 
-class ChangeSet(models.Model):
+
+class ChangeSet(TenantScoped):
     """One multi-row change (a bulk action, an import, a revert, an undo) as a unit."""
 
     class Kind(models.TextChoices):
@@ -21,16 +23,19 @@ class ChangeSet(models.Model):
     undoes = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at", "-id"], name="change_set_created_idx")]
 
     def __str__(self):
         return self.title
 
 
-class AuditEntry(models.Model):
+class AuditEntry(TenantScoped):
     """One line of the audit log: a history row of any tracked model, in one table.
 
     Written in the same transaction as the history row it describes, so the log can be listed,
@@ -62,15 +67,17 @@ class AuditEntry(models.Model):
         ChangeSet, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
 
-    class Meta:
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
         indexes = [
-            models.Index(fields=["-created_at", "-id"], name="audit_created_idx"),
-            models.Index(fields=["user", "-created_at"], name="audit_user_idx"),
-            models.Index(fields=["content_type", "-created_at"], name="audit_model_idx"),
-            models.Index(fields=["action", "-created_at"], name="audit_action_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="audit_created_idx"),
+            models.Index(fields=["tenant", "user", "-created_at"], name="audit_user_idx"),
+            models.Index(fields=["tenant", "content_type", "-created_at"], name="audit_model_idx"),
+            models.Index(fields=["tenant", "action", "-created_at"], name="audit_action_idx"),
             models.Index(fields=["content_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["change_set", "id"], name="audit_change_set_idx"),
         ]

@@ -9,6 +9,7 @@ from django.db.models import Max
 from simple_history.utils import get_history_model_for_model
 
 from backoffice.bulk import copy_rows, reset_sequence
+from backoffice.tenancy import current_tenant
 
 from .models import AuditEntry
 from .recording import ENTRY_COLUMNS
@@ -23,9 +24,10 @@ def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: s
     history = get_history_model_for_model(model)
     tracked = [f.attname for f in history.tracked_fields]
     index = {name: position for position, name in enumerate(columns)}
-    missing = [name for name in tracked if name not in index]
+    missing = [name for name in tracked if name not in index and name != "tenant_id"]
     if missing:
         raise ValueError(f"copy_with_history needs every tracked column; missing {missing}")
+    tenant_id = current_tenant().pk
     start = (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
     history_rows, entries = [], []
     content_type = ContentType.objects.get_for_model(model).pk
@@ -33,7 +35,15 @@ def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: s
     for offset, row in enumerate(rows):
         history_id = start + offset
         created = when(row)
-        history_rows.append((*(row[index[name]] for name in tracked), history_id, created, reason, "+"))
+        history_rows.append(
+            (
+                *(row[index[name]] if name in index else tenant_id for name in tracked),
+                history_id,
+                created,
+                reason,
+                "+",
+            )
+        )
         entries.append(
             (
                 created,

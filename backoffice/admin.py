@@ -6,8 +6,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group, User
+from django.db.models import Count
 from unfold.admin import ModelAdmin
+from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from .models import Tenant
 
 for model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
     if admin.site.is_registered(model):
@@ -20,7 +24,7 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_superuser", "last_login"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups", "tenants"]
 
 
 @admin.register(Group)
@@ -47,3 +51,36 @@ class AccessLogAdmin(axes_admin.AccessLogAdmin, ModelAdmin):
 @admin.register(AccessFailureLog)
 class AccessFailureLogAdmin(axes_admin.AccessFailureLogAdmin, ModelAdmin):
     pass
+
+
+@admin.register(Tenant)
+class TenantAdmin(ModelAdmin):
+    """Shops, managed by superusers: create, deactivate (its subdomain then answers 404), members."""
+
+    list_display = ["name", "subdomain", "is_active", "member_count", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "subdomain"]
+    filter_horizontal = ["members"]
+    fields = ["name", "subdomain", "is_active", "members"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @display(description="Members", ordering="member_count")
+    def member_count(self, obj):
+        return obj.member_count
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a shop with data is deactivated, never deleted

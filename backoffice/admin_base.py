@@ -20,6 +20,7 @@ from backoffice.changelist import FastChangeList
 from backoffice.exceptions import DomainError
 from backoffice.exports import streaming_csv
 from backoffice.pagination import EstimatedCountPaginator
+from backoffice.tenancy import current_tenant, is_tenant_scoped
 
 REFUSED = object()  # what BaseAdmin.run_service returns when the service refused
 
@@ -54,6 +55,10 @@ class BaseAdmin(ModelAdmin):
 
     # Set on subclasses: a function(obj) -> str | None naming what forbids deleting obj.
     delete_blocker = None
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another shop's id (or a deleted record) in a URL is a plain 404, saying nothing about it.
+        raise Http404(f"No {opts.verbose_name} with this id.")
 
     def get_deleted_objects(self, objs, request):
         """Refuse early, with one clear sentence, instead of listing every protected row."""
@@ -110,6 +115,12 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
 
     history_list_per_page = 50
 
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # History tables aren't filtered by a manager: keep the open shop's rows only (an id of
+        # another shop's record, live or deleted, shows nothing).
+        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return queryset.filter(tenant_id=current_tenant().pk) if is_tenant_scoped(self.model) else queryset
+
     def revert_disabled(self, request, obj=None):
         if getattr(self.model, "revert_refusal", None):
             return True
@@ -118,11 +129,11 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         """GET: the old version (simple-history's page, with a reason box). POST: revert through
         ``audit.services.record_revert``, which refuses what would break stock or money."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:  # only the open shop's records have versions to see
+            raise Http404
         if request.method != "POST":
             return super().history_form_view(request, object_id, version_id, extra_context)
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404
         if self.revert_disabled(request, obj):
             raise PermissionDenied
         reverted = self.run_service(

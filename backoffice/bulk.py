@@ -14,6 +14,13 @@ from django.db import connection
 def copy_rows(model, columns: list[str], rows: Iterable[tuple], *, batch_size: int = 5000) -> int:
     table = model._meta.db_table
     count = 0
+    if "tenant_id" not in columns and any(f.attname == "tenant_id" for f in model._meta.concrete_fields):
+        # Rows of tenant-scoped tables go to the active tenant, as saves do.
+        from backoffice.tenancy import current_tenant
+
+        tenant_id = current_tenant().pk
+        columns = [*columns, "tenant_id"]
+        rows = ((*row, tenant_id) for row in rows)
     if connection.vendor == "postgresql":
         cols = ", ".join(connection.ops.quote_name(c) for c in columns)
         with (

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 
+from backoffice.tenancy import current_tenant
 from inventory.models import StockMovement
 from inventory.stock_state import StockState
 from orders.models import OrderStatus
@@ -37,7 +38,7 @@ SECTION_PERMISSIONS = {
     SALES: ("orders.view_order", "orders.change_order"),
     STOCK: ("inventory.view_product", "inventory.adjust_stock"),
 }
-CACHE_KEY = "dashboard:v1:{section}"
+CACHE_KEY = "dashboard:v1:{tenant}:{section}"
 PERIOD_TITLES = {"today": "Revenue today", "7d": "Revenue, last 7 days", "30d": "Revenue, last 30 days"}
 PREVIOUS_PERIOD = {"today": "yesterday at this time", "7d": "the 7 days before", "30d": "the 30 days before"}
 STATUS_COLOURS = {
@@ -88,7 +89,7 @@ FIGURES = {SALES: _sales_figures, STOCK: _stock_figures}
 
 def section_figures(section: str) -> dict:
     """The section's figures from the cache, computed and cached when missing (or the cache is down)."""
-    key = CACHE_KEY.format(section=section)
+    key = CACHE_KEY.format(tenant=current_tenant().pk, section=section)
     figures = cache.get(key)
     if figures is None:
         figures = FIGURES[section]()

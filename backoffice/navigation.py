@@ -10,6 +10,12 @@ from backoffice.lookups import TrigramContains
 ENVIRONMENT_COLOURS = {"Development": "info", "Staging": "warning", "Production": "danger"}
 
 
+def open_tenant_name(request):
+    """Under the site name: which shop is open."""
+    tenant = getattr(request, "tenant", None)
+    return f"Shop: {tenant}" if tenant is not None else "Catalogue, stock and orders"
+
+
 def environment_badge(request):
     name = settings.ENVIRONMENT_NAME
     return [name, ENVIRONMENT_COLOURS.get(name, "info")]
@@ -82,6 +88,12 @@ def _all_groups():
                 _item("Users", "person", "auth", "user"),
                 _item("Groups", "admin_panel_settings", "auth", "group"),
                 _item("Login lock-outs", "lock", "axes", "accessattempt"),
+                {
+                    "title": "Shops",
+                    "icon": "store",
+                    "link": reverse_lazy("admin:backoffice_tenant_changelist"),
+                    "permission": lambda request: request.user.is_superuser,
+                },
             ],
         },
     ]

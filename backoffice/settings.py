@@ -42,7 +42,14 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# Tenants: <subdomain>.<base domain> opens that shop; bare hosts open the default one.
+BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "")
+TENANT_BASE_DOMAINS = ["localhost", *([BASE_DOMAIN] if BASE_DOMAIN else [])]
+DEFAULT_TENANT_SUBDOMAIN = os.environ.get("DEFAULT_TENANT_SUBDOMAIN", "main")
+DEFAULT_TENANT_NAME = os.environ.get("DEFAULT_TENANT_NAME", "Main shop")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]") + [
+    f".{domain}" for domain in TENANT_BASE_DOMAINS
+]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # "Development", "Staging" or "Production": shown as a badge in the admin header.
@@ -79,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backoffice.tenancy.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -274,18 +282,22 @@ ORDER_TAX_RATE = Decimal(os.environ.get("ORDER_TAX_RATE", "0.08"))
 ORDER_CURRENCY = os.environ.get("ORDER_CURRENCY", "USD")
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "orders.payments.FakePaymentGateway")
 IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
+# A running import whose worker sent no heartbeat for this long is marked failed (it can be retried).
+IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "120"))
+IMPORT_BATCH_ROWS = int(os.environ.get("IMPORT_BATCH_ROWS", "2000"))  # rows per batch (and transaction)
 DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 
 # --- Admin ----------------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True  # reasons name files and orders: no cut-off
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (backoffice.formats)
+IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 UNFOLD = {
     "SITE_TITLE": "Backoffice",
     "SITE_HEADER": "Backoffice",
-    "SITE_SUBHEADER": "Catalogue, stock and orders",
+    "SITE_SUBHEADER": "backoffice.navigation.open_tenant_name",
     "SITE_SYMBOL": "storefront",
     "SITE_FAVICONS": [
         {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("backoffice/favicon.svg")}

@@ -120,4 +120,8 @@ def write_results(table: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from backoffice.tenancy import activate, default_tenant
+
+    call_command("migrate", verbosity=0)
+    with activate(default_tenant()):
+        main()

@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from .querysets import CategoryQuerySet, ProductQuerySet
+from backoffice.tenancy import TenantScoped, tenant_manager
+
+from .querysets import CategoryQuerySet, ImportJobQuerySet, ProductQuerySet, StockMovementQuerySet
 from .stock_state import StockState, stock_state_of
 
 
@@ -32,9 +34,9 @@ def normalise_sku(sku: str) -> str:
     return (sku or "").strip().upper()
 
 
-class Category(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    slug = models.SlugField(max_length=140, unique=True, blank=True)
+class Category(TenantScoped):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, blank=True)
     description = models.TextField(blank=True)
     parent = models.ForeignKey(
         "self",
@@ -48,10 +50,14 @@ class Category(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
-    objects = CategoryQuerySet.as_manager()
+    objects = tenant_manager(CategoryQuerySet)
 
-    class Meta:
+    class Meta(TenantScoped.Meta):
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="category_name_per_tenant"),
+            models.UniqueConstraint(fields=["tenant", "slug"], name="category_slug_per_tenant"),
+        ]
         verbose_name_plural = "categories"
 
     def __str__(self):
@@ -81,11 +87,11 @@ class Category(models.Model):
         return "/".join(reversed(names))
 
 
-class Product(models.Model):
+class Product(TenantScoped):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sku = models.CharField("SKU", max_length=64, unique=True)
+    sku = models.CharField("SKU", max_length=64)
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=220, unique=True, blank=True)
+    slug = models.SlugField(max_length=220, blank=True)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
     # Changed only by inventory.services (row lock + F() + a ledger movement), never edited directly.
@@ -102,11 +108,11 @@ class Product(models.Model):
     # popularity_score is tracked too: excluding a field makes every history row's ``instance``
     # fetch it with one query per row.
     history = HistoricalRecords()
-    objects = ProductQuerySet.as_manager()
+    objects = tenant_manager(ProductQuerySet)
     # Reverting a product restores its catalogue fields; stock only moves through the ledger.
     revert_keeps = ("stock",)
 
-    class Meta:
+    class Meta(TenantScoped.Meta):
         ordering = ["name"]
         permissions = [
             ("adjust_stock", "Can adjust stock (written to the stock ledger)"),
@@ -115,16 +121,18 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
+            models.UniqueConstraint(fields=["tenant", "sku"], name="product_sku_per_tenant"),
+            models.UniqueConstraint(fields=["tenant", "slug"], name="product_slug_per_tenant"),
         ]
         indexes = [
             # The admin's default ordering (name, then -pk as the tie-breaker Django adds).
-            models.Index(fields=["name", "-id"], name="product_name_idx"),
-            models.Index(fields=["-created_at", "-id"], name="product_created_idx"),
-            models.Index(fields=["price", "-id"], name="product_price_idx"),
-            models.Index(fields=["stock", "-id"], name="product_stock_idx"),
-            models.Index(fields=["is_published", "name"], name="product_published_idx"),
-            models.Index(fields=["is_featured", "name"], name="product_featured_idx"),
-            models.Index(fields=["category", "name"], name="product_category_name_idx"),
+            models.Index(fields=["tenant", "name", "-id"], name="product_name_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="product_created_idx"),
+            models.Index(fields=["tenant", "price", "-id"], name="product_price_idx"),
+            models.Index(fields=["tenant", "stock", "-id"], name="product_stock_idx"),
+            models.Index(fields=["tenant", "is_published", "name"], name="product_published_idx"),
+            models.Index(fields=["tenant", "is_featured", "name"], name="product_featured_idx"),
+            models.Index(fields=["tenant", "category", "name"], name="product_category_name_idx"),
         ]
 
     def __str__(self):
@@ -145,7 +153,7 @@ class Product(models.Model):
         return self.is_published and self.stock > 0
 
 
-class ProductImage(models.Model):
+class ProductImage(TenantScoped):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to="products/%Y/%m/", blank=True)
     url = models.URLField("image URL", blank=True)
@@ -153,8 +161,9 @@ class ProductImage(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     history = HistoricalRecords()
+    objects = tenant_manager(models.QuerySet)
 
-    class Meta:
+    class Meta(TenantScoped.Meta):
         ordering = ["product", "position", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(image="") | ~Q(url=""), name="product_image_has_file_or_url")
@@ -172,7 +181,7 @@ class ProductImage(models.Model):
         return self.image.url if self.image else self.url
 
 
-class StockMovement(models.Model):
+class StockMovement(TenantScoped):
     """One change of a product's stock. Append-only: a product's stock is the sum of its movements."""
 
     class Kind(models.TextChoices):
@@ -200,15 +209,17 @@ class StockMovement(models.Model):
     stock_after = models.IntegerField(help_text="The product's stock right after this movement.")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    objects = tenant_manager(StockMovementQuerySet)
+
+    class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="stock_movement_not_zero"),
         ]
         indexes = [
             models.Index(fields=["product", "-created_at", "-id"], name="movement_product_idx"),
-            models.Index(fields=["-created_at", "-id"], name="movement_created_idx"),
-            models.Index(fields=["kind", "-created_at"], name="movement_kind_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="movement_created_idx"),
+            models.Index(fields=["tenant", "kind", "-created_at"], name="movement_kind_idx"),
             models.Index(fields=["reference_type", "reference_id"], name="movement_reference_idx"),
         ]
 
@@ -224,7 +235,7 @@ class StockMovement(models.Model):
         raise ValidationError("Stock movements are append-only and can't be deleted.")
 
 
-class ImportJob(models.Model):
+class ImportJob(TenantScoped):
     """One import of a file, run in the request for small files and by a Celery worker for big ones."""
 
     class Status(models.TextChoices):
@@ -260,9 +271,11 @@ class ImportJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    objects = tenant_manager(ImportJobQuerySet)
+
+    class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "-created_at"], name="import_job_status_idx")]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="import_job_status_idx")]
 
     def __str__(self):
         return f"Import of {self.file_name} ({self.get_status_display().lower()})"

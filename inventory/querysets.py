@@ -76,3 +76,12 @@ class ProductQuerySet(models.QuerySet):
         same order and can't deadlock each other.
         """
         return self.select_for_update().filter(pk__in=list(product_ids)).order_by("pk")
+
+
+class StockMovementQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Stock movements are append-only: write a correction movement instead.")
+
+
+class ImportJobQuerySet(models.QuerySet):
+    pass

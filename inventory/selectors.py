@@ -4,7 +4,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 
 from .models import Product, StockMovement
-from .services import FEATURED_CACHE_KEY
+from .services import featured_cache_key
 
 FEATURED_CACHE_SECONDS = 300
 
@@ -29,7 +29,7 @@ FEATURED_CACHED = 50  # one cached list serves every length up to this
 
 def featured_products(limit: int = 12) -> list[Product]:
     """The storefront's featured list, cached until a product changes."""
-    cached = cache.get(FEATURED_CACHE_KEY)
+    cached = cache.get(featured_cache_key())
     if cached is None:
         cached = list(
             Product.objects.published()
@@ -37,7 +37,7 @@ def featured_products(limit: int = 12) -> list[Product]:
             .in_stock()
             .order_by("-popularity_score", "name")[:FEATURED_CACHED]
         )
-        cache.set(FEATURED_CACHE_KEY, cached, FEATURED_CACHE_SECONDS)
+        cache.set(featured_cache_key(), cached, FEATURED_CACHE_SECONDS)
     return cached[:limit]
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from audit.models import ChangeSet
 from audit.recording import change_set_recording, delete_with_history, history_bulk_record
 from backoffice.exceptions import DomainError
+from backoffice.tenancy import current_tenant
 
 from .models import Category, Product, ProductImage, StockMovement
 
@@ -46,11 +47,12 @@ def validation_message(error: ValidationError) -> str:
 
 
 # --- Cache of catalogue entries --------------------------------------------------------------------
-FEATURED_CACHE_KEY = "catalogue:featured"
+def featured_cache_key() -> str:
+    return f"catalogue:{current_tenant().pk}:featured"
 
 
 def product_cache_keys(product_id) -> list[str]:
-    return [FEATURED_CACHE_KEY, f"catalogue:product:{product_id}"]
+    return [featured_cache_key(), f"catalogue:{current_tenant().pk}:product:{product_id}"]
 
 
 def catalogue_cache_clear(*, product_ids: Iterable) -> None:

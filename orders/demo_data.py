@@ -104,7 +104,7 @@ def _ascii(name: str) -> str:
 
 
 def seed_customers(count: int, *, rng: random.Random, progress=None) -> int:
-    start = (Customer.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    start = (Customer.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
     now = timezone.now()
     done = 0
     while done < count:
@@ -173,7 +173,7 @@ def seed_orders(count: int, *, rng: random.Random, progress=None) -> int:
     customers = list(Customer.objects.values_list("pk", "default_shipping_address"))
     if not catalogue or not customers:
         return 0
-    start = (Order.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    start = (Order.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
     now = timezone.now()
     done = 0
     while done < count:

@@ -6,28 +6,31 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from backoffice.tenancy import TenantScoped, tenant_manager
+
 from .querysets import CustomerQuerySet, OrderItemQuerySet, OrderQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0.00")}
 
 
-class Customer(models.Model):
+class Customer(TenantScoped):
     """A shop's customer. Customers are not staff users and never log in here."""
 
     name = models.CharField(max_length=200)
-    email = models.EmailField("e-mail", unique=True)
+    email = models.EmailField("e-mail")
     phone = models.CharField(max_length=40, blank=True)
     default_shipping_address = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     history = HistoricalRecords()
-    objects = CustomerQuerySet.as_manager()
+    objects = tenant_manager(CustomerQuerySet)
 
-    class Meta:
+    class Meta(TenantScoped.Meta):
         ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "email"], name="customer_email_per_tenant")]
         indexes = [
-            models.Index(fields=["name", "id"], name="customer_name_idx"),
-            models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            models.Index(fields=["tenant", "name", "id"], name="customer_name_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="customer_created_idx"),
         ]
 
     def __str__(self):
@@ -66,10 +69,10 @@ def order_number_for(order_id: int) -> str:
     return f"ORD-{order_id:06d}"
 
 
-class Order(models.Model):
+class Order(TenantScoped):
     Status = OrderStatus
 
-    number = models.CharField(max_length=20, unique=True, editable=False)
+    number = models.CharField(max_length=20, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     subtotal = models.DecimalField(**MONEY, editable=False)
@@ -82,21 +85,22 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
-    objects = OrderQuerySet.as_manager()
+    objects = tenant_manager(OrderQuerySet)
     # A revert may restore the address and note; status, customer and money change only through
     # the order service, so that stock and payments follow.
     revert_guards = ("status", "customer_id", "subtotal", "tax", "total", "payment_reference")
 
-    class Meta:
+    class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.UniqueConstraint(fields=["tenant", "number"], name="order_number_per_tenant"),
         ]
         indexes = [
-            models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
-            models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="order_created_idx"),
+            models.Index(fields=["tenant", "status", "-created_at", "-id"], name="order_status_created_idx"),
             models.Index(fields=["customer", "-created_at"], name="order_customer_idx"),
-            models.Index(fields=["-total", "-id"], name="order_total_idx"),
+            models.Index(fields=["tenant", "-total", "-id"], name="order_total_idx"),
         ]
 
     def __str__(self):
@@ -107,7 +111,7 @@ class Order(models.Model):
         return self.status in (OrderStatus.PENDING, OrderStatus.PAID)
 
 
-class OrderItem(models.Model):
+class OrderItem(TenantScoped):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="order_items")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
@@ -115,13 +119,13 @@ class OrderItem(models.Model):
     line_total = models.DecimalField(max_digits=12, decimal_places=2, editable=False)
 
     history = HistoricalRecords()
-    objects = OrderItemQuerySet.as_manager()
+    objects = tenant_manager(OrderItemQuerySet)
     revert_refusal = (
         "Order lines can't be reverted one by one: change the lines on the order's page, so that "
         "stock and totals follow."
     )
 
-    class Meta:
+    class Meta(TenantScoped.Meta):
         ordering = ["order", "id"]
         verbose_name = "order line"
         constraints = [

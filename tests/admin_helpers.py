@@ -13,6 +13,7 @@ def query_count(client, url, *, model=None, per_page=None) -> int:
     if model_admin and per_page:
         model_admin.list_per_page = per_page
     try:
+        client.get(url)  # warm the per-process caches (tenant, content types): count steady state
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         assert response.status_code == 200, response.status_code
@@ -31,7 +32,12 @@ def has_message(response, text: str) -> bool:
     return any(text in message for message in messages_of(response))
 
 
-def action(client, url, name, objects, **extra):
+def action(client, url, name, objects, host=None, **extra):
+    """POST a list action on ``objects``, as the list's form does (``host`` selects the shop)."""
+    headers = {"HTTP_HOST": host} if host else {}
     return client.post(
-        url, {"action": name, "_selected_action": [str(o.pk) for o in objects], **extra}, follow=True
+        url,
+        {"action": name, "_selected_action": [str(o.pk) for o in objects], **extra},
+        follow=True,
+        **headers,
     )

@@ -27,6 +27,18 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_tenant():
+    """Every test runs in the default tenant, as a single-shop install does (resolved on first use:
+    tests without database access never touch it)."""
+    from django.utils.functional import SimpleLazyObject
+
+    from backoffice.tenancy import activate, default_tenant
+
+    with activate(SimpleLazyObject(default_tenant)):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

@@ -1,16 +1,23 @@
-"""PostgreSQL only: trigram search on names, and a database-level guard that keeps the stock ledger
-append-only (an UPDATE or DELETE of a movement fails, whatever code tries it). Also writes an
-opening-balance movement for any product whose stock the ledger doesn't explain yet."""
+"""PostgreSQL only: trigram search on product names, SKU prefix search per tenant, and a database-level
+guard that keeps the stock ledger append-only: an UPDATE or DELETE of a movement fails, whatever code
+tries it, except the one sanctioned purge (the undo of a change set that created a product removes it
+with the movements that change set wrote; inventory.services.ledger_purge says so for its statement).
+Also writes an opening-balance movement for any product whose stock the ledger doesn't explain yet."""
 
 from django.db import migrations
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 POSTGRES_FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS product_name_trgm_idx ON inventory_product USING gin (name gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS product_sku_prefix_idx ON inventory_product (sku varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS product_sku_prefix_idx ON inventory_product (tenant_id, sku varchar_pattern_ops)",
     """
     CREATE OR REPLACE FUNCTION inventory_movement_append_only() RETURNS trigger AS $$
     BEGIN
+        IF TG_OP = 'DELETE' AND current_setting('backoffice.ledger_purge', true) = 'on' THEN
+            RETURN OLD;
+        END IF;
         RAISE EXCEPTION 'stock movements are append-only: write a correction movement instead';
     END;
     $$ LANGUAGE plpgsql
@@ -42,9 +49,6 @@ def postgres_backward(apps, schema_editor):
 
 
 def opening_balances(apps, schema_editor):
-    from django.db.models import F, OuterRef, Subquery, Sum
-    from django.db.models.functions import Coalesce
-
     Product = apps.get_model("inventory", "Product")
     StockMovement = apps.get_model("inventory", "StockMovement")
     ledger = (
@@ -53,16 +57,14 @@ def opening_balances(apps, schema_editor):
         .annotate(total=Sum("quantity"))
         .values("total")
     )
-    unexplained = Product.objects.annotate(ledger=Coalesce(Subquery(ledger), 0)).exclude(
-        stock=F("ledger")
-    )
+    unexplained = Product.objects.annotate(ledger=Coalesce(Subquery(ledger), 0)).exclude(stock=F("ledger"))
     batch = []
-    for product in unexplained.only("pk", "stock").iterator(chunk_size=5000):
-        difference = product.stock - product.ledger
+    for product in unexplained.only("pk", "tenant_id", "stock").iterator(chunk_size=5000):
         batch.append(
             StockMovement(
+                tenant_id=product.tenant_id,
                 product_id=product.pk,
-                quantity=difference,
+                quantity=product.stock - product.ledger,
                 kind="correction",
                 reason="Opening balance (stock before the ledger existed)",
                 stock_after=product.stock,

@@ -1,16 +1,14 @@
-"""PostgreSQL only: trigram indexes for searching customers by name/e-mail, prefix search on
-order numbers and e-mails."""
+"""PostgreSQL only: a trigram index for searching customers by name, and prefix search on e-mails
+within a tenant."""
 
 from django.db import migrations
 
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS customer_name_trgm_idx ON orders_customer USING gin (name gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS customer_email_prefix_idx ON orders_customer (email varchar_pattern_ops)",
-    "CREATE INDEX IF NOT EXISTS order_number_prefix_idx ON orders_order (number varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS customer_email_prefix_idx ON orders_customer (tenant_id, email varchar_pattern_ops)",
 ]
 BACKWARD = [
-    "DROP INDEX IF EXISTS order_number_prefix_idx",
     "DROP INDEX IF EXISTS customer_email_prefix_idx",
     "DROP INDEX IF EXISTS customer_name_trgm_idx",
 ]

@@ -141,9 +141,11 @@ def test_name_search_can_use_the_trigram_indexes(findable):
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # the test tables are tiny
-        products = _matching(Product.objects.all(), "desk", prefix={"sku": str.upper}, contains=["name"])
+        # The plans are read without the tenant condition: on a tiny table the planner would rather
+        # use the tenant index; what matters is that the search condition itself can use its indexes.
+        products = _matching(Product.unscoped.all(), "desk", prefix={"sku": str.upper}, contains=["name"])
         customers = _matching(
-            Customer.objects.all(), "martin", prefix={"email": str.lower}, contains=["name"]
+            Customer.unscoped.all(), "martin", prefix={"email": str.lower}, contains=["name"]
         )
         product_plan, customer_plan = products.explain(), customers.explain()
 

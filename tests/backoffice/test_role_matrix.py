@@ -36,6 +36,7 @@ TABLE = {
     "axes.accessattempt":        ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "axes.accesslog":            ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "axes.accessfailurelog":     ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
+    "backoffice.tenant":         ("S"   , "S"   , "S"   , "S"   , ""    , "S"   ),
 }
 # fmt: on
 MATRIX = {label: dict(zip(VIEWS, roles, strict=True)) for label, roles in TABLE.items()}
@@ -62,7 +63,7 @@ DETAIL_ACTIONS = {
     # The fixture's order is paid: its page offers only the transitions a paid order allows.
     "orders.order": {"ship": "SU", "cancel": "SU", "refund": "SU", "as_of": "SOUA"},
 }
-TRACKED_APPS = ("inventory", "orders", "audit", "auth", "axes")
+TRACKED_APPS = ("inventory", "orders", "audit", "auth", "axes", "backoffice")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from inventory.selectors import featured_products
-from inventory.services import FEATURED_CACHE_KEY, product_cache_keys, product_publish, stock_adjust
+from inventory.services import featured_cache_key, product_cache_keys, product_publish, stock_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -12,16 +12,16 @@ def test_featured_list_is_cached_and_forgotten_when_a_product_changes(
 ):
     lamp = make_product(name="Lamp", is_featured=True, stock=5)
     assert [p.name for p in featured_products()] == ["Lamp"]
-    assert cache.get(FEATURED_CACHE_KEY) is not None
+    assert cache.get(featured_cache_key()) is not None
 
     with django_capture_on_commit_callbacks(execute=True):
         make_product(name="Desk", is_featured=True, stock=5)
-    assert cache.get(FEATURED_CACHE_KEY) is None  # cleared once the new product was committed
+    assert cache.get(featured_cache_key()) is None  # cleared once the new product was committed
     assert {p.name for p in featured_products()} == {"Lamp", "Desk"}
 
     with django_capture_on_commit_callbacks(execute=True):
         stock_adjust(product=lamp, quantity=-5, reason="Sold out at the fair")
-    assert cache.get(FEATURED_CACHE_KEY) is None  # stock changes through .update() clear it too
+    assert cache.get(featured_cache_key()) is None  # stock changes through .update() clear it too
     assert [p.name for p in featured_products()] == ["Desk"]
 
 

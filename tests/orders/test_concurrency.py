@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from backoffice.models import Tenant
+from backoffice.tenancy import activate, current_tenant
 from inventory.models import Product, StockMovement
 from orders.models import OrderItem
 from orders.services import InsufficientStock, order_place
@@ -16,11 +18,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def race(buyers, attempt):
     barrier = threading.Barrier(len(buyers))
     outcomes, errors = [], []
+    tenant = Tenant.objects.get(pk=current_tenant().pk)  # threads don't inherit the context
 
     def run(buyer):
         try:
             barrier.wait()
-            outcomes.append(attempt(buyer))
+            with activate(tenant):
+                outcomes.append(attempt(buyer))
         except InsufficientStock as refused:
             outcomes.append(refused)
         except Exception as error:  # anything else is a failure of the test

@@ -7,10 +7,19 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from backoffice.models import Tenant
 from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
+from backoffice.tenancy import activate, add_tenant_argument, tenant_from_options
 from inventory.demo_data import seed_categories, seed_products
 from inventory.models import Product
 from orders.demo_data import seed_customers, seed_orders
+
+DEMO_SHOPS = [
+    ("acme", "Acme Outfitters"),
+    ("globex", "Globex Home"),
+    ("initech", "Initech Books"),
+    ("umbrella", "Umbrella Garden"),
+]
 
 # Demo logins: printed on screen, and refused when DEBUG is off (known passwords).
 DEMO_USERS = [
@@ -35,24 +44,44 @@ class Command(BaseCommand):
             help="Do nothing (but print the logins) if products exist.",
         )
         parser.add_argument("--no-users", action="store_true", help="Don't create the demo logins.")
+        add_tenant_argument(parser)
+        parser.add_argument(
+            "--tenants",
+            type=int,
+            default=0,
+            help="Also create this many demo shops (acme, globex, ...), each with its own data.",
+        )
 
     def handle(self, *args, **options):
         for name in ("products", "customers", "orders"):
             if options[name] < 0:
                 raise CommandError(f"--{name} can't be negative.")
         setup_roles()
-        existing = Product.objects.count()
-        if existing and options["if_empty"]:
-            self.stdout.write(f"The database already holds {existing} products: demo data left as it is.")
-        elif existing:
-            raise CommandError(
-                f"The database already holds {existing} products; seed_demo fills an empty database "
-                "(use --if-empty to skip seeding instead)."
-            )
-        else:
-            self._seed(options)
+        if options["tenants"] > len(DEMO_SHOPS):
+            raise CommandError(f"--tenants can be at most {len(DEMO_SHOPS)}.")
+        tenants = [tenant_from_options(options)]
+        for subdomain, name in DEMO_SHOPS[: options["tenants"]]:
+            tenant, _ = Tenant.objects.get_or_create(subdomain=subdomain, defaults={"name": name})
+            tenants.append(tenant)
+        for offset, tenant in enumerate(tenants):
+            with activate(tenant):
+                self.stdout.write(f"{tenant} ({tenant.subdomain}):")
+                existing = Product.objects.count()
+                if existing and options["if_empty"]:
+                    self.stdout.write(f"  already holds {existing} products: demo data left as it is.")
+                elif existing:
+                    raise CommandError(
+                        f"{tenant} already holds {existing} products; seed_demo fills an empty shop "
+                        "(use --if-empty to skip seeding instead)."
+                    )
+                else:
+                    self._seed({**options, "seed": options["seed"] + offset})
         if not options["no_users"]:
-            self._users()
+            self._users(tenants)
+        if len(tenants) > 1:
+            self.stdout.write(f"\nShops: {tenants[0]} at http://127.0.0.1:8000/admin/")
+            for tenant in tenants[1:]:
+                self.stdout.write(f"       {tenant} at http://{tenant.subdomain}.localhost:8000/admin/")
 
     def _seed(self, options):
         rng = random.Random(options["seed"])
@@ -83,7 +112,7 @@ class Command(BaseCommand):
 
         return report
 
-    def _users(self):
+    def _users(self, tenants):
         if not settings.DEBUG:
             self.stdout.write(
                 self.style.WARNING(
@@ -104,4 +133,5 @@ class Command(BaseCommand):
             user.save()
             if role:
                 user.groups.set([Group.objects.get(name=role)])
+                user.tenants.add(*tenants)
             self.stdout.write(f"  {username:<8} / {password:<13} {what}")

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice.tenancy import activate, add_tenant_argument, tenant_from_options
 from inventory.selectors import stock_mismatches
 from inventory.services import stock_reconcile
 
@@ -13,8 +14,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--fix", action="store_true", help="Write correction movements.")
+        add_tenant_argument(parser)
 
     def handle(self, *args, **options):
+        with activate(tenant_from_options(options)):
+            self._reconcile(options)
+
+    def _reconcile(self, options):
         found = 0
         for row in stock_mismatches().iterator(chunk_size=2000):
             found += 1

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from backoffice.exports import spreadsheet_safe
+from backoffice.tenancy import activate, add_tenant_argument, tenant_from_options
 from orders.selectors import completed_sales_lines
 
 COLUMNS = [
@@ -35,12 +36,17 @@ class Command(BaseCommand):
         parser.add_argument("--end-date", required=True, help="Last day (included), YYYY-MM-DD.")
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
         parser.add_argument("--output", help="File to write (default: standard output).")
+        add_tenant_argument(parser)
 
     def handle(self, *args, **options):
         start = parse_date(options["start_date"], "--start-date")
         end = parse_date(options["end_date"], "--end-date")
         if end < start:
             raise CommandError(f"--end-date ({end}) is before --start-date ({start}).")
+        with activate(tenant_from_options(options)):
+            self._report(start, end, options)
+
+    def _report(self, start, end, options):
         rows = completed_sales_lines(start=start, end=end)
         if options["output"]:
             out = open(options["output"], "w", newline="", encoding="utf-8")  # noqa: SIM115

@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.signals import m2m_changed, post_save
+from django.dispatch import receiver
+
+DNS_LABEL = RegexValidator(
+    r"^(?!-)[a-z0-9-]{1,63}(?<!-)$",
+    "A subdomain is 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.",
+)
+
+
+class Tenant(models.Model):
+    """One shop. Its staff open it at ``<subdomain>.<base domain>``; the default tenant also at the
+    bare host (``localhost``, ``127.0.0.1``, the base domain itself)."""
+
+    name = models.CharField(max_length=120)
+    subdomain = models.CharField(max_length=63, unique=True, validators=[DNS_LABEL])
+    is_active = models.BooleanField("active", default=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="tenants",
+        help_text="Staff who may open this shop (superusers may open every shop).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.subdomain = self.subdomain.strip().lower()
+        super().save(*args, **kwargs)
+
+
+@receiver(post_save, sender=Tenant)
+def _forget_cached_tenant(sender, instance, **kwargs):
+    from .tenancy import forget_tenant_caches
+
+    forget_tenant_caches(subdomains=[instance.subdomain])
+
+
+@receiver(m2m_changed, sender=Tenant.members.through)
+def _forget_cached_memberships(sender, instance, pk_set=None, reverse=False, **kwargs):
+    from .tenancy import forget_tenant_caches
+
+    user_ids = [instance.pk] if reverse else list(pk_set or [])
+    if not reverse and kwargs.get("action") == "post_clear":
+        user_ids = []  # cleared: entries expire within a minute
+    forget_tenant_caches(user_ids=user_ids)

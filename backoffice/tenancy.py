@@ -1,0 +1,231 @@
+"""Tenants: one installation, several shops, isolated row by row.
+
+The current tenant lives in a context variable. Every business model carries a ``tenant`` column and
+its default manager filters by the current tenant, so code can't forget it; asking a tenant-scoped
+model for rows while no tenant is active raises ``TenantNotActive`` instead of leaking another shop's
+rows. The middleware activates the tenant named by the request's host; commands take ``--tenant``;
+Celery tasks carry the tenant's id.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.db import models
+
+_current: ContextVar = ContextVar("current_tenant", default=None)
+
+
+class TenantNotActive(RuntimeError):
+    pass
+
+
+def current_tenant():
+    tenant = _current.get()
+    if tenant is None:
+        raise TenantNotActive(
+            "No tenant is active: tenant-scoped data can't be read or written outside a tenant "
+            "(requests get theirs from the host; commands take --tenant; tasks carry it)."
+        )
+    return tenant
+
+
+def current_tenant_or_none():
+    return _current.get()
+
+
+def current_tenant_id():
+    """The default of every ``tenant`` column: rows are created in the active tenant."""
+    return current_tenant().pk
+
+
+@contextmanager
+def activate(tenant):
+    token = _current.set(tenant)
+    try:
+        yield tenant
+    finally:
+        _current.reset(token)
+
+
+def default_tenant():
+    from .models import Tenant
+
+    return Tenant.objects.get(subdomain=settings.DEFAULT_TENANT_SUBDOMAIN)
+
+
+class TenantQuerySet(models.QuerySet):
+    pass
+
+
+class TenantManager(models.Manager):
+    """The default manager of tenant-scoped models: only the active tenant's rows, or an error."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(tenant_id=current_tenant().pk)
+
+
+def tenant_manager(queryset_class):
+    """``objects = tenant_manager(ProductQuerySet)``: the queryset's methods, scoped to the tenant."""
+    return TenantManager.from_queryset(queryset_class)()
+
+
+def is_tenant_scoped(model) -> bool:
+    return any(f.attname == "tenant_id" for f in model._meta.concrete_fields)
+
+
+class TenantScoped(models.Model):
+    """Abstract base of every business model: a ``tenant`` column set from the active tenant."""
+
+    tenant = models.ForeignKey(
+        "backoffice.Tenant",
+        on_delete=models.PROTECT,
+        default=current_tenant_id,
+        editable=False,
+        related_name="+",
+    )
+
+    # Related-object access (order.customer) and deletion cascades use the base manager: they start
+    # from a row of the active tenant and stay in it, and must work without a filter.
+    unscoped = models.Manager()
+
+    class Meta:
+        abstract = True
+        default_manager_name = "objects"
+        base_manager_name = "unscoped"
+
+    # The tenant column is set from the active tenant, never by a form; uniqueness that includes it
+    # (SKU per tenant, ...) is still checked before saving, so a clash is a form error, not a crash.
+    def validate_unique(self, exclude=None):
+        super().validate_unique(exclude=_keep_tenant(exclude))
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=_keep_tenant(exclude))
+
+
+def _keep_tenant(exclude):
+    return None if exclude is None else set(exclude) - {"tenant"}
+
+
+# --- requests ------------------------------------------------------------------------------------------
+def tenant_subdomain_for_host(host: str) -> str | None:
+    """``acme.backoffice.example`` -> ``acme``; a bare host (no subdomain, ``www``) -> None."""
+    host = host.split(":")[0].lower().rstrip(".")
+    for base in settings.TENANT_BASE_DOMAINS:
+        if host == base:
+            return None
+        if host.endswith("." + base):
+            label = host[: -len(base) - 1].split(".")[0]
+            return None if label == "www" else label
+    return None  # 127.0.0.1, testserver, ...: the default tenant
+
+
+TENANT_CACHE_SECONDS = 60
+
+
+def tenant_by_subdomain(subdomain: str):
+    """The tenant for a subdomain, cached briefly (every request asks; tenants rarely change, and a
+    change clears the entry)."""
+    from django.core.cache import cache
+
+    from .models import Tenant
+
+    key = f"tenant:{subdomain}"
+    tenant = cache.get(key)
+    if tenant is None:
+        tenant = Tenant.objects.filter(subdomain=subdomain).first()
+        if tenant is not None:
+            cache.set(key, tenant, TENANT_CACHE_SECONDS)
+    return tenant
+
+
+def memberships_of(user) -> set:
+    from django.core.cache import cache
+
+    key = f"tenant-memberships:{user.pk}"
+    memberships = cache.get(key)
+    if memberships is None:
+        memberships = set(user.tenants.values_list("pk", flat=True))
+        cache.set(key, memberships, TENANT_CACHE_SECONDS)
+    return memberships
+
+
+def forget_tenant_caches(*, subdomains=(), user_ids=()) -> None:
+    from django.core.cache import cache
+
+    cache.delete_many([f"tenant:{s}" for s in subdomains] + [f"tenant-memberships:{u}" for u in user_ids])
+
+
+def may_open(user, tenant) -> bool:
+    """Superusers open every tenant; staff open the tenants they are members of. Staff who belong to
+    no tenant at all belong to the default one, so a single-shop install needs no memberships."""
+    if user.is_superuser:
+        return True
+    memberships = memberships_of(user)
+    if not memberships:
+        return tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN
+    return tenant.pk in memberships
+
+
+# Answer without a tenant (and without touching the database first): load balancers' health checks.
+TENANT_FREE_PATHS = {"/healthz"}
+
+
+class TenantMiddleware:
+    """Opens the tenant named by the host's first label for the request.
+
+    Unknown or inactive subdomain: 404 "Tenant not found", nothing else runs. A signed-in staff user
+    who isn't a member of the tenant gets 403 (superusers may open every tenant).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.core.exceptions import PermissionDenied
+        from django.http import Http404
+
+        if request.path in TENANT_FREE_PATHS:
+            return self.get_response(request)
+        subdomain = tenant_subdomain_for_host(request.get_host()) or settings.DEFAULT_TENANT_SUBDOMAIN
+        tenant = tenant_by_subdomain(subdomain)
+        if tenant is None or not tenant.is_active:
+            raise Http404("Tenant not found")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not may_open(user, tenant):
+            raise PermissionDenied(f"You are not a member of {tenant}.")
+        request.tenant = tenant
+        with activate(tenant):
+            return self.get_response(request)
+
+
+def ensure_default_tenant(**kwargs):
+    """The default tenant exists after every migrate (and after a test flush): a single-shop install
+    needs no configuration."""
+    from .models import Tenant
+
+    Tenant.objects.get_or_create(
+        subdomain=settings.DEFAULT_TENANT_SUBDOMAIN, defaults={"name": settings.DEFAULT_TENANT_NAME}
+    )
+
+
+# --- commands -----------------------------------------------------------------------------------------
+def add_tenant_argument(parser) -> None:
+    parser.add_argument(
+        "--tenant",
+        default=None,
+        help="Subdomain of the shop to work in (default: the default tenant).",
+    )
+
+
+def tenant_from_options(options):
+    from django.core.management.base import CommandError
+
+    from .models import Tenant
+
+    subdomain = options.get("tenant") or settings.DEFAULT_TENANT_SUBDOMAIN
+    tenant = Tenant.objects.filter(subdomain=subdomain).first()
+    if tenant is None:
+        known = ", ".join(Tenant.objects.order_by("subdomain").values_list("subdomain", flat=True))
+        raise CommandError(f"No tenant with subdomain {subdomain!r} (known: {known or 'none'}).")
+    return tenant
