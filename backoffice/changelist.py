@@ -166,6 +166,16 @@ class FastChangeList(ChangeList):
             remove.append(AFTER_VAR)
         return super().get_query_string(new_params, remove)
 
+    def get_ordering_field(self, field_name):
+        # A foreign-key column sorts by the key itself (on the foreign key's index), grouping rows by
+        # the related record; Django would sort by the related model's ordering, which joins and sorts
+        # the whole table (1.2 s for order lines by order at a million rows).
+        try:
+            field = self.lookup_opts.get_field(field_name)
+        except FieldDoesNotExist:
+            return super().get_ordering_field(field_name)
+        return field.attname if field.many_to_one and field.concrete else field.name
+
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
         return with_range_dates(queryset) if self.date_hierarchy else queryset

@@ -270,7 +270,8 @@ class Worker:
         deep("audit log", ["-created_at", "-id"])
 
         add("stock movements", "first page", {})
-        add("stock movements", "filtered", {"kind__exact": "receipt"})
+        add("stock movements", "filtered", {"product__id__exact": product.pk})
+        add("stock movements", "filtered by kind", {"kind__exact": "sale"})
         add_sort("stock movements", "created_at")
         deep("stock movements", ["-created_at", "-id"])
         return out

@@ -259,3 +259,56 @@ def test_a_big_unfiltered_list_shows_an_estimate_and_a_filtered_one_an_exact_cou
     assert (
         "about" not in re.sub(r"\s+", " ", filtered.content.decode()).split(f" {published} products")[0][-10:]
     )
+
+
+def test_sorting_by_a_foreign_key_column_groups_rows_by_it_on_its_index(client_for, superuser, shop):
+    client = client_for(superuser)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(changelist(OrderItem), {"o": "-" + sort_by(OrderItem, "order", superuser)})
+    lines = response.context["cl"].result_list
+    assert [line.order_id for line in lines] == sorted((line.order_id for line in lines), reverse=True)
+    listing = next(
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "orders_orderitem"' in q["sql"] and "ORDER BY" in q["sql"]
+    )
+    assert 'ORDER BY "orders_orderitem"."order_id" DESC' in listing
+
+
+def test_order_lines_are_found_by_order_number_and_by_sku(client_for, superuser, shop):
+    client = client_for(superuser)
+    order = Order.objects.filter(items__isnull=False).order_by("pk").first()
+    found = client.get(changelist(OrderItem), {"q": order.number}).context["cl"].result_list
+    assert {line.pk for line in found} == set(order.items.values_list("pk", flat=True))
+    line = OrderItem.objects.order_by("pk").first()
+    found = client.get(changelist(OrderItem), {"q": line.product.sku.lower()}).context["cl"].result_list
+    assert {x.pk for x in found} == set(
+        OrderItem.objects.filter(product=line.product).values_list("pk", flat=True)
+    )
+
+
+def test_the_audit_log_finds_an_orders_entries_by_its_number(client_for, superuser, shop):
+    from orders.services import order_place
+
+    product = Product.objects.filter(is_published=True, stock__gte=5).first()
+    order = order_place(customer=shop["customer"], lines={product: 1}, charge=False, user=superuser)
+    response = client_for(superuser).get(changelist(AuditEntry), {"q": order.number.lower()})
+    entries = response.context["cl"].result_list
+    assert entries and {(e.content_type.model, e.object_id) for e in entries} == {("order", str(order.pk))}
+
+
+@pytest.mark.postgres
+def test_a_big_catalogue_shows_estimated_product_counts_per_category(
+    client_for, superuser, shop, monkeypatch
+):
+    monkeypatch.setattr("backoffice.pagination.ESTIMATE_ABOVE", 20)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inventory_product")  # statistics over every row of a small table: exact
+    response = client_for(superuser).get(
+        changelist(Category), {"o": "-" + sort_by(Category, "product_count", superuser)}
+    )
+    rows = response.context["cl"].result_list
+    exact = {c.pk: c.products.count() for c in rows}
+    assert [c.product_count for c in rows] == sorted(exact.values(), reverse=True)
+    assert all(c.product_count == exact[c.pk] for c in rows)
+    assert f"about {rows[0].product_count:,}" in response.content.decode()
