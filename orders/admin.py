@@ -18,6 +18,7 @@ from backoffice.admin_base import (
 from backoffice.exceptions import DomainError
 from backoffice.filters import DayRangeFilter
 from backoffice.search import indexed_search
+from inventory.models import Product
 
 from . import services
 from .models import Customer, Order, OrderItem, OrderStatus
@@ -253,10 +254,15 @@ class OrderItemAdmin(BaseAdmin):
     ordering = ["-id"]
 
     def get_search_results(self, request, queryset, search_term):
+        # The order (or products) first, through their own per-shop indexes: a join on
+        # order__number / product__sku can't use them and reads every order (90 ms at a million).
         number = normalise_order_number(search_term)
         if number:
-            return queryset.filter(order__number=number), False
-        return indexed_search(queryset, search_term, prefix={"product__sku": str.upper})
+            return queryset.filter(order__in=Order.objects.filter(number=number).values("pk")), False
+        if not search_term.strip():
+            return queryset, False
+        products, _ = indexed_search(Product.objects.all(), search_term, prefix={"sku": str.upper})
+        return queryset.filter(product__in=products.values("pk")), False
 
     def has_add_permission(self, request):
         return False
