@@ -60,6 +60,7 @@ def production_env(django_db_setup, tmp_path_factory):
         "DB_CONN_MAX_AGE": "0",
         "LOG_LEVEL": "WARNING",
         "AXES_ENABLED": "1",
+        "FAST_PASSWORD_HASHING": "1",
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
