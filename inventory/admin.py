@@ -30,6 +30,7 @@ from backoffice.search import indexed_search
 
 from . import services
 from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
+from .import_admin import CategoryImportExport, ImportJobPageMixin, ProductImportExport
 from .models import Category, ImportJob, Product, ProductImage, StockMovement
 from .selectors import reference_label
 from .stock_state import StockState
@@ -64,7 +65,7 @@ class StockStateFilter(RadioFilter):
 
 
 @admin.register(Category)
-class CategoryAdmin(HistoryAdmin):
+class CategoryAdmin(CategoryImportExport, HistoryAdmin):
     list_display = ["name", "parent", "slug", "product_count"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
@@ -123,7 +124,7 @@ class StockMovementInline(TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(HistoryAdmin):
+class ProductAdmin(ProductImportExport, HistoryAdmin):
     list_display = [
         "name",
         "sku",
@@ -348,7 +349,7 @@ IMPORT_STATUS_COLOURS = {
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
+class ImportJobAdmin(ImportJobPageMixin, ReadOnlyAdmin):
     list_display = [
         "file_name",
         "resource",

@@ -605,7 +605,7 @@ class ProductImport:
         user=None,
         job: ImportJob | None = None,
         all_or_nothing: bool = True,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
         on_progress: ProgressCallback | None = None,
         preview_limit: int = 0,
     ):
@@ -613,7 +613,7 @@ class ProductImport:
         self.user = user if getattr(user, "is_authenticated", False) else None
         self.job = job
         self.all_or_nothing = all_or_nothing
-        self.batch_size = batch_size
+        self.batch_size = batch_size or getattr(settings, "IMPORT_BATCH_ROWS", BATCH_SIZE)
         self.on_progress = on_progress or (lambda phase, done, total: None)
         self.preview_limit = preview_limit
         self.reason = import_reason(file_name)
@@ -833,7 +833,7 @@ def product_import(
     dry_run: bool = False,
     all_or_nothing: bool = True,
     on_progress: ProgressCallback | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     preview_limit: int = 0,
 ) -> ImportReport:
     return ProductImport(
@@ -1138,13 +1138,12 @@ def resource_import(*, job: ImportJob, path: Path, on_progress: ProgressCallback
     ]
     if base_errors:
         raise ImportFileError(" ".join(base_errors[:5]))
-    first_row = 1 if job.file_format == "json" else 2
     for invalid in checked.invalid_rows:
         report.invalid += 1
         for column, messages in invalid.error_dict.items():
             for message in messages:
                 if len(report.problems) < MAX_PROBLEMS:
-                    report.problems.append(RowProblem(invalid.number - 1 + first_row, column, str(message)))
+                    report.problems.append(RowProblem(invalid.number, column, str(message)))
     if report.invalid:
         return report
 
@@ -1153,8 +1152,9 @@ def resource_import(*, job: ImportJob, path: Path, on_progress: ProgressCallback
     )
     done = 0
     with recording_change_set(change_set):
-        for start in range(0, len(dataset), BATCH_SIZE):
-            chunk = Dataset(*dataset[start : start + BATCH_SIZE], headers=dataset.headers)
+        size = getattr(settings, "IMPORT_BATCH_ROWS", BATCH_SIZE)
+        for start in range(0, len(dataset), size):
+            chunk = Dataset(*dataset[start : start + size], headers=dataset.headers)
             with transaction.atomic():
                 result = resource_class().import_data(chunk, dry_run=False, raise_errors=True, **kwargs)
                 report.created += result.totals["new"]
@@ -1185,7 +1185,7 @@ def product_import_recorded(
     user=None,
     all_or_nothing: bool = True,
     on_progress: ProgressCallback | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> tuple[ImportJob | None, ImportReport]:
     """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
     ledger's reference and the admin's record, unless nothing was written (then none is left)."""

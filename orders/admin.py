@@ -22,6 +22,7 @@ from inventory.models import Product
 
 from . import services
 from .models import Customer, Order, OrderItem, OrderStatus
+from .resources import CustomerImportExport, OrderExport
 from .selectors import normalise_order_number, order_lines_as_of, search_orders
 
 STATUS_COLOURS = {
@@ -100,7 +101,7 @@ class OrderItemInline(TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(HistoryAdmin):
+class OrderAdmin(OrderExport, HistoryAdmin):
     list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
@@ -292,7 +293,7 @@ class CustomerOrderInline(TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryAdmin):
+class CustomerAdmin(CustomerImportExport, HistoryAdmin):
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."

@@ -62,10 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="the staff user the history and ledger record (username)")
         parser.add_argument("--tenant", help="the shop's subdomain (default: the default shop)")
         parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=imports.BATCH_SIZE,
-            help=f"rows per batch ({imports.BATCH_SIZE})",
+            "--batch-size", type=int, help="rows per batch (default: settings.IMPORT_BATCH_ROWS)"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -86,7 +83,7 @@ class Command(BaseCommand):
             staff = get_user_model().objects.filter(username=user, is_staff=True).first()
             if staff is None:
                 raise CommandError(f"There is no staff user {user!r}.")
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
 
         file = Path(path)

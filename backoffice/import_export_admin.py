@@ -1,0 +1,136 @@
+"""Import and export buttons for the back office's admins, on django-import-export and Unfold's forms.
+
+The library does the formats, the export (honouring the list's filters and search) and the import's
+upload -> preview (dry run) -> confirm pages. What this adds:
+
+- the formats are CSV, XLSX and JSON, with formula escaping that covers ``= + - @`` (``backoffice.formats``);
+- export needs the view permission; import the permissions the admin names (``import_permissions``);
+- the confirm step keeps the file on an ``ImportJob``: small files are imported in the request, files
+  over ``settings.IMPORT_BACKGROUND_ROWS`` rows by a Celery worker, and the job's page shows progress;
+- the audit log and history record every imported row, so the admin's LogEntry per row is skipped.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
+from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
+
+from .admin_base import message_with_change_set
+from .formats import FORMATS, NATIVE_TYPE_FORMATS
+
+
+class BackofficeImportExportMixin(ImportExportMixin):
+    """Put it before the admin's base: ``class ProductAdmin(BackofficeImportExportMixin, HistoryAdmin)``."""
+
+    formats = FORMATS
+    import_form_class = ImportForm
+    export_form_class = SelectableFieldsExportForm
+    skip_admin_log = True
+    # Permissions (``app.codename``) an import needs; none means the admin has no import.
+    import_permissions: tuple[str, ...] = ()
+    # ImportJob.Resource of this admin's imports; None imports in the request with the library alone.
+    import_job_resource: str | None = None
+
+    def has_import_permission(self, request):
+        return bool(self.import_permissions) and request.user.has_perms(self.import_permissions)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        # The library only keeps numbers as numbers for its own XLSX class, not for subclasses.
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        data = self.get_data_for_export(
+            request, queryset, force_native_type=isinstance(file_format, NATIVE_TYPE_FORMATS), **kwargs
+        )
+        export_data = file_format.export_data(data)
+        encoding = kwargs.get("encoding")
+        if not file_format.is_binary() and encoding:
+            export_data = export_data.encode(encoding)
+        return export_data
+
+    def add_data_read_fail_error_to_form(self, form, error):
+        if isinstance(error, UnicodeDecodeError):
+            form.add_error(
+                "import_file",
+                "The file is not UTF-8 text: save it as “CSV UTF-8” (or as .xlsx) and upload it again.",
+            )
+            return
+        super().add_data_read_fail_error_to_form(form, error)
+
+    def process_import(self, request, **kwargs):
+        """The confirmed import: kept on an ImportJob, run now or by a worker (big files)."""
+        if self.import_job_resource is None:
+            return super().process_import(request, **kwargs)
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return super().process_import(request, **kwargs)  # renders the form's errors
+
+        from inventory import imports
+
+        input_format = self.get_import_formats()[int(confirm_form.cleaned_data["format"])]()
+        tmp_storage = self.get_tmp_storage_class()(
+            name=confirm_form.cleaned_data["import_file_name"],
+            encoding=None,
+            read_mode="rb",
+            **self.get_tmp_storage_class_kwargs(),
+        )
+        content = tmp_storage.read()
+        tmp_storage.remove()
+        job = imports.import_job_create(
+            resource=self.import_job_resource,
+            file_name=confirm_form.cleaned_data["original_file_name"] or "import",
+            content=content,
+            file_format=input_format.get_extension(),
+            user=request.user,
+        )
+        job_url = reverse("admin:inventory_importjob_change", args=[job.pk])
+        try:
+            rows = imports.count_rows(job)
+        except imports.ImportFileError as error:
+            job.delete()
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(self._changelist_url())
+        job, report = imports.import_job_start(job, rows=rows)
+        if report is None and job.status != job.Status.FAILED:
+            self.message_user(
+                request,
+                format_html(
+                    "{} rows are more than {} are imported in the request: a worker imports them in the "
+                    'background. <a href="{}" class="underline">Follow its progress</a>',
+                    rows,
+                    settings.IMPORT_BACKGROUND_ROWS,
+                    job_url,
+                ),
+                messages.INFO,
+            )
+            return HttpResponseRedirect(job_url)
+        if job.status != job.Status.DONE:
+            self.message_user(
+                request,
+                format_html(
+                    'Nothing more was imported: {} <a href="{}" class="underline">See the import</a>',
+                    job.error_message,
+                    job_url,
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(job_url)
+        text = (
+            f"Imported {job.file_name}: {job.created_count} new, {job.updated_count} changed, "
+            f"{job.skipped_count} unchanged."
+        )
+        self.message_user(request, message_with_change_set(text, report.change_set), messages.SUCCESS)
+        return HttpResponseRedirect(self._changelist_url())
+
+    def _changelist_url(self):
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist", current_app=self.admin_site.name
+        )
