@@ -274,6 +274,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(CELERY_QUEUE_DIR / "messages"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "messages"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
+        "control_folder": str(CELERY_QUEUE_DIR / "control"),  # else "control/" in the working directory
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
