@@ -21,6 +21,7 @@ from backoffice.admin_base import (
     CsvExportMixin,
     HistoryAdmin,
     ReadOnlyAdmin,
+    ReadOnlyPermissions,
     message_with_change_set,
     redirect_from_dialog,
 )
@@ -93,7 +94,7 @@ class ProductImageInline(TabularInline):
     hide_ordering_field = True
 
 
-class StockMovementInline(TabularInline):
+class StockMovementInline(ReadOnlyPermissions, TabularInline):
     """The product's stock ledger, newest first, with the balance after each movement."""
 
     model = StockMovement
@@ -108,15 +109,6 @@ class StockMovementInline(TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "reference_type")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @display(description="Caused by")
     def caused_by(self, obj):

@@ -10,8 +10,9 @@ from unfold.decorators import action, display
 
 from backoffice.admin_base import (
     REFUSED,
-    BaseAdmin,
     HistoryAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyPermissions,
     message_with_change_set,
     redirect_from_dialog,
 )
@@ -245,7 +246,7 @@ class OrderAdmin(OrderExport, HistoryAdmin):
 
 
 @admin.register(OrderItem)
-class OrderItemAdmin(BaseAdmin):
+class OrderItemAdmin(ReadOnlyAdmin):
     """Every order line, to look across orders. Lines are edited on their order's page."""
 
     list_display = ["order", "product", "quantity", "unit_price", "line_total"]
@@ -265,17 +266,8 @@ class OrderItemAdmin(BaseAdmin):
         products, _ = indexed_search(Product.objects.all(), search_term, prefix={"sku": str.upper})
         return queryset.filter(product__in=products.values("pk")), False
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class CustomerOrderInline(TabularInline):
+class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
     model = Order
     fields = ["number", "status", "total", "created_at"]
     readonly_fields = fields
@@ -284,12 +276,6 @@ class CustomerOrderInline(TabularInline):
     show_change_link = True
     can_delete = False
     ordering = ["-created_at", "-id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)
