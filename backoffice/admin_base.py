@@ -1,6 +1,9 @@
 """What every admin of the back office shares: Unfold's look, history, reasons, and fast lists."""
 
+from functools import cache
+
 from django.contrib import messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext, unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import JSONField
@@ -10,9 +13,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
-from unfold.decorators import action
+from unfold.admin import checkbox as unfold_checkbox
+from unfold.decorators import action, display
 
 from audit.selectors import field_text, record_as_of
 from audit.services import record_revert
@@ -40,6 +45,17 @@ def redirect_from_dialog(request, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
+@cache
+def _row_checkbox() -> tuple[SafeString, SafeString]:
+    """Unfold's row checkbox as rendered, split where the row's key goes."""
+    html = unfold_checkbox.render(helpers.ACTION_CHECKBOX_NAME, _KEY)
+    before, after = html.split(_KEY)
+    return mark_safe(before), mark_safe(after)  # noqa: S308 - the widget's own HTML, no data
+
+
+_KEY = "__row_key__"
+
+
 class BaseAdmin(ModelAdmin):
     # Lists at a million rows: no second COUNT(*) for "N total", and an estimated count (from the
     # planner's statistics) for unfiltered lists on PostgreSQL.
@@ -51,6 +67,13 @@ class BaseAdmin(ModelAdmin):
     # Unfold's list template looks this up twice per row; when it's missing, every failed lookup
     # costs Django's template engine a dir() of the admin (about 30 ms on a 50-row page).
     list_sections = []
+
+    @display(description=ModelAdmin.action_checkbox.short_description)
+    def action_checkbox(self, obj):
+        # Unfold renders this checkbox through the template engine on every row (1.5 ms each, a
+        # sixth of a 50-row page): render it once, then put each row's key in (escaped).
+        before, after = _row_checkbox()
+        return format_html("{}{}{}", before, str(obj.pk), after)
 
     def get_changelist(self, request, **kwargs):
         # Keyset "Next page" links, deep pages by an index-only seek, a date hierarchy without scans.

@@ -150,6 +150,8 @@ class Worker:
     def build_requests(self) -> list[dict]:
         """(changelist, what, product admin URL, naive admin URL) for every request, with real values
         from this database."""
+        import datetime as dt
+
         from django.contrib.auth import get_user_model
 
         from audit.models import AuditEntry
@@ -240,7 +242,13 @@ class Worker:
         add("products", "deep page by number", {"p": deep("products", ["name", "-pk"])})
 
         add("customers", "first page", {})
-        add("customers", "filtered", {"created_at_from": "2025-06-01", "created_at_to": "2025-06-07"})
+        # Customers joined 30-800 days ago: about half of them joined in this range.
+        since, until = (dt.date.today() - dt.timedelta(days=d) for d in (800, 400))
+        add(
+            "customers",
+            "filtered",
+            {"created_at_from": since.isoformat(), "created_at_to": until.isoformat()},
+        )
         add("customers", "search name", {"q": surname})
         add(
             "customers",
@@ -251,7 +259,7 @@ class Worker:
         deep("customers", ["name", "id"])
 
         add("orders", "first page", {})
-        add("orders", "filtered", {"status__exact": "pending"})
+        add("orders", "filtered", {"status__exact": "cancelled"})  # about one order in ten
         add("orders", "search number", {"q": order.number})
         add("orders", "search customer", {"q": customer.email})
         add_sort("orders", "-total")
@@ -264,7 +272,7 @@ class Worker:
         deep("order lines", ["-id"])
 
         add("audit log", "first page", {})
-        add("audit log", "filtered", {"user__id__exact": staff.pk, "action__exact": "deleted"})
+        add("audit log", "filtered", {"user__id__exact": staff.pk})  # a quarter of the order entries
         add("audit log", "search", {"q": order.number})
         add_sort("audit log", "created_at")
         deep("audit log", ["-created_at", "-id"])
@@ -284,6 +292,24 @@ class Worker:
             self._client = Client()
             self._client.force_login(self.user)
         return self._client
+
+    def explain(self, url: str) -> dict:
+        """The scans PostgreSQL chose for the request's queries on business tables (EXPLAIN ANALYZE):
+        which index each uses, or a sequential scan, and the time each took."""
+        from django.db import connection
+
+        answer = self.run(url, count_queries=True)
+        plans = []
+        for sql in answer["sql"]:
+            if sql.startswith("EXPLAIN") or not any(t in sql for t in BUSINESS_TABLES):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+                plan = cursor.fetchone()[0]
+            root = plan[0]
+            scans = sorted(set(_scans(root["Plan"])))
+            plans.append({"sql": sql[:120], "scans": scans, "ms": round(root["Execution Time"], 1)})
+        return {"plans": plans}
 
     def run(self, url: str, *, count_queries=False) -> dict:
         from django.db import connection
@@ -315,6 +341,20 @@ class Worker:
         else:
             result["seconds"] = elapsed
         return result
+
+
+BUSINESS_TABLES = ("inventory_", "orders_", "audit_auditentry")
+
+
+def _scans(node):
+    """'Index Scan on product_name_idx', 'Seq Scan on orders_order', … for every scan in a plan."""
+    kind = node.get("Node Type", "")
+    if "Scan" in kind:
+        target = node.get("Index Name") or node.get("Relation Name") or ""
+        if target:
+            yield f"{kind} on {target}"
+    for child in node.get("Plans", []):
+        yield from _scans(child)
 
 
 def sort_param(site_name, model, column, user) -> str:
@@ -490,6 +530,8 @@ def coordinator_main(args):
             print(f"{worker.scale} rows ready ({time.monotonic() - started:.0f}s)", file=sys.stderr)
         if args.prepare_only:
             return
+        if args.explain:
+            return explain_report(args, workers[-1], requests[args.large])
         load = common.wait_for_quiet_machine() if args.wait_for_quiet else common.load_average()
         only = set(args.only.split(",")) if args.only else None
         keys = [(r["list"], r["what"]) for r in requests[args.small] if not only or r["list"] in only]
@@ -533,6 +575,27 @@ def coordinator_main(args):
             cluster.stop()
 
 
+def explain_report(args, worker, requests):
+    """Which index every search, filter, sort and deep page uses at --large rows (EXPLAIN ANALYZE)."""
+    rows = []
+    for request in requests:
+        if request["what"] == "first page" or (args.only and request["list"] not in args.only.split(",")):
+            continue
+        for plan in worker.ask(do="explain", url=request["fast"])["plans"]:
+            scans = ", ".join(f"`{scan}`" for scan in plan["scans"])
+            kind = "count" if plan["sql"].startswith("SELECT COUNT") else "rows"
+            rows.append([request["list"], request["what"], kind, scans, f"{plan['ms']:.1f}"])
+    table = common.markdown_table(["list", "request", "query", "scans", "ms"], rows, "lllrr")
+    print(table)
+    if not args.no_write:
+        body = (
+            f"`./dev bench admin_lists --keep --explain`, {common.now_utc()}, {args.large:,} rows: the scans "
+            "PostgreSQL chose (EXPLAIN ANALYZE) for the list's own queries (the rows of the page and, when "
+            "filtered, the count).\n\n" + table
+        )
+        common.write_section("Admin lists: query plans", body)
+
+
 def report(args, keys, scales, samples, info, load, server):
     small, large = scales
     headers = [
@@ -545,6 +608,7 @@ def report(args, keys, scales, samples, info, load, server):
         "naive / ours",
         "queries (small / large)",
         "naive queries",
+        "rows shown (small / large)",
     ]
     rows, misses = [], []
     for key in keys:
@@ -567,6 +631,8 @@ def report(args, keys, scales, samples, info, load, server):
                 f"{speedup:.1f}x",
                 f"{q_small} / {q_large}",
                 q_naive,
+                f"{info[(*key, small, 'fast')].get('rows', '?')} / "
+                f"{info[(*key, large, 'fast')].get('rows', '?')}",
             ]
         )
         if growth > 1.5:
@@ -575,7 +641,7 @@ def report(args, keys, scales, samples, info, load, server):
             misses.append(f"{key[0]} {key[1]}: {max(q_small, q_large)} queries")
         if key[0] in ("products", "orders") and speedup < 5:
             misses.append(f"{key[0]} {key[1]}: only {speedup:.1f}x faster than the naive admin")
-    table = common.markdown_table(headers, rows, "llrrrrrrr")
+    table = common.markdown_table(headers, rows, "llrrrrrrrr")
     print(table)
     body = [
         f"`./dev bench admin_lists --small {small} --large {large} --runs {args.runs}`, {common.now_utc()}.",
@@ -620,6 +686,11 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="don't write bench/RESULTS.md")
     parser.add_argument("--wait-for-quiet", action="store_true", help="wait until the load average is <= 2")
     parser.add_argument("--show-sql", action="store_true", help="print the large run's SQL per request")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="only EXPLAIN ANALYZE the searches, filters and sorts at --large",
+    )
     parser.add_argument("--notes", help="a Markdown file appended to the RESULTS.md section")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, help=argparse.SUPPRESS)
