@@ -134,3 +134,41 @@ def test_dashboard_shows_figures_and_drawn_charts_without_console_errors(
         timeout=10_000,
     )
     assert page.console_errors == []
+
+
+def test_operations_imports_a_csv_after_fixing_the_row_the_preview_names(
+    login, page, production_server, ops_user, make_category, tmp_path
+):
+    make_category("Phones")
+    broken = tmp_path / "supplier.csv"
+    broken.write_text(
+        "sku,name,category,price,stock\nPH-1,Pocket phone,phones,199.00,5\nPH-2,Desk phone,phones,-4,3\n"
+    )
+
+    login("olivia", "pw-olivia")
+    page.goto(production_server + "/admin/inventory/product/import/")
+    page.set_input_files("input[name=import_file]", str(broken))
+    page.select_option("select[name=format]", index=1)
+    page.locator("form button[type=submit]").last.click()
+
+    expect(page.locator("#import-rows-to-fix")).to_contain_text("row 3")
+    expect(page.locator("body")).to_contain_text("price")
+    expect(page.locator("body")).to_contain_text("-4 is negative")
+    assert not Product.objects.filter(sku__startswith="PH-").exists()
+
+    fixed = tmp_path / "supplier-fixed.csv"
+    fixed.write_text(
+        "sku,name,category,price,stock\nPH-1,Pocket phone,phones,199.00,5\nPH-2,Desk phone,phones,49.00,3\n"
+    )
+    page.goto(production_server + "/admin/inventory/product/import/")
+    page.set_input_files("input[name=import_file]", str(fixed))
+    page.select_option("select[name=format]", index=1)
+    page.locator("form button[type=submit]").last.click()
+    expect(page.locator("body")).to_contain_text("2 new")
+    page.get_by_role("button", name=re.compile("Confirm", re.IGNORECASE)).click()
+
+    expect(page.locator("body")).to_contain_text("Imported supplier-fixed.csv: 2 new")
+    page.goto(production_server + "/admin/inventory/product/?q=PH-")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    expect(page.locator("#result_list")).to_contain_text("Desk phone")
+    assert Product.objects.get(sku="PH-2").stock == 3
