@@ -235,3 +235,20 @@ def test_seed_demo_makes_shops_with_their_own_data(settings):
         with activate(Tenant.objects.get(subdomain=subdomain)):
             assert Product.objects.count() == 5 and Order.objects.count() == 3
     assert "http://acme.localhost:8000/admin/" in out.getvalue()
+
+
+def test_an_import_into_one_shop_leaves_the_other_untouched(twins, acme, main_shop, tmp_path):
+    supplier = tmp_path / "acme-prices.csv"
+    supplier.write_text(
+        "sku,name,category,price,stock\nLAMP-1,Acme lamp v2,lamps,25.00,40\nNEW-1,Acme new,lamps,5.00,1\n"
+    )
+
+    call_command("import_products", str(supplier), "--tenant", "acme", "--no-progress", stdout=io.StringIO())
+
+    with activate(acme):
+        assert Product.objects.get(sku="LAMP-1").name == "Acme lamp v2"
+        assert Product.objects.filter(sku="NEW-1").exists()
+    with activate(main_shop):
+        lamp = Product.objects.get(sku="LAMP-1")
+        assert (lamp.name, lamp.stock) == ("Main shop lamp", 8)
+        assert not Product.objects.filter(sku="NEW-1").exists()
