@@ -125,6 +125,15 @@ def ours(path: Path, limit: int | None):
     }
 
 
+def dry_run(path: Path, limit: int | None):
+    """The streaming part alone: every row read and checked, each batch's products looked up."""
+    from inventory import imports
+
+    started = time.perf_counter()
+    report = imports.product_import(table=imports.open_table(path), file_name=path.name, dry_run=True)
+    return {"rows": report.rows_total, "seconds": time.perf_counter() - started, "created": report.created}
+
+
 def what_if_unnest_stock_update():
     """What if ``stock_apply`` added the changes with one UPDATE joined to the arrays of ids and
     changes (instead of a CASE of 1,000 branches per 1,000 rows)? Not the project's code: a
@@ -226,7 +235,7 @@ def floor(path: Path, limit: int | None):
     return {"rows": rows, "seconds": time.perf_counter() - started, "created": rows}
 
 
-METHODS = {"prepare": prepare, "ours": ours, "baseline": baseline, "floor": floor}
+METHODS = {"prepare": prepare, "ours": ours, "baseline": baseline, "floor": floor, "dry_run": dry_run}
 
 
 def child(method: str, database_url: str, path: str | None, limit: int | None):
@@ -293,6 +302,11 @@ def main():
     parser.add_argument("--baseline-sample", type=int, default=5000)
     parser.add_argument("--no-write", action="store_true", help="don't write bench/RESULTS.md")
     parser.add_argument(
+        "--memory-rows",
+        type=int,
+        help="also compare the peak RSS of a dry run (read, check, look up; no writes) at this size",
+    )
+    parser.add_argument(
         "--what-if",
         action="store_true",
         help="also time (a) with stock_apply's CASE update replaced by one UPDATE ... FROM unnest()",
@@ -336,6 +350,15 @@ def main():
             print(f"  what-if: {rate(results[size]['what_if']):,.0f} rows/s", file=sys.stderr)
             drop_database(url, database)
 
+    memory = {}
+    if args.memory_rows:
+        for size in sorted({sizes[0], args.memory_rows}):
+            fresh_database(url, "bench_import_memory")
+            print(f"dry run of {size:,} rows (memory)…", file=sys.stderr)
+            memory[size] = run_child("dry_run", url, "bench_import_memory", product_file(size))
+            print(f"  {memory[size]['peak_rss_mb']:.0f} MB", file=sys.stderr)
+            drop_database(url, "bench_import_memory")
+
     sample = min(args.baseline_sample, sizes[0])
     fresh_database(url, "bench_import_baseline")
     print(f"django-import-export defaults on {sample:,} rows…", file=sys.stderr)
@@ -344,7 +367,7 @@ def main():
     drop_database(url, "bench_import_baseline")
     drop_database(url, TEMPLATE)
 
-    report = render(results, base, sample, url)
+    report = render(results, base, sample, url, memory)
     print(report)
     if not args.no_write:
         write_section("Import", report)
@@ -353,7 +376,7 @@ def main():
         cluster.stop()
 
 
-def render(results: dict, base: dict, sample: int, url: str) -> str:
+def render(results: dict, base: dict, sample: int, url: str, memory: dict) -> str:
     rows = []
     for size, result in results.items():
         ours_rate, again_rate, floor_rate = rate(result["ours"]), rate(result["again"]), rate(result["floor"])
@@ -431,6 +454,17 @@ def render(results: dict, base: dict, sample: int, url: str) -> str:
         lines.append(
             f"Peak RSS of (a): {small:.0f} MB at {sizes[0]:,} rows, {large:.0f} MB at {sizes[-1]:,} rows "
             f"({large / small:.2f}x)."
+        )
+    if memory:
+        sizes = sorted(memory)
+        small, large = memory[sizes[0]], memory[sizes[-1]]
+        lines.append(
+            "Dry runs (every row read and checked, each batch's products looked up, nothing written): "
+            + ", ".join(
+                f"{size:,} rows in {result['seconds']:.0f} s, peak RSS {result['peak_rss_mb']:.0f} MB"
+                for size, result in sorted(memory.items())
+            )
+            + f" ({large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x)."
         )
     return "\n".join(lines)
 

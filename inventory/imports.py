@@ -23,7 +23,6 @@ import os
 import shutil
 import tempfile
 import uuid
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -361,46 +360,76 @@ class CategoryIndex:
         return self.by_slug.get(text.lower()) or self.by_path.get(category_path_key(text))
 
 
-class SeenKeys:
-    """The keys (SKUs) a file has had so far, to refuse a second row for the same product.
+class RepeatedKeys:
+    """Rows whose SKU an earlier row of the file has too, found by the database.
 
-    An open-addressing table of 64-bit hashes in an ``array``: 8-16 bytes per key where a ``set`` of
-    strings takes ~100, so a million-row file stays small. Two different SKUs with the same 64-bit
-    hash (odds ~1e-8 at a million rows) would be reported as a repeat.
+    The file's (SKU, row) pairs go to a temporary table of this connection while the file is checked,
+    then one query groups them: a set of a million SKUs in Python would take ~100 MB, so memory would
+    grow with the file. The table is dropped when the import ends.
     """
 
     def __init__(self):
-        self._slots = array("q", bytes(8 * 4096))
-        self._mask = 4095
-        self._count = 0
+        self.table = f"import_keys_{uuid.uuid4().hex[:16]}"
+        self.count = 0
 
-    def add(self, key: str) -> bool:
-        """True if ``key`` is new; False if it was seen before."""
-        digest = hash(key) or 1
-        slots, mask = self._slots, self._mask
-        index = digest & mask
-        while True:
-            slot = slots[index]
-            if slot == 0:
-                slots[index] = digest
-                self._count += 1
-                if self._count * 2 > mask:
-                    self._grow()
-                return True
-            if slot == digest:
-                return False
-            index = (index + 1) & mask
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.table} (sku varchar(64) NOT NULL, row_number integer NOT NULL)"
+            )
+        return self
 
-    def _grow(self):
-        old = self._slots
-        self._slots = array("q", bytes(16 * len(old)))
-        self._mask = len(self._slots) - 1
-        for digest in old:
-            if digest:
-                index = digest & self._mask
-                while self._slots[index]:
-                    index = (index + 1) & self._mask
-                self._slots[index] = digest
+    def __exit__(self, *exc):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}_repeats")
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+    def add(self, pairs):
+        pairs = list(pairs)
+        if not pairs:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.connection.cursor().copy(
+                    f"COPY {self.table} (sku, row_number) FROM STDIN"
+                ) as copy:
+                    for pair in pairs:
+                        copy.write_row(pair)
+            else:
+                cursor.executemany(f"INSERT INTO {self.table} (sku, row_number) VALUES (%s, %s)", pairs)  # noqa: S608
+
+    def find(self) -> int:
+        """Group the SKUs once; the repeating rows are kept in a second small table."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {self.table}_repeats AS "  # noqa: S608
+                f"SELECT k.row_number, k.sku, f.first_row FROM {self.table} k JOIN "
+                f"(SELECT sku, MIN(row_number) AS first_row FROM {self.table} GROUP BY sku "
+                f"HAVING COUNT(*) > 1) f ON f.sku = k.sku WHERE k.row_number > f.first_row"
+            )
+            cursor.execute(f"SELECT COUNT(*) FROM {self.table}_repeats")  # noqa: S608
+            self.count = cursor.fetchone()[0]
+        return self.count
+
+    def first(self, limit: int) -> list[tuple[int, str, int]]:
+        """(row, SKU, the first row with that SKU) of the first ``limit`` repeating rows."""
+        if not self.count:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT row_number, sku, first_row FROM {self.table}_repeats ORDER BY row_number LIMIT %s",  # noqa: S608
+                [limit],
+            )
+            return cursor.fetchall()
+
+    def among(self, low: int, high: int) -> set[int]:
+        """The repeating rows numbered from ``low`` to ``high``."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT row_number FROM {self.table}_repeats WHERE row_number BETWEEN %s AND %s",  # noqa: S608
+                [low, high],
+            )
+            return {number for (number,) in cursor.fetchall()}
 
 
 # --- Rows -----------------------------------------------------------------------------------------
@@ -631,13 +660,8 @@ class ProductImport:
     # -- reading and checking --
     def _valid_rows(self, table: Table, reader: ProductRowReader, report: ImportReport | None):
         """The rows that pass every check; problems go to ``report`` (when given)."""
-        seen = SeenKeys()
         for number, cells in table.rows():
             row = reader.read(number, cells)
-            if isinstance(row, ProductRow) and not seen.add(row.sku):
-                row = [
-                    RowProblem(number, "sku", f"{row.sku} is on an earlier row too: give each SKU one row")
-                ]
             if isinstance(row, ProductRow):
                 yield number, row
                 continue
@@ -648,10 +672,31 @@ class ProductImport:
                     report.invalid_cells[number] = reader.cells(cells)
             yield number, None
 
-    def _batches(self, table, reader, report):
-        """Batches of (rows read, valid rows)."""
+    def _batches(self, table, reader, report, repeats: "RepeatedKeys | None" = None):
+        """Batches of (rows read, valid rows), rows that repeat an earlier row's SKU left out."""
         for chunk in batched(self._valid_rows(table, reader, report), self.batch_size, strict=False):
-            yield len(chunk), [row for _, row in chunk if row is not None]
+            rows = [row for _, row in chunk if row is not None]
+            if repeats is not None and repeats.count and rows:
+                skip = repeats.among(rows[0].number, rows[-1].number)
+                rows = [row for row in rows if row.number not in skip]
+            yield len(chunk), rows
+
+    def _check(self, table, reader, report, repeats: "RepeatedKeys", *, progress: bool):
+        """Pass 1: every row read and checked, nothing written; a SKU may have one row only."""
+        for read, rows in self._batches(table, reader, report):
+            repeats.add((row.sku, row.number) for row in rows)
+            report.rows_total += read
+            if progress:
+                self.on_progress("checking", report.rows_total, 0)
+            forget_logged_queries()
+        repeats.find()
+        for number, sku, first in repeats.first(MAX_PROBLEMS):
+            report.problems.append(
+                RowProblem(number, "sku", f"{sku} is on row {first} too: give each SKU one row")
+            )
+            report.invalid_cells.setdefault(number, {"sku": sku})
+        report.invalid += repeats.count
+        report.problems.sort(key=lambda problem: problem.row)
 
     def run(self, table: Table, *, dry_run: bool = False) -> ImportReport:
         self.categories = CategoryIndex()
@@ -659,28 +704,28 @@ class ProductImport:
         report = ImportReport(
             file_name=self.file_name, dry_run=dry_run, ignored_columns=reader.ignored_columns
         )
-        if dry_run:
-            for read, rows in self._batches(table, reader, report):
-                report.rows_total += read
-                self._plan(rows, report, preview=True)
-                forget_logged_queries()
-            return report
+        with RepeatedKeys() as repeats:
+            # 1. Check every row before writing any.
+            self._check(table, reader, report, repeats, progress=not dry_run)
+            if dry_run:
+                for _, rows in self._batches(table, reader, None, repeats):
+                    self._plan(rows, report, preview=True)
+                    forget_logged_queries()
+                return report
+            if report.invalid and self.all_or_nothing:
+                return report
+            # 2. Write, a transaction per batch.
+            self._write_all(table, reader, report, repeats)
+        return report
 
-        # 1. Check every row before writing any.
-        for read, _ in self._batches(table, reader, report):
-            report.rows_total += read
-            self.on_progress("checking", report.rows_total, 0)
-        if report.invalid and self.all_or_nothing:
-            return report
-
-        # 2. Write, a transaction per batch.
+    def _write_all(self, table, reader, report, repeats):
         change_set = ChangeSet.objects.create(
             kind=ChangeSet.Kind.IMPORT, title=f"Imported {self.file_name}"[:255], user=self.user
         )
         report.change_set = change_set
         done = 0
         with recording_change_set(change_set):
-            for read, rows in self._batches(table, reader, None):
+            for read, rows in self._batches(table, reader, None, repeats):
                 with transaction.atomic():
                     changed = self._write(rows, report)
                     if changed:
@@ -693,7 +738,6 @@ class ProductImport:
         if not change_set.row_count:
             change_set.delete()  # nothing changed: no empty change set in the list
             report.change_set = None
-        return report
 
     # -- deciding and writing --
     def _plan(self, rows: list[ProductRow], report: ImportReport, *, lock=False, preview=False):

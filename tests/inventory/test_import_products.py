@@ -172,20 +172,25 @@ def test_invalid_rows_stop_the_whole_import_and_name_row_field_and_problem(tmp_p
     assert "no category has the slug or path “Kitchen/Knives”" in problems[(4, "category")]
     assert "more than 2 decimal places" in problems[(4, "price")]
     assert "“1.5” is not a whole number" in problems[(4, "stock")]
-    assert problems[(5, "sku")] == "PH-001 is on an earlier row too: give each SKU one row"
+    assert problems[(5, "sku")] == "PH-001 is on row 2 too: give each SKU one row"
 
 
 def test_skip_invalid_imports_the_valid_rows_and_lists_the_others(tmp_path, phones):
     path = write_csv(
         tmp_path / "mixed.csv",
-        [["A-1", "Good", "phones", "1.00", "1", "", ""], ["A-2", "Bad", "nowhere", "1.00", "1", "", ""]],
+        [
+            ["A-1", "Good", "phones", "1.00", "1", "", ""],
+            ["A-2", "Bad", "nowhere", "1.00", "1", "", ""],
+            ["A-1", "Good again", "phones", "2.00", "5", "", ""],
+        ],
     )
 
-    output = run(path, "--skip-invalid")
+    output = run(path, "--skip-invalid", "--batch-size", "1")
 
-    assert "2 rows: 1 new, 0 changed, 0 unchanged, 1 invalid" in output and "Row 3, category" in output
-    assert list(Product.objects.values_list("sku", flat=True)) == ["A-1"]
-    assert ImportJob.objects.get().failed_count == 1
+    assert "3 rows: 1 new, 0 changed, 0 unchanged, 2 invalid" in output
+    assert "Row 3, category" in output and "Row 4, sku: A-1 is on row 2 too" in output
+    assert list(Product.objects.values_list("sku", "name", "stock")) == [("A-1", "Good", 1)]
+    assert ImportJob.objects.get().failed_count == 2
 
 
 @pytest.mark.parametrize(
