@@ -282,6 +282,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With `celery -A backoffice beat` running: imports whose worker died are marked failed within a minute.
+CELERY_BEAT_SCHEDULE = {
+    "fail-stale-import-jobs": {"task": "inventory.fail_stale_import_jobs", "schedule": 60.0},
+}
 
 # --- Business settings ----------------------------------------------------------------------------
 ORDER_TAX_RATE = Decimal(os.environ.get("ORDER_TAX_RATE", "0.08"))

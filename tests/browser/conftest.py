@@ -23,7 +23,6 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs Debian's chromium (apt-get install chromium)")
     for item in items:
