@@ -76,12 +76,17 @@ def stock_apply(
     reason: str,
     user=None,
     reference=None,
+    locked: Mapping | None = None,
 ) -> list[StockMovement]:
     """Apply several stock changes at once, all or nothing.
 
     ``changes`` maps product id -> quantity change (or is a list of ``StockChange``). Zero changes are
     ignored. Refuses with ``InsufficientStock`` (naming the product, what is available and what was
     asked) when any product would go below zero; nothing is written then.
+
+    ``locked`` ({pk: product}) are the products a caller already locked with ``locked_in_pk_order``
+    in its open transaction (the order service): they are not locked again, and an error leaves that
+    transaction to be rolled back by the caller.
     """
     if not isinstance(changes, Mapping):
         merged: dict = {}
@@ -99,8 +104,13 @@ def stock_apply(
         reference_type = ContentType.objects.get_for_model(reference)
         reference_id = str(reference.pk)
 
-    with transaction.atomic():
-        products = list(Product.objects.locked_in_pk_order(changes))
+    if locked is not None and not transaction.get_connection().in_atomic_block:
+        raise CatalogueError("Products locked by the caller need the caller's transaction.")
+    with transaction.atomic(savepoint=locked is None):
+        if locked is None:
+            products = list(Product.objects.locked_in_pk_order(changes))
+        else:
+            products = [locked[pk] for pk in sorted(changes) if pk in locked]
         if len(products) != len(changes):
             missing = set(map(str, changes)) - {str(p.pk) for p in products}
             raise CatalogueError(f"Unknown product(s): {', '.join(sorted(missing))}.")

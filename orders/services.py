@@ -161,6 +161,7 @@ def _write_new_order(*, order_id, number, products, quantities, subtotal, tax, u
         reason=f"Order {number} placed",
         user=user,
         reference=order,
+        locked=products,
     )
     return order
 
