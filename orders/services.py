@@ -138,10 +138,10 @@ def order_place(
 
 def _write_new_order(*, order_id, number, products, quantities, subtotal, tax, user, **fields):
     order = Order(id=order_id, number=number, subtotal=subtotal, tax=tax, total=subtotal + tax, **fields)
-    order._change_reason = f"Order {number} placed"
-    if user is not None:
-        order._history_user = user
+    order.skip_history_when_saving = True  # recorded below with the lines' (one write path, COPY on PG)
     order.save(force_insert=True)
+    del order.skip_history_when_saving
+    history_bulk_record([order], reason=f"Order {number} placed", user=user, history_type="+")
     items = OrderItem.objects.bulk_create(
         [
             OrderItem(
