@@ -1,7 +1,8 @@
 """Fast inserts of many rows: PostgreSQL's COPY, or batched INSERTs elsewhere.
 
-Used by demo data and benchmarks, where millions of rows must be written in minutes. Rows are tuples
-of values in the order of ``columns`` (field attnames, e.g. ``category_id``).
+Used by demo data, history and audit rows, the stock ledger's big batches and imports, where many
+rows are written at once. Rows are tuples of values in the order of ``columns`` (field attnames,
+e.g. ``category_id``).
 """
 
 import json
@@ -23,18 +24,29 @@ def copy_rows(model, columns: list[str], rows: Iterable[tuple], *, batch_size: i
         rows = ((*row, tenant_id) for row in rows)
     if connection.vendor == "postgresql":
         cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+        json_at = _json_positions(model, columns)
         with (
             connection.cursor() as cursor,
             cursor.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
         ):
             for row in rows:
-                copy.write_row(tuple(_adapt(v) for v in row))
+                if json_at:
+                    row = [_adapt(v) if i in json_at else v for i, v in enumerate(row)]
+                copy.write_row(row)
                 count += 1
         return count
     for chunk in batched(rows, batch_size, strict=False):
         model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in chunk])
         count += len(chunk)
     return count
+
+
+def _json_positions(model, columns: list[str]) -> set[int]:
+    """Where the JSON columns are (their values go as JSON text); the others go as they are."""
+    json_columns = {
+        field.column for field in model._meta.concrete_fields if field.get_internal_type() == "JSONField"
+    }
+    return {index for index, column in enumerate(columns) if column in json_columns}
 
 
 def _adapt(value):
