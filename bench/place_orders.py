@@ -2,9 +2,10 @@
 
     ./dev bench place_orders [--buyers 16] [--seconds 30] [--rounds 3] [--products 2000]
 
-Each buyer is a thread with its own database connection placing orders of 1-3 lines (1-3 units each)
-as fast as it can. The same orders run four ways, interleaved in --rounds slices so a busy machine
-slows them alike (each way gets --seconds in total):
+Each buyer is a process with its own database connection (as a server's worker processes are; with
+``--threads``, threads of one process, which then share one interpreter lock) placing orders of 1-3
+lines (1-3 units each) as fast as it can. The same orders run five ways, interleaved in --rounds
+slices so a busy machine slows them alike (each way gets --seconds in total):
 
 - **service**: ``OrderService.place_order`` (orders.services.order_place): row locks in primary-key
   order, stock check, order + lines, stock through the ledger service (a movement per line), history
@@ -12,9 +13,12 @@ slows them alike (each way gets --seconds in total):
   one), and the popularity update after commit;
 - **service, no history**: the same with ``SIMPLE_HISTORY_ENABLED=False`` and the bulk history writer
   switched off: what history and the audit log cost;
-- **SQL floor**: the same transaction hand-written with psycopg: lock the products in pk order, check
-  stock, insert the order and its lines, update stock, insert a stock movement per line;
-- **SQL floor, no ledger**: the floor without the stock movements: what the ledger costs.
+- **SQL floor**: the same transaction hand-written with psycopg, writing the same rows: lock the
+  products in pk order, check stock, insert the order and its lines, update stock, insert a stock
+  movement per line, and the history rows and audit entries of the order, its lines and the products
+  (one INSERT ... SELECT per model), then, after the commit, the products' popularity;
+- **SQL floor, no history**: the floor without history rows and audit entries;
+- **SQL floor, no history, no ledger**: without the stock movements too: what the ledger costs.
 
 Some orders include one of a few scarce products (30 units each, restocked before every slice), so
 buyers race for the last units: orders that would oversell are refused. After each slice it checks
@@ -24,6 +28,8 @@ bench/RESULTS.md ("Order placement").
 """
 
 import argparse
+import multiprocessing
+import queue
 import random
 import sys
 import threading
@@ -83,16 +89,27 @@ class ServiceBuyer:
 class SqlBuyer:
     """The floor: the order's rows written by hand, one transaction, nothing else."""
 
-    def __init__(self, shop, tenant, user, *, ledger=True, database_url):
+    def __init__(self, shop, tenant, user, *, ledger=True, history=True, database_url):
         import psycopg
         from django.contrib.contenttypes.models import ContentType
 
-        from orders.models import Order
+        from inventory.models import Product
+        from orders.models import Order, OrderItem
 
-        self.shop, self.ledger, self.user_id = shop, ledger, user.pk
+        self.shop, self.ledger, self.history, self.user_id = shop, ledger, history, user.pk
         self.tenant_id = tenant.pk if tenant is not None else None
         self.order_type = ContentType.objects.get_for_model(Order).pk
-        self.connection = psycopg.connect(**common.psycopg_params(database_url))
+        self.connection = psycopg.connect(**common.psycopg_params(database_url), autocommit=True)
+        # The history rows and audit entries the service writes, one statement per model.
+        self.history_sql = {
+            "order": history_sql(Order, where="t.id = %(id)s", object_repr="number"),
+            "lines": history_sql(
+                OrderItem, where="t.order_id = %(id)s", object_repr="quantity || ' x ' || product_id"
+            ),
+            "products": history_sql(
+                Product, where="t.id = ANY(%(id)s)", object_repr="name || ' (' || sku || ')'"
+            ),
+        }
 
     def _tenant(self, columns: str) -> tuple[str, str]:
         # (extra column, extra placeholder) when the tables carry a tenant column.
@@ -173,57 +190,109 @@ class SqlBuyer:
                         for pk, q in lines.items()
                     ],
                 )
+            if self.history:
+                reason = f"Order {number} placed"
+                for key, ident, history_type, fields in (
+                    ("order", order_id, "+", "[]"),
+                    ("lines", order_id, "+", "[]"),
+                    ("products", list(lines), "~", '["stock"]'),
+                ):
+                    cursor.execute(
+                        self.history_sql[key],
+                        {
+                            "id": ident,
+                            "reason": reason,
+                            "type": history_type,
+                            "user": self.user_id,
+                            "action": "created" if history_type == "+" else "changed",
+                            "fields": fields,
+                        },
+                    )
+        # After the commit, as the service's order_placed receiver: the products' popularity.
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE inventory_product AS p SET popularity_score = p.popularity_score + v.q "
+                "FROM unnest(%s::uuid[], %s::int[]) AS v(id, q) WHERE p.id = v.id",
+                [list(lines), list(lines.values())],
+            )
         return True
 
     def close(self):
         self.connection.close()
 
 
+def history_sql(model, *, where: str, object_repr: str) -> str:
+    """One statement writing the history rows of ``model``'s rows that match ``where`` (copied from
+    the table) and their audit-log entries, as simple-history and the audit log do for the service."""
+    from django.contrib.contenttypes.models import ContentType
+
+    history = model.history.model
+    columns = ", ".join(field.column for field in history.tracked_fields)
+    content_type = ContentType.objects.get_for_model(model).pk
+    return (
+        f"WITH h AS (INSERT INTO {history._meta.db_table} ({columns}, history_date, "
+        "history_change_reason, history_type, history_user_id) "
+        f"SELECT {columns}, now(), %(reason)s, %(type)s, %(user)s FROM {model._meta.db_table} AS t "
+        f"WHERE {where} RETURNING *) "
+        "INSERT INTO audit_auditentry (tenant_id, created_at, user_id, content_type_id, object_id, "
+        "object_repr, action, reason, changed_fields, history_id) "
+        f"SELECT tenant_id, history_date, history_user_id, {content_type}, id::text, {object_repr}, "
+        "%(action)s, history_change_reason, %(fields)s::jsonb, history_id FROM h"
+    )
+
+
 # --- running -------------------------------------------------------------------------------------------
-def run_slice(make_buyer, *, buyers: int, seconds: float, seed: int):
-    """``buyers`` threads placing orders for ``seconds``: (latencies of placed orders, refusals)."""
-    latencies, refused, errors = [], [0], []
-    lock = threading.Lock()
-    start = threading.Barrier(buyers + 1)
-    stop_at = [0.0]
+def run_slice(make_buyer, *, buyers: int, seconds: float, seed: int, threads: bool = False):
+    """``buyers`` processes (like a server's worker processes; threads with ``threads``) placing orders
+    for ``seconds``: (latencies of placed orders, refusals)."""
+    context = multiprocessing.get_context("fork")
+    kind = threading if threads else context
+    start = kind.Barrier(buyers + 1)
+    outcomes = queue.Queue() if threads else context.Queue()
 
     def buyer(n):
+        mine, no, error = [], 0, None
         with common.default_tenant():
             rng = random.Random(seed * 1000 + n)
             try:
                 placer = make_buyer()
-            except Exception as error:
-                errors.append(error)
+            except Exception as failure:
                 start.wait()
+                outcomes.put(([], 0, repr(failure)))
                 return
-            mine, no = [], 0
             start.wait()
+            stop_at = time.perf_counter() + seconds
             try:
-                while time.perf_counter() < stop_at[0]:
+                while time.perf_counter() < stop_at:
                     began = time.perf_counter()
                     if placer.place(rng):
                         mine.append(time.perf_counter() - began)
                     else:
                         no += 1
-            except Exception as error:
-                errors.append(error)
+            except Exception as failure:
+                error = repr(failure)
             finally:
                 placer.close()
-            with lock:
-                latencies.extend(mine)
-                refused[0] += no
+        outcomes.put((mine, no, error))
 
-    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(buyers)]
-    for thread in threads:
-        thread.start()
-    stop_at[0] = time.perf_counter() + seconds  # (set again once every buyer is ready)
+    workers = [
+        (threading.Thread if threads else context.Process)(target=buyer, args=(n,)) for n in range(buyers)
+    ]
+    for worker in workers:
+        worker.start()
     start.wait()
-    stop_at[0] = time.perf_counter() + seconds
-    for thread in threads:
-        thread.join()
+    latencies, refused, errors = [], 0, []
+    for _ in workers:
+        mine, no, error = outcomes.get(timeout=seconds + 300)
+        latencies += mine
+        refused += no
+        if error:
+            errors.append(error)
+    for worker in workers:
+        worker.join()
     if errors:
-        raise SystemExit(f"a buyer failed: {errors[0]!r}")
-    return latencies, refused[0]
+        raise SystemExit(f"a buyer failed: {errors[0]}")
+    return latencies, refused
 
 
 def stock_snapshot():
@@ -299,6 +368,7 @@ def main():
     parser.add_argument("--products", type=int, default=2000)
     parser.add_argument("--scarce", type=int, default=20)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--threads", action="store_true", help="buyers as threads of one process")
     parser.add_argument("--wait-for-quiet", action="store_true", help="wait until the load average is <= 2")
     args = parser.parse_args()
 
@@ -324,7 +394,12 @@ def main():
         "service": lambda: ServiceBuyer(shop, tenant, user),
         "service, no history": lambda: ServiceBuyer(shop, tenant, user),
         "SQL floor": lambda: SqlBuyer(shop, tenant, user, database_url=database_url),
-        "SQL floor, no ledger": lambda: SqlBuyer(shop, tenant, user, ledger=False, database_url=database_url),
+        "SQL floor, no history": lambda: SqlBuyer(
+            shop, tenant, user, history=False, database_url=database_url
+        ),
+        "SQL floor, no history, no ledger": lambda: SqlBuyer(
+            shop, tenant, user, history=False, ledger=False, database_url=database_url
+        ),
     }
     load = common.wait_for_quiet_machine() if args.wait_for_quiet else common.load_average()
     results = {
@@ -339,7 +414,9 @@ def main():
             connection.close()
             context = NoHistory() if name == "service, no history" else _nothing()
             with context:
-                latencies, refused = run_slice(make, buyers=args.buyers, seconds=slice_seconds, seed=round_)
+                latencies, refused = run_slice(
+                    make, buyers=args.buyers, seconds=slice_seconds, seed=round_, threads=args.threads
+                )
             with common.default_tenant():
                 units, problems = check_no_oversell(before, stock_snapshot())
             result = results[name]
@@ -398,28 +475,38 @@ def report(args, results, load, server):
         "lrrrrrrrl",
     )
     print(table)
-    service = len(results["service"]["latencies"]) / results["service"]["seconds"]
-    no_history = len(results["service, no history"]["latencies"]) / results["service, no history"]["seconds"]
-    no_ledger = len(results["SQL floor, no ledger"]["latencies"]) / results["SQL floor, no ledger"]["seconds"]
+
+    def rate(name):
+        return len(results[name]["latencies"]) / results[name]["seconds"]
+
+    service, no_history = rate("service"), rate("service, no history")
+    floor_no_history, floor_no_ledger = (
+        rate("SQL floor, no history"),
+        rate("SQL floor, no history, no ledger"),
+    )
     problems = sum(len(r["problems"]) for r in results.values())
+    buyers = "threads of one process" if args.threads else "processes"
     body = [
         f"`./dev bench place_orders --buyers {args.buyers} --seconds {args.seconds:g} "
-        f"--rounds {args.rounds}`, {common.now_utc()}.",
+        f"--rounds {args.rounds}{' --threads' if args.threads else ''}`, {common.now_utc()}.",
         "",
         f"Machine: {common.machine()}; PostgreSQL {common.postgres_version(server)}; load average at the "
-        f"start: {load}. {args.buyers} buyer threads, each with its own connection, {args.seconds:g} s "
+        f"start: {load}. {args.buyers} buyers ({buyers}), each with its own connection, {args.seconds:g} s "
         f"per way in {args.rounds} interleaved slices; up to {args.products} products, {args.scarce} of them "
         f"scarce ({SCARCE_STOCK} units, restocked before each slice). Goal: the service at least 50% of "
-        "the floor, zero oversell.",
+        "the floor (the same rows written by hand-written SQL), zero oversell.",
         "",
         table,
         "",
         f"- The service reaches **{service / floor:.0%}** of the hand-written SQL floor "
-        f"({'meets' if service / floor >= 0.5 else 'misses'} the 50% goal).",
-        f"- History and audit entries cost {1 - service / no_history:.0%} of the service's throughput "
-        f"(service with history off: {no_history:.1f} orders/s against {service:.1f}).",
-        f"- The stock ledger (a movement per line) costs the floor {1 - floor / no_ledger:.0%} "
-        f"({floor:.1f} orders/s with it, {no_ledger:.1f} without).",
+        f"({'meets' if service / floor >= 0.5 else 'misses'} the 50% goal), and "
+        f"{service / floor_no_history:.0%} of the floor that writes no history.",
+        f"- History and audit entries cost the service {1 - service / no_history:.0%} of its throughput "
+        f"({no_history:.1f} orders/s without them, {service:.1f} with), and the floor "
+        f"{1 - floor / floor_no_history:.0%} ({floor_no_history:.1f} without, {floor:.1f} with).",
+        "- The stock ledger (a movement per line) costs the floor "
+        f"{1 - floor_no_history / floor_no_ledger:.0%} ({floor_no_history:.1f} orders/s with it, "
+        f"{floor_no_ledger:.1f} without).",
         "- Oversell: "
         + (
             "none: in every slice units sold equal units taken from stock, product by product, and no stock "
