@@ -39,12 +39,13 @@ def write_products(path: Path, count: int, *, prefix="BG") -> Path:
 
 
 def filesystem_broker(folder: Path) -> tuple[str, dict]:
-    for name in ("messages", "processed"):
+    for name in ("messages", "processed", "control"):
         (folder / name).mkdir(parents=True, exist_ok=True)
     return "filesystem://", {
         "data_folder_in": str(folder / "messages"),
         "data_folder_out": str(folder / "messages"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),  # else control/ in the working directory
         "store_processed": False,
     }
 
