@@ -137,3 +137,18 @@ def make_customer(db):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """Sessions still open on the test database when the run ends stop it from being dropped: the
+    embedded Celery worker's thread keeps its connection (CONN_MAX_AGE), and queries a browser test
+    makes while Playwright's event loop runs go through a connection of their own."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

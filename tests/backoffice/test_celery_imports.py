@@ -79,17 +79,6 @@ def worker(request, tmp_path):
     finally:
         use_broker(app, *saved[:2])
         app.conf.worker_hijack_root_logger = saved[2]
-        close_other_sessions()
-
-
-def close_other_sessions() -> None:
-    """The embedded worker's thread keeps its database connection (CONN_MAX_AGE); left open, it stops
-    the test database from being dropped at the end of the run."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 def wait_for(job: ImportJob, *, until, timeout=60.0, seen=None, log: Path | None = None) -> ImportJob:
