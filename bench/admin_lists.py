@@ -165,6 +165,8 @@ class Worker:
         product = Product.objects.order_by("sku").only("pk", "sku")[self.scale // 3]
         customer = Customer.objects.order_by("pk")[7]
         order = Order.objects.order_by("pk")[self.scale // 3]
+        # A product that was ordered (demo orders draw on part of the catalogue).
+        ordered = OrderItem.objects.filter(order=order).values_list("product_id", flat=True).first()
         staff = get_user_model().objects.get(username="bench-support")
         surname = customer.name.split()[-1]
 
@@ -266,7 +268,7 @@ class Worker:
         add("orders", "deep page by number", {"p": deep("orders", ["-created_at", "-id"])})
 
         add("order lines", "first page", {})
-        add("order lines", "filtered", {"product__id__exact": product.pk})
+        add("order lines", "filtered", {"product__id__exact": ordered})
         add("order lines", "search number", {"q": order.number})
         add_sort("order lines", "order")
         deep("order lines", ["-id"])
@@ -279,7 +281,8 @@ class Worker:
 
         add("stock movements", "first page", {})
         add("stock movements", "filtered", {"product__id__exact": product.pk})
-        add("stock movements", "filtered by kind", {"kind__exact": "sale"})
+        # Demo stock is an opening receipt per product (demo orders predate the ledger): a big match.
+        add("stock movements", "filtered by kind", {"kind__exact": "receipt"})
         add_sort("stock movements", "created_at")
         deep("stock movements", ["-created_at", "-id"])
         return out
