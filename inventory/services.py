@@ -17,8 +17,12 @@ from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 
 from audit.models import ChangeSet
-from audit.recording import change_set_recording, delete_with_history, history_bulk_record
-from backoffice.bulk import copy_rows
+from audit.recording import (
+    change_set_recording,
+    delete_with_history,
+    history_bulk_record,
+    rows_write_with_history,
+)
 from backoffice.exceptions import DomainError
 from backoffice.tenancy import current_tenant
 
@@ -160,16 +164,17 @@ MOVEMENT_COLUMNS = [
 
 
 def _append_movements(movements: list[StockMovement]) -> None:
-    """Into the ledger: by COPY when there are many on PostgreSQL (an import's batch; bulk_create
-    spent more time building its INSERT than the database did), else by ``bulk_create``."""
-    if connection.vendor != "postgresql" or len(movements) < 200:
+    """Into the ledger. On PostgreSQL from their values, with the history being recorded (an order's
+    movements go in its one write; an import's batch by COPY): bulk_create spent more time building
+    its INSERT than the database did. The movements then have no ids. Elsewhere by ``bulk_create``."""
+    if connection.vendor != "postgresql":
         StockMovement.objects.bulk_create(movements)
         return
     now = timezone.now()
-    copy_rows(
+    rows_write_with_history(
         StockMovement,
         MOVEMENT_COLUMNS,
-        (
+        [
             (
                 m.product_id,
                 m.quantity,
@@ -182,25 +187,18 @@ def _append_movements(movements: list[StockMovement]) -> None:
                 now,
             )
             for m in movements
-        ),
+        ],
     )
     for movement in movements:
         movement.created_at = now
 
 
 def _add_to_stock(changes: dict, *, now) -> None:
-    """``stock = stock + change`` for every product, in as few UPDATEs as possible: one per distinct
-    change when there are few (an order, a bulk adjustment); else, on PostgreSQL, one UPDATE joined to
-    the arrays of ids and changes (imports: 40% faster than a CASE), elsewhere a CASE per 1,000 rows."""
-    by_change: dict[int, list] = {}
-    for pk, quantity in changes.items():
-        by_change.setdefault(quantity, []).append(pk)
-    if len(by_change) <= 10:
-        for quantity, pks in by_change.items():
-            Product.objects.filter(pk__in=pks).update(stock=F("stock") + quantity, updated_at=now)
-        return
+    """``stock = stock + change`` for every product in one UPDATE: on PostgreSQL joined to the arrays
+    of ids and changes (for an import's thousands, 40% faster than a CASE); elsewhere one UPDATE per
+    distinct change when there are few (an order), else a CASE per 1,000 rows."""
     if connection.vendor == "postgresql":
-        ids = list(changes)
+        ids = sorted(changes)  # rows are updated in the order of the locks taken before
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE inventory_product AS p SET stock = p.stock + c.quantity, updated_at = %s "
@@ -209,11 +207,40 @@ def _add_to_stock(changes: dict, *, now) -> None:
                 [now, ids, [changes[pk] for pk in ids], current_tenant().pk],
             )
         return
+    by_change: dict[int, list] = {}
+    for pk, quantity in changes.items():
+        by_change.setdefault(quantity, []).append(pk)
+    if len(by_change) <= 10:
+        for quantity, pks in by_change.items():
+            Product.objects.filter(pk__in=pks).update(stock=F("stock") + quantity, updated_at=now)
+        return
     for batch in batched(changes.items(), 1000, strict=False):
         delta = Case(*(When(pk=pk, then=Value(q)) for pk, q in batch), output_field=IntegerField())
         Product.objects.filter(pk__in=[pk for pk, _ in batch]).update(
             stock=F("stock") + delta, updated_at=now
         )
+
+
+def product_popularity_raise(*, quantities: Mapping) -> None:
+    """Raise products' ``popularity_score`` by the units sold ({product id: quantity}) in one UPDATE.
+
+    Its rows are locked first, in primary-key order as every writer does, so it can't deadlock with
+    an order placing at the same time (a join alone would lock them in whatever order it reads).
+    """
+    ids = sorted(quantities, key=str)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH locked AS (SELECT id FROM inventory_product WHERE id = ANY(%(ids)s::uuid[]) "
+                "AND tenant_id = %(tenant)s ORDER BY id FOR UPDATE) "
+                "UPDATE inventory_product AS p SET popularity_score = p.popularity_score + c.quantity "
+                "FROM unnest(%(ids)s::uuid[], %(quantities)s::int[]) AS c(id, quantity) "
+                "WHERE p.id = c.id AND p.id IN (SELECT id FROM locked)",
+                {"ids": ids, "quantities": [quantities[pk] for pk in ids], "tenant": current_tenant().pk},
+            )
+        return
+    for pk in ids:
+        Product.objects.filter(pk=pk).update(popularity_score=F("popularity_score") + quantities[pk])
 
 
 def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kind=None, reference=None):

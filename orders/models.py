@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -48,21 +48,6 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
-
-
-def next_order_id() -> int:
-    """The id (and so the number) of the next order, taken before the INSERT.
-
-    PostgreSQL hands it out from the table's own identity sequence; SQLite runs transactions in
-    IMMEDIATE mode (see settings), so MAX(id) + 1 can't be taken twice.
-    """
-    table = Order._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
-        else:
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608
-        return cursor.fetchone()[0]
 
 
 def order_number_for(order_id: int) -> str:

@@ -14,12 +14,18 @@ from django.db import transaction
 from django.db.models import Sum
 
 from audit.models import ChangeSet
-from audit.recording import change_set_recording, history_bulk_record
+from audit.recording import (
+    change_set_recording,
+    history_batch,
+    history_bulk_record,
+    rows_write_with_history,
+)
+from backoffice.bulk import instance_rows, next_ids
 from backoffice.exceptions import DomainError
 from inventory.models import Product, StockMovement
 from inventory.services import InsufficientStock, stock_apply
 
-from .models import Customer, Order, OrderItem, OrderStatus, next_order_id, order_number_for
+from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .payments import PaymentError, payment_gateway
 from .signals import order_placed
 
@@ -99,7 +105,8 @@ def order_place(
             if product.stock < quantity:
                 raise InsufficientStock(product=product, available=product.stock, requested=quantity)
 
-        order_id = next_order_id()
+        # The order's id (and so its number) and its lines' ids, taken before their rows are written.
+        (order_id,), line_ids = next_ids([(Order, 1), (OrderItem, len(quantities))])
         number = order_number_for(order_id)
         subtotal = sum((money(products[pk].price * q) for pk, q in quantities.items()), Decimal("0"))
         tax = tax_for(subtotal)
@@ -110,6 +117,7 @@ def order_place(
         try:
             order = _write_new_order(
                 order_id=order_id,
+                line_ids=line_ids,
                 number=number,
                 customer=customer,
                 products=products,
@@ -136,33 +144,39 @@ def order_place(
     return order
 
 
-def _write_new_order(*, order_id, number, products, quantities, subtotal, tax, user, **fields):
+def _write_new_order(*, order_id, line_ids, number, products, quantities, subtotal, tax, user, **fields):
+    """The order, its lines and the stock they take, with their history and audit entries.
+
+    The order and its lines are built here and written as rows with the history (on PostgreSQL the
+    order's rows, ledger movements, history and audit entries go in one round trip after the stock
+    update): saving them one by one through the ORM took a third of the time of placing an order.
+    """
+    reason = f"Order {number} placed"
     order = Order(id=order_id, number=number, subtotal=subtotal, tax=tax, total=subtotal + tax, **fields)
-    order.skip_history_when_saving = True  # recorded below with the lines' (one write path, COPY on PG)
-    order.save(force_insert=True)
-    del order.skip_history_when_saving
-    history_bulk_record([order], reason=f"Order {number} placed", user=user, history_type="+")
-    items = OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                order=order,
-                product=products[pk],
-                quantity=quantity,
-                unit_price=products[pk].price,
-                line_total=money(products[pk].price * quantity),
-            )
-            for pk, quantity in quantities.items()
-        ]
-    )
-    history_bulk_record(items, reason=f"Order {number} placed", user=user, history_type="+")
-    stock_apply(
-        changes={pk: -quantity for pk, quantity in quantities.items()},
-        kind=StockMovement.Kind.SALE,
-        reason=f"Order {number} placed",
-        user=user,
-        reference=order,
-        locked=products,
-    )
+    items = [
+        OrderItem(
+            id=line_id,
+            order=order,
+            product=products[pk],
+            quantity=quantity,
+            unit_price=products[pk].price,
+            line_total=money(products[pk].price * quantity),
+        )
+        for line_id, (pk, quantity) in zip(line_ids, quantities.items(), strict=True)
+    ]
+    with history_batch():
+        rows_write_with_history(Order, *instance_rows([order]))
+        rows_write_with_history(OrderItem, *instance_rows(items))
+        history_bulk_record([order], reason=reason, user=user, history_type="+")
+        history_bulk_record(items, reason=reason, user=user, history_type="+")
+        stock_apply(
+            changes={pk: -quantity for pk, quantity in quantities.items()},
+            kind=StockMovement.Kind.SALE,
+            reason=reason,
+            user=user,
+            reference=order,
+            locked=products,
+        )
     return order
 
 

@@ -1,4 +1,3 @@
-from django.db.models import F
 from django.dispatch import Signal, receiver
 
 # Sent once an order is committed: sender=Order, order=<Order>, lines={product_id: quantity}.
@@ -7,10 +6,6 @@ order_placed = Signal()
 
 @receiver(order_placed)
 def _raise_popularity(sender, order, lines, **kwargs):
-    from inventory.models import Product
+    from inventory.services import product_popularity_raise
 
-    # Sorted, so concurrent receivers touch rows in the same order (no deadlocks).
-    for product_id in sorted(lines, key=str):
-        Product.objects.filter(pk=product_id).update(
-            popularity_score=F("popularity_score") + lines[product_id]
-        )
+    product_popularity_raise(quantities=lines)

@@ -9,7 +9,7 @@ from audit.models import AuditEntry, ChangeSet
 from audit.services import RevertRefused, record_revert
 from inventory.models import Product
 from inventory.services import stock_adjust
-from orders.models import Order
+from orders.models import Order, OrderItem
 from orders.services import order_place
 from tests.admin_helpers import action, has_message
 
@@ -82,6 +82,42 @@ def test_a_service_call_records_its_reason(make_product, make_customer, support_
     assert AuditEntry.objects.filter(
         object_id=str(mug.pk), reason=f"Order {order.number} placed", changed_fields=["stock"]
     ).exists()
+
+
+def test_placing_an_order_records_every_row_once_with_its_values_then(
+    make_product, make_customer, support_user
+):
+    lamp = make_product(stock=5, price="20.00", metadata={"colour": "red", "sizes": [1, 2]})
+    mug = make_product(stock=3)
+    order = order_place(customer=make_customer(), lines={lamp: 2, mug: 1}, user=support_user)
+    lamp.stock, mug.stock = 0, 0  # changed afterwards: the history keeps the values of the order
+    Product.objects.filter(pk__in=[lamp.pk, mug.pk]).update(stock=0)
+
+    entries = AuditEntry.objects.filter(reason=f"Order {order.number} placed")
+    assert sorted((e.content_type.model, e.action) for e in entries) == [
+        ("order", "created"),
+        ("orderitem", "created"),
+        ("orderitem", "created"),
+        ("product", "changed"),
+        ("product", "changed"),
+    ]
+    assert {e.user for e in entries} == {support_user}
+    # Each entry leads to its own history row, which holds the record as the order left it.
+    lamp_row = lamp.history.get(history_id=entries.get(object_id=str(lamp.pk)).history_id)
+    assert (lamp_row.stock, lamp_row.metadata, lamp_row.history_user) == (
+        3,
+        {"colour": "red", "sizes": [1, 2]},
+        support_user,
+    )
+    order_row = order.history.get(history_id=entries.get(content_type__model="order").history_id)
+    assert (order_row.number, order_row.total, order_row.history_type) == (
+        order.number,
+        Decimal("54.00"),
+        "+",
+    )
+    lines = OrderItem.history.filter(order_id=order.pk)
+    assert sorted((row.product_id, row.quantity) for row in lines) == sorted([(lamp.pk, 2), (mug.pk, 1)])
+    assert set(lines.values_list("id", flat=True)) == set(order.items.values_list("id", flat=True))
 
 
 def test_history_page_shows_the_diff_of_each_version(client_for, ops_user, auditor, make_product):
