@@ -2,7 +2,8 @@
 
 A product file is read as a stream, in batches of ``BATCH_SIZE`` rows. Per batch: one query for the
 products of its SKUs, categories from a cache built once, then ``bulk_create``/``bulk_update``, one
-bulk history write (``history_bulk_record``) and one ``stock_apply`` call for the stock differences.
+bulk history write (``history_bulk_record``), one ``stock_apply`` call for the stock differences of
+existing products and ``stock_open`` for the opening stock of new ones.
 (django-import-export's default path costs ~5 queries and a history row written alone per row.)
 
 An import reads the file twice:
@@ -43,7 +44,7 @@ from backoffice.exceptions import DomainError
 from backoffice.formats import unescape_cell
 
 from .models import Category, ImportJob, Product, StockMovement, normalise_sku
-from .services import catalogue_cache_clear, stock_apply
+from .services import catalogue_cache_clear, stock_apply, stock_open
 
 logger = logging.getLogger(__name__)
 
@@ -757,8 +758,6 @@ class ProductImport:
                 report.created += 1
                 new = self._new_product(row)
                 creates.append((row, new))
-                if row.stock:
-                    stock[new.pk] = row.stock
                 if preview:
                     self._preview(report, row, "new", [])
                 continue
@@ -789,6 +788,14 @@ class ProductImport:
             self._assign_slugs(products)
             insert_products(products)
             history_bulk_record(products, reason=self.reason, user=self.user, history_type="+")
+            # New products are written with their stock; the ledger's opening movement accounts for it.
+            stock_open(
+                products=products,
+                kind=StockMovement.Kind.IMPORT,
+                reason=self.reason,
+                user=self.user,
+                reference=self.job,
+            )
         if updates:
             products = []
             for product, changes in updates:
@@ -833,7 +840,7 @@ class ProductImport:
             low_stock_threshold=values.get("low_stock_threshold", 10),
             is_published=values.get("is_published", False),
             is_featured=values.get("is_featured", False),
-            stock=0,  # the opening stock enters through the ledger
+            stock=row.stock or 0,  # with its opening movement in the ledger (stock_open)
             created_at=now,
             updated_at=now,
         )

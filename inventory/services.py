@@ -92,6 +92,9 @@ def stock_apply(
     ``locked`` ({pk: product}) are the products a caller already locked with ``locked_in_pk_order``
     in its open transaction (the order service): they are not locked again, and an error leaves that
     transaction to be rolled back by the caller.
+
+    Returns the movements written; on PostgreSQL they carry no ids (they are written from their
+    values, with the history, see ``_append_movements``).
     """
     if not isinstance(changes, Mapping):
         merged: dict = {}
@@ -104,10 +107,7 @@ def stock_apply(
     if kind not in StockMovement.Kind.values:
         raise CatalogueError(f"Unknown stock movement kind {kind!r}.")
 
-    reference_type = reference_id = None
-    if reference is not None:
-        reference_type = ContentType.objects.get_for_model(reference)
-        reference_id = str(reference.pk)
+    reference_type, reference_id = _reference(reference)
 
     if locked is not None and not transaction.get_connection().in_atomic_block:
         raise CatalogueError("Products locked by the caller need the caller's transaction.")
@@ -148,6 +148,45 @@ def stock_apply(
         history_bulk_record(products, reason=reason, user=user, changed_fields=["stock"])
         catalogue_cache_clear(product_ids=changes)
     return movements
+
+
+def stock_open(*, products, kind: str, reason: str, user=None, reference=None) -> list[StockMovement]:
+    """The first ledger movement of products created with their stock in this transaction (an
+    import's new rows), so that their stock still equals the sum of their movements.
+
+    Creating them empty and adding the stock with ``stock_apply`` would cost an UPDATE and a second
+    history row per product for the same result. Products without stock get no movement.
+    """
+    if kind not in StockMovement.Kind.values:
+        raise CatalogueError(f"Unknown stock movement kind {kind!r}.")
+    if not transaction.get_connection().in_atomic_block:
+        raise CatalogueError("Opening stock is written in the transaction that creates the products.")
+    if any(product.stock < 0 for product in products):
+        raise CatalogueError("A new product's stock can't be below zero.")
+    reference_type, reference_id = _reference(reference)
+    movements = [
+        StockMovement(
+            product=product,
+            quantity=product.stock,
+            kind=kind,
+            reason=reason,
+            user=user,
+            reference_type=reference_type,
+            reference_id=reference_id or "",
+            stock_after=product.stock,
+        )
+        for product in products
+        if product.stock
+    ]
+    _append_movements(movements)
+    return movements
+
+
+def _reference(reference) -> tuple:
+    """(content type, id) of what caused a movement (an order, an import job), or (None, None)."""
+    if reference is None:
+        return None, None
+    return ContentType.objects.get_for_model(reference), str(reference.pk)
 
 
 MOVEMENT_COLUMNS = [
