@@ -1,7 +1,8 @@
 """Product import speed and memory, on PostgreSQL: this project's import against django-import-export
 with its default settings and against the floor (plain bulk_create of the rows and their history).
 
-    ./dev bench import_products [--rows 100000] [--rows 1000000] [--baseline-sample 5000] [--no-write]
+    ./dev bench import_products [--rows 100000] [--rows 1000000] [--memory-rows N] [--baseline-sample 5000]
+                                [--no-write]
 
 For each size it generates a product CSV (bench/data/, git-ignored) and imports it, each method in
 its own process (peak memory is that process's RSS) and its own fresh database:
@@ -442,7 +443,8 @@ def render(results: dict, base: dict, sample: int, url: str, memory: dict) -> st
     )
     sizes = sorted(results)
     lines = [
-        f"`./dev bench import_products{''.join(f' --rows {s}' for s in sizes)}`, {now_utc()}.",
+        f"`./dev bench import_products{''.join(f' --rows {s}' for s in sizes)}"
+        f"{f' --memory-rows {max(memory)}' if memory else ''}`, {now_utc()}.",
         f"PostgreSQL {postgres_version(url)}; {machine()}; load average at the end {load_average()}.",
         "",
         table,
