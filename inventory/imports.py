@@ -789,13 +789,7 @@ class ProductImport:
             insert_products(products)
             history_bulk_record(products, reason=self.reason, user=self.user, history_type="+")
             # New products are written with their stock; the ledger's opening movement accounts for it.
-            stock_open(
-                products=products,
-                kind=StockMovement.Kind.IMPORT,
-                reason=self.reason,
-                user=self.user,
-                reference=self.job,
-            )
+            stock_open(products=products, **self._ledger_entry)
         if updates:
             products = []
             for product, changes in updates:
@@ -816,16 +810,20 @@ class ProductImport:
             )
         if stock:
             # The ledger: one "import" movement per product whose stock the file sets to a new value.
-            stock_apply(
-                changes=stock,
-                kind=StockMovement.Kind.IMPORT,
-                reason=self.reason,
-                user=self.user,
-                reference=self.job,
-            )
+            stock_apply(changes=stock, **self._ledger_entry)
         touched = [product.pk for _, product in creates] + [product.pk for product, _ in updates]
         catalogue_cache_clear(product_ids=touched)
         return len({*touched, *stock})
+
+    @property
+    def _ledger_entry(self) -> dict:
+        """How the import's stock movements are described in the ledger."""
+        return {
+            "kind": StockMovement.Kind.IMPORT,
+            "reason": self.reason,
+            "user": self.user,
+            "reference": self.job,
+        }
 
     def _new_product(self, row: ProductRow) -> Product:
         now = timezone.now()

@@ -107,7 +107,7 @@ def stock_apply(
     if kind not in StockMovement.Kind.values:
         raise CatalogueError(f"Unknown stock movement kind {kind!r}.")
 
-    reference_type, reference_id = _reference(reference)
+    caused_by = _reference(reference)
 
     if locked is not None and not transaction.get_connection().in_atomic_block:
         raise CatalogueError("Products locked by the caller need the caller's transaction.")
@@ -133,16 +133,7 @@ def stock_apply(
             product.stock += quantity
             product.updated_at = now
             movements.append(
-                StockMovement(
-                    product=product,
-                    quantity=quantity,
-                    kind=kind,
-                    reason=reason,
-                    user=user,
-                    reference_type=reference_type,
-                    reference_id=reference_id or "",
-                    stock_after=product.stock,
-                )
+                _movement(product, quantity, kind=kind, reason=reason, user=user, caused_by=caused_by)
             )
         _append_movements(movements)
         history_bulk_record(products, reason=reason, user=user, changed_fields=["stock"])
@@ -163,23 +154,29 @@ def stock_open(*, products, kind: str, reason: str, user=None, reference=None) -
         raise CatalogueError("Opening stock is written in the transaction that creates the products.")
     if any(product.stock < 0 for product in products):
         raise CatalogueError("A new product's stock can't be below zero.")
-    reference_type, reference_id = _reference(reference)
+    caused_by = _reference(reference)
     movements = [
-        StockMovement(
-            product=product,
-            quantity=product.stock,
-            kind=kind,
-            reason=reason,
-            user=user,
-            reference_type=reference_type,
-            reference_id=reference_id or "",
-            stock_after=product.stock,
-        )
+        _movement(product, product.stock, kind=kind, reason=reason, user=user, caused_by=caused_by)
         for product in products
         if product.stock
     ]
     _append_movements(movements)
     return movements
+
+
+def _movement(product, quantity, *, kind, reason, user, caused_by) -> StockMovement:
+    """The ledger row of ``product``'s stock having changed by ``quantity`` (to ``product.stock``)."""
+    reference_type, reference_id = caused_by
+    return StockMovement(
+        product=product,
+        quantity=quantity,
+        kind=kind,
+        reason=reason,
+        user=user,
+        reference_type=reference_type,
+        reference_id=reference_id or "",
+        stock_after=product.stock,
+    )
 
 
 def _reference(reference) -> tuple:
