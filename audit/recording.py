@@ -146,20 +146,31 @@ def rows_write_with_history(model, columns: list[str], rows: list[tuple]) -> Non
         write_rows([(model, columns, rows)])
 
 
+class _HistoryRows(NamedTuple):
+    """One model's history rows and audit entries, written once their history ids are taken."""
+
+    history: type  # the historical model
+    columns: list[str]  # of ``rows``; the history id comes last
+    rows: list[tuple]
+    entries: list[tuple]  # ENTRY_COLUMNS up to the history id and change set
+    change_set_id: int | None
+
+
 def _record_history_values(history, objs, *, reason, user, history_type, changed_fields=None, diffs=None):
     """The same rows as ``history_bulk_record`` writes, from the objects' values (PostgreSQL)."""
-    model = type(objs[0])
     tracked = [f.attname for f in history.tracked_fields]
     now = timezone.now()
     user_id = user.pk if user is not None else None
     change_set = current_change_set.get()
-    content_type = ContentType.objects.get_for_model(model).pk
+    content_type = ContentType.objects.get_for_model(type(objs[0])).pk
     action = HISTORY_TYPE_ACTION[history_type]
-    # Rows without their history id (the last value), which is given when they are written.
-    group = (
-        history,
-        [(*(getattr(obj, name) for name in tracked), now, reason, history_type, user_id) for obj in objs],
-        [
+    group = _HistoryRows(
+        history=history,
+        columns=[*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"],
+        rows=[
+            (*(getattr(obj, name) for name in tracked), now, reason, history_type, user_id) for obj in objs
+        ],
+        entries=[
             (
                 now,
                 user_id,
@@ -172,7 +183,7 @@ def _record_history_values(history, objs, *, reason, user, history_type, changed
             )
             for index, obj in enumerate(objs)
         ],
-        change_set.pk if change_set else None,
+        change_set_id=change_set.pk if change_set else None,
     )
     pending = _pending_history.get()
     if pending is not None:
@@ -181,34 +192,18 @@ def _record_history_values(history, objs, *, reason, user, history_type, changed
         _write_history([group])
 
 
-def _write_history(groups, *, tables=()) -> None:
+def _write_history(groups: list[_HistoryRows], *, tables=()) -> None:
     """Take history ids for every group from their sequences (one query), then write the history
     rows, audit entries and other ``tables`` (one round trip for a few rows, COPY for many)."""
     from backoffice.bulk import next_ids, write_rows
 
-    if not groups:
-        write_rows(list(tables))
-        return
-    ids = next_ids([(history, len(rows), "history_id") for history, rows, _, _ in groups])
+    ids = next_ids([(group.history, len(group.rows), "history_id") for group in groups]) if groups else []
     history_tables, entries = [], []
-    for (history, rows, entry_rows, change_set_id), history_ids in zip(groups, ids, strict=True):
-        tracked = [f.attname for f in history.tracked_fields]
-        history_tables.append(
-            (
-                history,
-                [
-                    *tracked,
-                    "history_date",
-                    "history_change_reason",
-                    "history_type",
-                    "history_user_id",
-                    "history_id",
-                ],
-                [(*row, history_id) for row, history_id in zip(rows, history_ids, strict=True)],
-            )
-        )
+    for group, history_ids in zip(groups, ids, strict=True):
+        numbered = zip(group.rows, history_ids, strict=True)
+        history_tables.append((group.history, [*group.columns, "history_id"], [(*r, i) for r, i in numbered]))
         entries += [
-            (*row, history_id, change_set_id) for row, history_id in zip(entry_rows, history_ids, strict=True)
+            (*entry, i, group.change_set_id) for entry, i in zip(group.entries, history_ids, strict=True)
         ]
     write_rows([*tables, *history_tables, (AuditEntry, ENTRY_COLUMNS, entries)])
 

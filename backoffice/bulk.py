@@ -41,15 +41,15 @@ FEW_ROWS = 200
 
 
 def write_rows(tables: list[tuple]) -> None:
-    """Write rows into several tables at once: ``tables`` is a list of ``(model, columns, rows)``.
+    """Write rows into several tables at once: ``tables`` is a list of ``(model, columns, rows)``,
+    rows being a list of tuples in the order of ``columns``.
 
     On PostgreSQL, few rows in all go as one execute of several INSERTs, many go by COPY; elsewhere
     by ``copy_rows``'s batched INSERTs.
     """
-    tables = [
-        (model, columns, rows if isinstance(rows, list) else list(rows)) for model, columns, rows in tables
-    ]
     tables = [table for table in tables if table[2]]
+    if not tables:
+        return
     if connection.vendor != "postgresql" or sum(len(rows) for *_, rows in tables) > FEW_ROWS:
         for model, columns, rows in tables:
             copy_rows(model, columns, rows)
@@ -59,21 +59,21 @@ def write_rows(tables: list[tuple]) -> None:
         statement, values = _insert_statement(model, columns, rows)
         statements.append(statement)
         params += values
-    if statements:
-        with connection.cursor() as cursor:
-            cursor.execute(";\n".join(statements), params)
+    with connection.cursor() as cursor:
+        cursor.execute(";\n".join(statements), params)
 
 
 def _insert_statement(model, columns: list[str], rows: list[tuple]) -> tuple[str, list]:
     from psycopg.types.json import Jsonb
 
     columns, rows = _in_current_tenant(model, columns, rows)
+    rows = list(rows)
     json_at = _json_positions(model, columns)
     params = []
     for row in rows:
         params += [Jsonb(v) if i in json_at and v is not None else v for i, v in enumerate(row)]
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * (len(params) // len(columns)))
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     return f"INSERT INTO {model._meta.db_table} ({cols}) VALUES {values}", params  # noqa: S608
 
 

@@ -742,7 +742,8 @@ class ProductImport:
 
     # -- deciding and writing --
     def _plan(self, rows: list[ProductRow], report: ImportReport, *, lock=False, preview=False):
-        """What each row does to the products of its SKU: (creates, updates + their changes, stock)."""
+        """What each row does to the products of its SKU: (creates, updates + their changes, stock
+        differences of existing products; new ones are created with their stock)."""
         queryset = Product.objects.filter(one_of("sku", [row.sku for row in rows]))
         if lock:
             # In primary-key order, as every writer of several products locks them (no deadlocks);

@@ -90,7 +90,7 @@ def test_placing_an_order_records_every_row_once_with_its_values_then(
     lamp = make_product(stock=5, price="20.00", metadata={"colour": "red", "sizes": [1, 2]})
     mug = make_product(stock=3)
     order = order_place(customer=make_customer(), lines={lamp: 2, mug: 1}, user=support_user)
-    lamp.stock, mug.stock = 0, 0  # changed afterwards: the history keeps the values of the order
+    # Changed afterwards: the history keeps the values of the order.
     Product.objects.filter(pk__in=[lamp.pk, mug.pk]).update(stock=0)
 
     entries = AuditEntry.objects.filter(reason=f"Order {order.number} placed")
