@@ -1,7 +1,8 @@
 """Settings read from the environment.
 
-Development (``DEBUG=1``) needs nothing: SQLite in the project folder, local-memory cache, Celery's
-file-system queue under ``var/``. Production (``DEBUG`` off) refuses to start without ``SECRET_KEY``.
+Development (``DEBUG=1``) needs nothing installed: an embedded PostgreSQL under ``var/`` (started by
+``./dev``), local-memory cache, Celery's file-system queue under ``var/``. Production (``DEBUG`` off)
+refuses to start without ``SECRET_KEY``.
 """
 
 import os
@@ -14,8 +15,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.utils.csp import CSP
 
+from backoffice import localdb
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # git-ignored: SQLite file, Celery queue, uploads
+VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded PostgreSQL, Celery queue, uploads
 VAR_DIR.mkdir(exist_ok=True)
 
 
@@ -103,6 +106,8 @@ if DEBUG_TOOLBAR:
 if DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(1, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    # Collapsed to its handle until opened: expanded, it covered the page (the dashboard's cards).
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
     INTERNAL_IPS = ["127.0.0.1"]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -125,20 +130,24 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------------------
+# --- Database: PostgreSQL only ---------------------------------------------------------------------
+# Without DATABASE_URL: the embedded server of var/postgres that ./dev starts (backoffice/localdb.py).
+LOCAL_DATABASE_URL = localdb.database_url(VAR_DIR / "postgres")
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}",
+        os.environ.get("DATABASE_URL") or LOCAL_DATABASE_URL,
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A database that hangs (rather than refusing) must not hang every request and /healthz.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers queue up instead of failing with "database is locked" half-way through a transaction.
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL names a {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} database: Backoffice "
+        "runs on PostgreSQL only (postgres://user:password@host:port/name). Without DATABASE_URL, ./dev "
+        "starts an embedded PostgreSQL in var/postgres."
+    )
+# A database that hangs (rather than refusing) must not hang every request and /healthz.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set, local memory otherwise ------------------------------------

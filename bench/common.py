@@ -4,9 +4,7 @@ timing helpers, the machine's description and the writing of one section of benc
 import datetime as dt
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import contextmanager, nullcontext
@@ -14,6 +12,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from backoffice import localdb  # noqa: E402 - the project is importable once ROOT is on the path
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 DATA = ROOT / "bench" / "data"  # git-ignored: kept PostgreSQL clusters live here
 
@@ -23,7 +25,6 @@ def setup_django(database_url: str | None = None):
     """Django with the project's settings, DEBUG on (as ./dev manage) and no debug toolbar."""
     if database_url:
         os.environ["DATABASE_URL"] = database_url
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("DEBUG_TOOLBAR", "0")
@@ -72,64 +73,27 @@ def superuser(username="bench"):
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
-def _pg_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
-    if not found:
-        sys.exit("PostgreSQL server binaries not found (apt-get install postgresql)")
-    return found[-1]
-
-
-def _pg_ctl(args: list, **kwargs) -> subprocess.CompletedProcess:
-    """Run a PostgreSQL server program (initdb, pg_ctl) as postgres: they refuse to run as root."""
-    command = (
-        ["runuser", "-u", "postgres", "--", *map(str, args)] if os.geteuid() == 0 else list(map(str, args))
-    )
-    return subprocess.run(command, stdout=subprocess.DEVNULL, **kwargs)  # noqa: S603 - our own arguments
-
-
 class KeptCluster:
-    """A PostgreSQL cluster in bench/data/<name>, created on first use and kept (data and all) between
-    runs, so a million-row seed is paid once. Started for the run and stopped after it."""
+    """An embedded PostgreSQL cluster in bench/data/<name>, created on first use and kept (data and all)
+    between runs, so a million-row seed is paid once. Started for the run and stopped after it."""
 
-    def __init__(self, name="pg", port=5471):
+    def __init__(self, name="pg"):
         self.dir = DATA / name
-        self.socket = DATA / f"{name}-socket"
-        self.port = port
-        self.bin = _pg_bin()
         self.started = False
 
     @property
     def url(self):
-        return f"postgres://postgres@/postgres?host={self.socket}&port={self.port}"
+        return localdb.database_url(self.dir, "postgres")
 
     def start(self):
         DATA.mkdir(parents=True, exist_ok=True)
-        self.socket.mkdir(exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.socket, "postgres")
-        if not (self.dir / "PG_VERSION").exists():
-            self.dir.mkdir(exist_ok=True)
-            if os.geteuid() == 0:
-                shutil.chown(self.dir, "postgres")
-            initdb = [self.bin / "initdb", "-D", self.dir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-            _pg_ctl([*initdb, "--locale=C.UTF-8"], check=True)
-        if _pg_ctl([self.bin / "pg_ctl", "-D", self.dir, "status"]).returncode != 0:
-            options = (
-                f"-k {self.socket} -p {self.port} -c listen_addresses='' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100 "
-                "-c shared_buffers=256MB"
-            )
-            log = self.dir / "server.log"
-            _pg_ctl(
-                [self.bin / "pg_ctl", "-D", self.dir, "-w", "-l", log, "-o", options, "start"], check=True
-            )
-            self.started = True
+        self.started = localdb.start(self.dir, fast=True)
         print(f"PostgreSQL: kept cluster in {self.dir.relative_to(ROOT)}", file=sys.stderr)
         return self.url
 
     def stop(self):
         if self.started:
-            _pg_ctl([self.bin / "pg_ctl", "-D", self.dir, "-m", "fast", "stop"])
+            localdb.stop(self.dir)
             self.started = False
 
 
