@@ -10,7 +10,6 @@ from contextvars import ContextVar
 from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
@@ -65,31 +64,18 @@ def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, di
     manager = get_history_manager_for_model(objs[0])
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
-    if connection.vendor == "postgresql":
-        _record_history_values(
-            manager.model,
-            objs,
-            reason=reason,
-            user=user,
-            history_type=history_type,
-            changed_fields=changed_fields,
-            diffs=diffs,
-        )
-        return
-    for obj in objs:
-        obj._change_reason = reason
-    rows = manager.bulk_history_create(
-        objs, update=history_type == "~", default_user=user, default_change_reason=reason
+    _record_history_values(
+        manager.model,
+        objs,
+        reason=reason,
+        user=user,
+        history_type=history_type,
+        changed_fields=changed_fields,
+        diffs=diffs,
     )
-    if history_type == "-":
-        # simple-history bulk-creates only "+" and "~" rows; deletions are marked afterwards.
-        manager.model.objects.filter(history_id__in=[row.history_id for row in rows]).update(history_type="-")
-        for row in rows:
-            row.history_type = "-"
-    entries_for_history_rows(rows, changed_fields=changed_fields, diffs=diffs, objects=objs)
 
 
-# On PostgreSQL, history and audit rows are written from their values, without model instances:
+# History and audit rows are written from their values, without model instances:
 # building instances for bulk_create cost more than the database's work, for thousands of rows and
 # for the two or three of an order. Inside ``history_batch`` they are held and written together.
 ENTRY_COLUMNS = [
@@ -113,11 +99,11 @@ def history_batch():
     """Hold the history rows and audit entries recorded inside, and write them all at the end.
 
     For a service that records several models in one transaction (placing an order: the order, its
-    lines, the products' stock and its ledger movements): on PostgreSQL, two round trips in all
+    lines, the products' stock and its ledger movements): two round trips in all
     instead of two or three per model. Nested use joins the outer batch; nothing is written when the
     block raises.
     """
-    if _pending_history.get() is not None or connection.vendor != "postgresql":
+    if _pending_history.get() is not None:
         yield
         return
     pending = _Pending(history=[], tables=[])
@@ -157,7 +143,7 @@ class _HistoryRows(NamedTuple):
 
 
 def _record_history_values(history, objs, *, reason, user, history_type, changed_fields=None, diffs=None):
-    """The same rows as ``history_bulk_record`` writes, from the objects' values (PostgreSQL)."""
+    """The history rows and audit entries of ``history_bulk_record``, from the objects' values."""
     tracked = [f.attname for f in history.tracked_fields]
     now = timezone.now()
     user_id = user.pk if user is not None else None

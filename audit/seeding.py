@@ -15,11 +15,15 @@ from .models import AuditEntry
 from .recording import ENTRY_COLUMNS
 
 
-def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: str, describe, when) -> int:
+def copy_with_history(
+    model, columns: list[str], rows: list[tuple], *, reason: str, describe, when, user=None
+) -> int:
     """COPY ``rows`` into ``model``'s table, plus a "+" history row and an audit entry for each.
 
-    ``describe(row)`` gives the object's name for the audit log; ``when(row)`` its creation time.
+    ``describe(row)`` gives the object's name for the audit log; ``when(row)`` its creation time;
+    ``user`` wrote them (the demo data's own account, for instance).
     """
+    user_id = user.pk if user is not None else None
     copy_rows(model, columns, rows)
     history = get_history_model_for_model(model)
     tracked = [f.attname for f in history.tracked_fields]
@@ -42,12 +46,13 @@ def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: s
                 created,
                 reason,
                 "+",
+                user_id,
             )
         )
         entries.append(
             (
                 created,
-                None,
+                user_id,
                 content_type,
                 str(row[index[pk_name]]),
                 describe(row)[:200],
@@ -60,7 +65,7 @@ def copy_with_history(model, columns: list[str], rows: list[tuple], *, reason: s
         )
     copy_rows(
         history,
-        [*tracked, "history_id", "history_date", "history_change_reason", "history_type"],
+        [*tracked, "history_id", "history_date", "history_change_reason", "history_type", "history_user_id"],
         history_rows,
     )
     reset_sequence(history, column="history_id")

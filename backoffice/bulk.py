@@ -1,4 +1,4 @@
-"""Fast inserts of many rows: PostgreSQL's COPY, or batched INSERTs elsewhere.
+"""Fast inserts of many rows: PostgreSQL's COPY, or one multi-row INSERT for a few.
 
 Used by demo data, history and audit rows, the stock ledger's big batches and imports, where many
 rows are written at once. Rows are tuples of values in the order of ``columns`` (field attnames,
@@ -7,31 +7,26 @@ e.g. ``category_id``).
 
 import json
 from collections.abc import Iterable
-from itertools import batched
 
 from django.db import connection
 
 
-def copy_rows(model, columns: list[str], rows: Iterable[tuple], *, batch_size: int = 5000) -> int:
+def copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> int:
+    """COPY ``rows`` into ``model``'s table (streamed: ``rows`` may be a generator)."""
     table = model._meta.db_table
     count = 0
     columns, rows = _in_current_tenant(model, columns, rows)
-    if connection.vendor == "postgresql":
-        cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-        json_at = _json_positions(model, columns)
-        with (
-            connection.cursor() as cursor,
-            cursor.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                if json_at:
-                    row = [_adapt(v) if i in json_at else v for i, v in enumerate(row)]
-                copy.write_row(row)
-                count += 1
-        return count
-    for chunk in batched(rows, batch_size, strict=False):
-        model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in chunk])
-        count += len(chunk)
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    json_at = _json_positions(model, columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            if json_at:
+                row = [_adapt(v) if i in json_at else v for i, v in enumerate(row)]
+            copy.write_row(row)
+            count += 1
     return count
 
 
@@ -44,13 +39,12 @@ def write_rows(tables: list[tuple]) -> None:
     """Write rows into several tables at once: ``tables`` is a list of ``(model, columns, rows)``,
     rows being a list of tuples in the order of ``columns``.
 
-    On PostgreSQL, few rows in all go as one execute of several INSERTs, many go by COPY; elsewhere
-    by ``copy_rows``'s batched INSERTs.
+    Few rows in all go as one execute of several INSERTs, many go by COPY.
     """
     tables = [table for table in tables if table[2]]
     if not tables:
         return
-    if connection.vendor != "postgresql" or sum(len(rows) for *_, rows in tables) > FEW_ROWS:
+    if sum(len(rows) for *_, rows in tables) > FEW_ROWS:
         for model, columns, rows in tables:
             copy_rows(model, columns, rows)
         return
@@ -81,26 +75,18 @@ def next_ids(counts: list[tuple]) -> list[list[int]]:
     """Ids for new rows, taken before their INSERT, for several tables in one query: ``counts`` is a
     list of ``(model, count)`` or ``(model, count, column)``; gives a list of ids per entry.
 
-    PostgreSQL hands them out from each table's identity sequence; elsewhere MAX + 1 onwards, which
-    SQLite's IMMEDIATE transactions (see settings) keep from being taken twice.
+    They come from each table's identity sequence, so no other transaction can take them.
     """
     ids: list[list[int]] = [[] for _ in counts]
+    select = "(SELECT %s::int, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
+    params = []
+    for index, (model, count, *column) in enumerate(counts):
+        params += [index, model._meta.db_table, column[0] if column else "id", count]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            select = "(SELECT %s::int, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
-            params = []
-            for index, (model, count, *column) in enumerate(counts):
-                params += [index, model._meta.db_table, column[0] if column else "id", count]
-            cursor.execute(" UNION ALL ".join([select] * len(counts)), params)
-            for index, new_id in cursor.fetchall():
-                ids[index].append(new_id)
-            return [sorted(batch) for batch in ids]
-        for index, (model, count, *column) in enumerate(counts):
-            name = connection.ops.quote_name(column[0] if column else "id")
-            cursor.execute(f"SELECT COALESCE(MAX({name}), 0) FROM {model._meta.db_table}")  # noqa: S608
-            start = cursor.fetchone()[0] + 1
-            ids[index] = list(range(start, start + count))
-    return ids
+        cursor.execute(" UNION ALL ".join([select] * len(counts)), params)
+        for index, new_id in cursor.fetchall():
+            ids[index].append(new_id)
+    return [sorted(batch) for batch in ids]
 
 
 def instance_rows(objs: list) -> tuple[list[str], list[tuple]]:
@@ -137,8 +123,6 @@ def _adapt(value):
 
 def reset_sequence(model, column: str = "id") -> None:
     """After inserting explicit ids, make the column's sequence continue after the highest."""
-    if connection.vendor != "postgresql":
-        return
     table = model._meta.db_table
     with connection.cursor() as cursor:
         highest = f"COALESCE((SELECT MAX({column}) FROM {table}), 1)"  # noqa: S608

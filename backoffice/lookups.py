@@ -3,7 +3,6 @@
 Django's ``__icontains`` compiles to ``UPPER(col) LIKE UPPER('%term%')`` on PostgreSQL; a
 ``gin_trgm_ops`` index on ``col`` (as on product and customer names) doesn't serve that expression,
 so every such search reads the whole table. ``ILIKE '%term%'`` on the column itself uses the index.
-Other databases get Django's ``icontains``.
 """
 
 from django.db.models.lookups import IContains
@@ -15,8 +14,6 @@ class TrigramContains(IContains):
     lookup_name = "trigram_contains"
 
     def as_sql(self, compiler, connection):
-        if connection.vendor != "postgresql":
-            return IContains(self.lhs, self.rhs).as_sql(compiler, connection)
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         rhs_sql, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs_sql} ILIKE {rhs_sql}", (*lhs_params, *rhs_params)

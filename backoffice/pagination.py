@@ -18,14 +18,12 @@ LINKED_PAGES = 200
 
 
 def estimated_row_count(queryset) -> int | None:
-    """The planner's estimate of the rows ``queryset`` returns on PostgreSQL, else None.
+    """The planner's estimate of the rows ``queryset`` returns (None if the plan gives none).
 
     From ``EXPLAIN`` (statistics, no scan): for a whole table it is ``pg_class.reltuples``; for one
     tenant's rows it uses the column statistics of ``tenant_id`` too.
     """
     connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)

@@ -157,11 +157,13 @@ MOVEMENT_COLUMNS = [
     "stock_after",
     "created_at",
     "reference_id",
+    "user_id",
 ]
 
 
-def seed_products(count: int, *, rng: random.Random, progress=None) -> int:
-    """Insert ``count`` products with an opening-stock movement each, in batches."""
+def seed_products(count: int, *, rng: random.Random, progress=None, user=None) -> int:
+    """Insert ``count`` products with an opening-stock movement each (dated when the product was
+    created), in batches; ``user`` is who wrote them (the demo data's account)."""
     leaves = seed_categories()
     start = Product.objects.count()
     batch = 20_000
@@ -181,6 +183,7 @@ def seed_products(count: int, *, rng: random.Random, progress=None) -> int:
                         stock,
                         row[13],
                         "",
+                        user.pk if user else None,
                     )
                 )
         with transaction.atomic():
@@ -191,6 +194,7 @@ def seed_products(count: int, *, rng: random.Random, progress=None) -> int:
                 reason="Demo data",
                 describe=lambda row: f"{row[2]} ({row[1]})",
                 when=lambda row: row[13],
+                user=user,
             )
             copy_rows(StockMovement, MOVEMENT_COLUMNS, movements)
         done += size

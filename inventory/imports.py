@@ -33,6 +33,7 @@ from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
 from django.db.models import CharField, F, Lookup, Q, Value
 from django.utils import timezone
@@ -40,6 +41,7 @@ from django.utils.text import slugify
 
 from audit.models import ChangeSet
 from audit.recording import history_bulk_record, recording_change_set
+from backoffice.bulk import copy_rows
 from backoffice.exceptions import DomainError
 from backoffice.formats import unescape_cell
 
@@ -389,15 +391,12 @@ class RepeatedKeys:
         pairs = list(pairs)
         if not pairs:
             return
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.connection.cursor().copy(
-                    f"COPY {self.table} (sku, row_number) FROM STDIN"
-                ) as copy:
-                    for pair in pairs:
-                        copy.write_row(pair)
-            else:
-                cursor.executemany(f"INSERT INTO {self.table} (sku, row_number) VALUES (%s, %s)", pairs)  # noqa: S608
+        with (
+            connection.cursor() as cursor,
+            cursor.connection.cursor().copy(f"COPY {self.table} (sku, row_number) FROM STDIN") as copy,
+        ):
+            for pair in pairs:
+                copy.write_row(pair)
 
     def find(self) -> int:
         """Group the SKUs once; the repeating rows are kept in a second small table."""
@@ -904,24 +903,15 @@ class EqualsAny(Lookup):
 
 
 def one_of(field: str, values):
-    """``field IN values``: on PostgreSQL as ``= ANY(array)``, one parameter instead of thousands (a
-    2,000-placeholder query costs more to build than to run)."""
+    """``field IN values`` as ``= ANY(array)``: one parameter instead of thousands (a 2,000-placeholder
+    query costs more to build than to run)."""
     values = list(values)
-    if connection.vendor != "postgresql":
-        return Q(**{f"{field}__in": values})
-    from django.contrib.postgres.fields import ArrayField
-
     return EqualsAny(F(field), Value(values, output_field=ArrayField(CharField())))
 
 
 def insert_products(products: list[Product]) -> None:
-    """New products in one statement: COPY on PostgreSQL (building a 2,000-row INSERT's parameters
-    costs more than the database's work), ``bulk_create`` elsewhere."""
-    if connection.vendor != "postgresql":
-        Product.objects.bulk_create(products)
-        return
-    from backoffice.bulk import copy_rows
-
+    """New products in one COPY (building a 2,000-row INSERT's parameters costs more than the
+    database's work)."""
     columns = [field.attname for field in Product._meta.concrete_fields]
     copy_rows(Product, columns, ([getattr(product, name) for name in columns] for product in products))
 

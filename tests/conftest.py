@@ -11,16 +11,6 @@ from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
 _sequence = itertools.count(1)
 
 
-def pytest_collection_modifyitems(config, items):
-    from django.conf import settings
-
-    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL or install its server)")
-    for item in items:
-        if "postgres" in item.keywords and not on_postgres:
-            item.add_marker(skip)
-
-
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -134,19 +124,12 @@ def make_customer(db):
     return make
 
 
-@pytest.fixture
-def on_postgres():
-    return connection.vendor == "postgresql"
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _no_session_left_on_the_test_database(django_db_setup, django_db_blocker):
     """Sessions still open on the test database when the run ends stop it from being dropped: the
     embedded Celery worker's thread keeps its connection (CONN_MAX_AGE), and queries a browser test
     makes while Playwright's event loop runs go through a connection of their own."""
     yield
-    if connection.vendor != "postgresql":
-        return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

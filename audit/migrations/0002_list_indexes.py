@@ -1,4 +1,4 @@
-"""PostgreSQL only: a trigram index for the audit log's search on the object's name
+"""A trigram index for the audit log's search on the object's name
 (``object_repr ILIKE '%term%'``), which otherwise reads the whole log."""
 
 from django.db import migrations
@@ -11,19 +11,7 @@ FORWARD = [
 BACKWARD = ["DROP INDEX IF EXISTS audit_object_repr_trgm_idx"]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in FORWARD:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in BACKWARD:
-            schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("audit", "0001_initial")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migrations.RunSQL(FORWARD, BACKWARD)]

@@ -1,4 +1,4 @@
-"""PostgreSQL only: trigram search on product names, SKU prefix search per tenant, and a database-level
+"""Trigram search on product names, SKU prefix search per tenant, and a database-level
 guard that keeps the stock ledger append-only: an UPDATE or DELETE of a movement fails, whatever code
 tries it, except the one sanctioned purge (the undo of a change set that created a product removes it
 with the movements that change set wrote; inventory.services.ledger_purge says so for its statement).
@@ -36,18 +36,6 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def postgres_forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in POSTGRES_FORWARD:
-            schema_editor.execute(statement)
-
-
-def postgres_backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in POSTGRES_BACKWARD:
-            schema_editor.execute(statement)
-
-
 def opening_balances(apps, schema_editor):
     Product = apps.get_model("inventory", "Product")
     StockMovement = apps.get_model("inventory", "StockMovement")
@@ -81,5 +69,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(opening_balances, migrations.RunPython.noop),
-        migrations.RunPython(postgres_forward, postgres_backward),
+        migrations.RunSQL(POSTGRES_FORWARD, POSTGRES_BACKWARD),
     ]

@@ -1,4 +1,4 @@
-"""PostgreSQL only: a trigram index for searching customers by name, and prefix search on e-mails
+"""A trigram index for searching customers by name, and prefix search on e-mails
 within a tenant."""
 
 from django.db import migrations
@@ -14,19 +14,7 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in FORWARD:
-            schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for statement in BACKWARD:
-            schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("orders", "0001_initial")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migrations.RunSQL(FORWARD, BACKWARD)]

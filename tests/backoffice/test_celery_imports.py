@@ -25,7 +25,6 @@ from inventory.models import Category, ImportJob, Product, StockMovement
 ROOT = Path(__file__).resolve().parents[2]
 # The worker runs beside the test, on its own database connection: SQLite's in-memory test database
 # shared between threads locks whole tables, so these run on PostgreSQL (./dev test).
-pytestmark = pytest.mark.postgres
 
 
 def write_products(path: Path, count: int, *, prefix="BG") -> Path:

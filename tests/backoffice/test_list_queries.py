@@ -241,7 +241,6 @@ def test_the_order_date_drill_down_offers_the_range_of_orders_without_scanning_t
     assert all(timezone.localtime(o.created_at).date() == last.date() for o in day.context["cl"].result_list)
 
 
-@pytest.mark.postgres
 def test_a_big_unfiltered_list_shows_an_estimate_and_a_filtered_one_an_exact_count(
     client_for, superuser, shop, monkeypatch
 ):
@@ -297,7 +296,6 @@ def test_the_audit_log_finds_an_orders_entries_by_its_number(client_for, superus
     assert entries and {(e.content_type.model, e.object_id) for e in entries} == {("order", str(order.pk))}
 
 
-@pytest.mark.postgres
 def test_a_big_catalogue_shows_estimated_product_counts_per_category(
     client_for, superuser, shop, monkeypatch
 ):

@@ -130,7 +130,6 @@ def test_name_search_is_case_insensitive_and_takes_wildcards_literally(client_fo
     assert len([t for t, _ in search(client, "mp_1") if t.startswith("Lamp")]) == 0
 
 
-@pytest.mark.postgres
 def test_name_search_can_use_the_trigram_indexes(findable):
     """Django's icontains (UPPER(name) LIKE ...) can't use a trigram index on name; ILIKE can."""
     from django.db import connection

@@ -40,8 +40,6 @@ def _free_port() -> int:
 def production_env(django_db_setup, tmp_path_factory):
     """The production-like environment, with static files collected once for the session."""
     settings_dict = connection.settings_dict
-    if connection.vendor != "postgresql":
-        pytest.skip("browser tests run the server against the PostgreSQL test database")
     options = settings_dict.get("OPTIONS", {})
     host = settings_dict.get("HOST") or options.get("host") or "localhost"
     db_port = settings_dict.get("PORT") or options.get("port") or 5432
@@ -70,13 +68,10 @@ def production_env(django_db_setup, tmp_path_factory):
     return env
 
 
-@pytest.fixture
-def production_server(production_env, transactional_db, tmp_path):
-    """gunicorn with production settings, one per test: each transactional test empties the database
-    (content types get new ids), so a server must not outlive the test whose data it serves."""
-    env = production_env
+def _serve(env, log_path):
+    """gunicorn on a free port with ``env``; yields its URL once it answers, stops it after."""
     port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
+    log = open(log_path, "w")  # noqa: SIM115
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -113,6 +108,21 @@ def production_server(production_env, transactional_db, tmp_path):
     server.terminate()
     server.wait(10)
     log.close()
+
+
+@pytest.fixture
+def production_server(production_env, transactional_db, tmp_path):
+    """gunicorn with production settings, one per test: each transactional test empties the database
+    (content types get new ids), so a server must not outlive the test whose data it serves."""
+    yield from _serve(production_env, tmp_path / "gunicorn.log")
+
+
+@pytest.fixture
+def development_server(production_env, transactional_db, tmp_path):
+    """The server as ``./dev demo`` runs it: DEBUG on, so the debug toolbar is on every page."""
+    env = {**production_env, "DEBUG": "1", "DEBUG_TOOLBAR": "1", "LOG_LEVEL": "WARNING"}
+    env.pop("SECRET_KEY")
+    yield from _serve(env, tmp_path / "gunicorn.log")
 
 
 @pytest.fixture
@@ -155,14 +165,15 @@ def page(browser, request):
     context.close()
 
 
+def log_in_at(page, server, username, password):
+    page.goto(server + "/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/admin/")
+    return page
+
+
 @pytest.fixture
 def login(page, production_server):
-    def log_in(username, password):
-        page.goto(production_server + "/admin/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(production_server + "/admin/")
-        return page
-
-    return log_in
+    return lambda username, password: log_in_at(page, production_server, username, password)

@@ -10,7 +10,7 @@ from inventory.models import Product
 from orders.models import Order, OrderStatus
 from orders.services import order_place
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_operations_bulk_publishes_low_stock_products_and_sees_it_in_history(

@@ -12,7 +12,7 @@ from inventory.models import Product, StockMovement
 from orders.models import OrderItem
 from orders.services import InsufficientStock, order_place
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def race(buyers, attempt):
