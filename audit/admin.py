@@ -15,10 +15,11 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 
-from backoffice.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, message_with_change_set
-from backoffice.filters import DayRangeFilter
-from backoffice.tenancy import current_tenant
+from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
+from core.filters import DayRangeFilter
+from core.tenancy import current_tenant
 
+from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
 from .undo import change_set_undo, change_set_undo_plan

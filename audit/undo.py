@@ -19,7 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
-from backoffice.exceptions import DomainError
+from core.exceptions import DomainError
 
 from .models import AuditEntry, ChangeSet
 from .recording import change_set_recording, delete_with_history, history_bulk_record

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 
-from backoffice.tenancy import current_tenant
+from core.tenancy import current_tenant
 from inventory.models import StockMovement
 from inventory.stock_state import StockState
 from orders.models import OrderStatus

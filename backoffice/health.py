@@ -3,7 +3,7 @@
 a load balancer gets its answer in about a second even when a server hangs.
 
 The cache isn't checked: a Redis outage degrades pages to uncached ones, it doesn't take the
-service down (see ``backoffice.cache``).
+service down (see ``core.cache``).
 """
 
 from django.conf import settings

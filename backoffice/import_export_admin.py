@@ -3,7 +3,7 @@
 The library does the formats, the export (honouring the list's filters and search) and the import's
 upload -> preview (dry run) -> confirm pages. What this adds:
 
-- the formats are CSV, XLSX and JSON, with formula escaping that covers ``= + - @`` (``backoffice.formats``);
+- the formats are CSV, XLSX and JSON, with formula escaping that covers ``= + - @`` (``core.formats``);
 - export needs the view permission; import the permissions the admin names (``import_permissions``);
 - the confirm step keeps the file on an ``ImportJob``: small files are imported in the request, files
   over ``settings.IMPORT_BACKGROUND_ROWS`` rows by a Celery worker, and the job's page shows progress;
@@ -19,8 +19,8 @@ from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
 
-from .admin_base import message_with_change_set
-from .formats import FORMATS, NATIVE_TYPE_FORMATS
+from audit.history_admin import message_with_change_set
+from core.formats import FORMATS, NATIVE_TYPE_FORMATS
 
 
 class BackofficeImportExportMixin(ImportExportMixin):

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
+from core.tenancy import forget_tenant_caches
+
 DNS_LABEL = RegexValidator(
     r"^(?!-)[a-z0-9-]{1,63}(?<!-)$",
     "A subdomain is 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.",
@@ -38,15 +40,11 @@ class Tenant(models.Model):
 
 @receiver(post_save, sender=Tenant)
 def _forget_cached_tenant(sender, instance, **kwargs):
-    from .tenancy import forget_tenant_caches
-
     forget_tenant_caches(subdomains=[instance.subdomain])
 
 
 @receiver(m2m_changed, sender=Tenant.members.through)
 def _forget_cached_memberships(sender, instance, pk_set=None, reverse=False, **kwargs):
-    from .tenancy import forget_tenant_caches
-
     user_ids = [instance.pk] if reverse else list(pk_set or [])
     if not reverse and kwargs.get("action") == "post_clear":
         user_ids = []  # cleared: entries expire within a minute

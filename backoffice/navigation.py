@@ -5,7 +5,7 @@ from django.db.models import F, Q
 from django.urls import reverse, reverse_lazy
 from unfold.dataclasses import SearchResult
 
-from backoffice.lookups import TrigramContains
+from core.lookups import TrigramContains
 
 ENVIRONMENT_COLOURS = {"Development": "info", "Staging": "warning", "Production": "danger"}
 

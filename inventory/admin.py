@@ -15,19 +15,18 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
+from audit.history_admin import HistoryAdmin, message_with_change_set
 from audit.selectors import admin_change_url
-from backoffice.admin_base import (
+from core.admin_base import (
     REFUSED,
     CsvExportMixin,
-    HistoryAdmin,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
-    message_with_change_set,
     redirect_from_dialog,
 )
-from backoffice.filters import DayRangeFilter
-from backoffice.pagination import related_count
-from backoffice.search import indexed_search
+from core.filters import DayRangeFilter
+from core.pagination import related_count
+from core.search import indexed_search
 
 from . import services
 from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm

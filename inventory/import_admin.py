@@ -8,8 +8,8 @@ from django.http import Http404, JsonResponse
 from django.urls import path, reverse
 from unfold.decorators import action
 
-from backoffice.admin_base import REFUSED, redirect_from_dialog
 from backoffice.import_export_admin import BackofficeImportExportMixin
+from core.admin_base import REFUSED, redirect_from_dialog
 
 from . import imports
 from .models import ImportJob

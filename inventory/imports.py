@@ -41,9 +41,9 @@ from django.utils.text import slugify
 
 from audit.models import ChangeSet
 from audit.recording import history_bulk_record, recording_change_set
-from backoffice.bulk import copy_rows
-from backoffice.exceptions import DomainError
-from backoffice.formats import unescape_cell
+from core.bulk import copy_rows
+from core.exceptions import DomainError
+from core.formats import unescape_cell
 
 from .models import Category, ImportJob, Product, StockMovement, normalise_sku
 from .services import catalogue_cache_clear, stock_apply, stock_open
@@ -1206,7 +1206,7 @@ def resource_import(*, job: ImportJob, path: Path, on_progress: ProgressCallback
     first (all or nothing), then its import in batches, each committed with the job's progress."""
     from tablib import Dataset
 
-    from backoffice.formats import FORMATS as FORMAT_CLASSES
+    from core.formats import FORMATS as FORMAT_CLASSES
 
     from .resources import resource_for_job
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from backoffice.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_manager
 
 from .querysets import CategoryQuerySet, ImportJobQuerySet, ProductQuerySet, StockMovementQuerySet
 from .stock_state import StockState, stock_state_of

@@ -14,7 +14,7 @@ from import_export.results import Error, Result, RowResult
 
 from audit.models import ChangeSet
 from audit.recording import change_set_recording
-from backoffice.formats import unescape_cell
+from core.formats import unescape_cell
 
 from . import imports
 from .models import Category, ImportJob, Product

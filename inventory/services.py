@@ -22,8 +22,8 @@ from audit.recording import (
     history_bulk_record,
     rows_write_with_history,
 )
-from backoffice.exceptions import DomainError
-from backoffice.tenancy import current_tenant
+from core.exceptions import DomainError
+from core.tenancy import current_tenant
 
 from .models import Category, Product, ProductImage, StockMovement
 

@@ -8,7 +8,7 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
-from backoffice.tenancy import activate
+from core.tenancy import activate
 
 from . import imports
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 def _tenant(tenant_id):
     from backoffice.models import Tenant
-    from backoffice.tenancy import default_tenant
+    from core.tenancy import default_tenant
 
     return Tenant.objects.get(pk=tenant_id) if tenant_id is not None else default_tenant()
 

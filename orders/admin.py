@@ -8,17 +8,11 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
 
-from backoffice.admin_base import (
-    REFUSED,
-    HistoryAdmin,
-    ReadOnlyAdmin,
-    ReadOnlyPermissions,
-    message_with_change_set,
-    redirect_from_dialog,
-)
-from backoffice.exceptions import DomainError
-from backoffice.filters import DayRangeFilter
-from backoffice.search import indexed_search
+from audit.history_admin import HistoryAdmin, message_with_change_set
+from core.admin_base import REFUSED, ReadOnlyAdmin, ReadOnlyPermissions, redirect_from_dialog
+from core.exceptions import DomainError
+from core.filters import DayRangeFilter
+from core.search import indexed_search
 from inventory.models import Product
 
 from . import services

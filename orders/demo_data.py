@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit.recording import history_bulk_record
 from audit.seeding import copy_with_history
-from backoffice.bulk import copy_rows, reset_sequence
+from core.bulk import copy_rows, reset_sequence
 from inventory.models import Product, StockMovement
 
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for

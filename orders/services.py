@@ -20,8 +20,8 @@ from audit.recording import (
     history_bulk_record,
     rows_write_with_history,
 )
-from backoffice.bulk import instance_rows, next_ids
-from backoffice.exceptions import DomainError
+from core.bulk import instance_rows, next_ids
+from core.exceptions import DomainError
 from inventory.models import Product, StockMovement
 from inventory.services import InsufficientStock, stock_apply
 

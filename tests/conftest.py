@@ -22,7 +22,7 @@ def _default_tenant():
     tests without database access never touch it)."""
     from django.utils.functional import SimpleLazyObject
 
-    from backoffice.tenancy import activate, default_tenant
+    from core.tenancy import activate, default_tenant
 
     with activate(SimpleLazyObject(default_tenant)):
         yield

@@ -217,7 +217,7 @@ def test_records_with_no_earlier_version_are_conflicts(make_category, ops_user):
     """Rows loaded without history (before tracking began) can't be put back: they are listed."""
     import random
 
-    from backoffice.bulk import copy_rows
+    from core.bulk import copy_rows
     from inventory.demo_data import PRODUCT_COLUMNS, product_rows
 
     ((row, _),) = product_rows(1, rng=random.Random(3), leaves=[make_category("Loose")])

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from backoffice.models import Tenant
-from backoffice.tenancy import TenantNotActive, activate, tenant_subdomain_for_host
+from core.tenancy import TenantNotActive, activate, tenant_subdomain_for_host
 from inventory.models import Category, Product
 from inventory.services import product_unpublish
 from orders.models import Customer, Order

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 PRODUCT_IMPORT = reverse("admin:inventory_product_import")
 PRODUCT_CONFIRM = reverse("admin:inventory_product_process_import")
-CSV_FORMAT = "0"  # the first of backoffice.formats.FORMATS
+CSV_FORMAT = "0"  # the first of core.formats.FORMATS
 
 
 @pytest.fixture

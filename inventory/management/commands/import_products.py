@@ -12,7 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.tenancy import activate
+from core.tenancy import activate
 from inventory import imports
 
 
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         self, *args, path, dry_run, format, skip_invalid, user, tenant, batch_size, no_progress, **options
     ):
         from backoffice.models import Tenant
-        from backoffice.tenancy import default_tenant
+        from core.tenancy import default_tenant
 
         if tenant:
             shop = Tenant.objects.filter(subdomain=tenant.lower()).first()

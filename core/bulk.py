@@ -9,6 +9,9 @@ import json
 from collections.abc import Iterable
 
 from django.db import connection
+from psycopg.types.json import Jsonb
+
+from .tenancy import current_tenant
 
 
 def copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> int:
@@ -58,8 +61,6 @@ def write_rows(tables: list[tuple]) -> None:
 
 
 def _insert_statement(model, columns: list[str], rows: list[tuple]) -> tuple[str, list]:
-    from psycopg.types.json import Jsonb
-
     columns, rows = _in_current_tenant(model, columns, rows)
     rows = list(rows)
     json_at = _json_positions(model, columns)
@@ -103,8 +104,6 @@ def _in_current_tenant(model, columns: list[str], rows: Iterable[tuple]):
     """Rows of tenant-scoped tables go to the active tenant, as saves do."""
     if "tenant_id" in columns or not any(f.attname == "tenant_id" for f in model._meta.concrete_fields):
         return columns, rows
-    from backoffice.tenancy import current_tenant
-
     tenant_id = current_tenant().pk
     return [*columns, "tenant_id"], ((*row, tenant_id) for row in rows)  # lazy: imports stream rows
 

@@ -11,7 +11,7 @@ import time
 
 from django.core.cache.backends.redis import RedisCache
 
-logger = logging.getLogger("backoffice.cache")
+logger = logging.getLogger("core.cache")
 
 # location -> monotonic time until which Redis isn't tried again; shared by the threads of a process
 # (Django makes one cache object per thread).

@@ -2,7 +2,7 @@
 
 django-import-export's own ``IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT`` only drops a leading ``=``
 (``+``, ``-`` and ``@`` start formulas too) and turns every cell into text, numbers included. These
-formats keep the setting's meaning but escape like ``backoffice.exports.spreadsheet_safe`` (the
+formats keep the setting's meaning but escape like ``core.exports.spreadsheet_safe`` (the
 streaming CSV exports): a text cell that a spreadsheet would run gets a leading apostrophe; numbers
 stay numbers. JSON is not opened by spreadsheets and is left as it is.
 """

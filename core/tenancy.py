@@ -10,8 +10,13 @@ Celery tasks carry the tenant's id.
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.management.base import CommandError
 from django.db import models
+from django.http import Http404
 
 _current: ContextVar = ContextVar("current_tenant", default=None)
 
@@ -30,10 +35,6 @@ def current_tenant():
     return tenant
 
 
-def current_tenant_or_none():
-    return _current.get()
-
-
 def current_tenant_id():
     """The default of every ``tenant`` column: rows are created in the active tenant."""
     return current_tenant().pk
@@ -48,14 +49,14 @@ def activate(tenant):
         _current.reset(token)
 
 
+def tenant_model():
+    """The shop model, named by ``settings.TENANT_MODEL`` as users are by ``AUTH_USER_MODEL``: the
+    kernel defines tenancy, the site owns the table."""
+    return apps.get_model(settings.TENANT_MODEL, require_ready=False)
+
+
 def default_tenant():
-    from .models import Tenant
-
-    return Tenant.objects.get(subdomain=settings.DEFAULT_TENANT_SUBDOMAIN)
-
-
-class TenantQuerySet(models.QuerySet):
-    pass
+    return tenant_model().objects.get(subdomain=settings.DEFAULT_TENANT_SUBDOMAIN)
 
 
 class TenantManager(models.Manager):
@@ -78,7 +79,7 @@ class TenantScoped(models.Model):
     """Abstract base of every business model: a ``tenant`` column set from the active tenant."""
 
     tenant = models.ForeignKey(
-        "backoffice.Tenant",
+        settings.TENANT_MODEL,
         on_delete=models.PROTECT,
         default=current_tenant_id,
         editable=False,
@@ -126,22 +127,16 @@ TENANT_CACHE_SECONDS = 60
 def tenant_by_subdomain(subdomain: str):
     """The tenant for a subdomain, cached briefly (every request asks; tenants rarely change, and a
     change clears the entry)."""
-    from django.core.cache import cache
-
-    from .models import Tenant
-
     key = f"tenant:{subdomain}"
     tenant = cache.get(key)
     if tenant is None:
-        tenant = Tenant.objects.filter(subdomain=subdomain).first()
+        tenant = tenant_model().objects.filter(subdomain=subdomain).first()
         if tenant is not None:
             cache.set(key, tenant, TENANT_CACHE_SECONDS)
     return tenant
 
 
 def memberships_of(user) -> set:
-    from django.core.cache import cache
-
     key = f"tenant-memberships:{user.pk}"
     memberships = cache.get(key)
     if memberships is None:
@@ -151,8 +146,6 @@ def memberships_of(user) -> set:
 
 
 def forget_tenant_caches(*, subdomains=(), user_ids=()) -> None:
-    from django.core.cache import cache
-
     cache.delete_many([f"tenant:{s}" for s in subdomains] + [f"tenant-memberships:{u}" for u in user_ids])
 
 
@@ -182,9 +175,6 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.core.exceptions import PermissionDenied
-        from django.http import Http404
-
         if request.path in TENANT_FREE_PATHS:
             return self.get_response(request)
         subdomain = tenant_subdomain_for_host(request.get_host()) or settings.DEFAULT_TENANT_SUBDOMAIN
@@ -202,9 +192,7 @@ class TenantMiddleware:
 def ensure_default_tenant(**kwargs):
     """The default tenant exists after every migrate (and after a test flush): a single-shop install
     needs no configuration."""
-    from .models import Tenant
-
-    Tenant.objects.get_or_create(
+    tenant_model().objects.get_or_create(
         subdomain=settings.DEFAULT_TENANT_SUBDOMAIN, defaults={"name": settings.DEFAULT_TENANT_NAME}
     )
 
@@ -219,13 +207,10 @@ def add_tenant_argument(parser) -> None:
 
 
 def tenant_from_options(options):
-    from django.core.management.base import CommandError
-
-    from .models import Tenant
-
+    shops = tenant_model().objects
     subdomain = options.get("tenant") or settings.DEFAULT_TENANT_SUBDOMAIN
-    tenant = Tenant.objects.filter(subdomain=subdomain).first()
+    tenant = shops.filter(subdomain=subdomain).first()
     if tenant is None:
-        known = ", ".join(Tenant.objects.order_by("subdomain").values_list("subdomain", flat=True))
+        known = ", ".join(shops.order_by("subdomain").values_list("subdomain", flat=True))
         raise CommandError(f"No tenant with subdomain {subdomain!r} (known: {known or 'none'}).")
     return tenant
