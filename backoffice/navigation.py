@@ -61,7 +61,7 @@ def _all_groups():
                 _item("Products", "inventory_2", "inventory", "product"),
                 _item("Categories", "category", "inventory", "category"),
                 _item("Stock movements", "swap_vert", "inventory", "stockmovement"),
-                _item("Import jobs", "upload_file", "inventory", "importjob"),
+                _item("Import jobs", "upload_file", "imports", "importjob"),
             ],
         },
         {

@@ -12,7 +12,7 @@ OPERATIONS, SUPPORT, AUDITOR = "Operations", "Support", "Auditor"
 
 CATALOGUE = ["inventory.category", "inventory.product", "inventory.productimage"]
 ORDERS = ["orders.order", "orders.orderitem", "orders.customer"]
-LEDGERS = ["inventory.stockmovement", "inventory.importjob", "audit.auditentry", "audit.changeset"]
+LEDGERS = ["inventory.stockmovement", "imports.importjob", "audit.auditentry", "audit.changeset"]
 ADMINISTRATION = [
     "auth.user",
     "auth.group",
@@ -34,8 +34,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Keep the catalogue and stock right, run imports; read orders and customers.
     OPERATIONS: (
         _perms("view add change", CATALOGUE)
-        | _perms("view", ["inventory.stockmovement", "inventory.importjob"])
-        | {"inventory.add_importjob", "inventory.adjust_stock", "inventory.import_product"}
+        | _perms("view", ["inventory.stockmovement", "imports.importjob"])
+        | {"imports.add_importjob", "inventory.adjust_stock", "inventory.import_product"}
         | _perms("view", ORDERS)
         # Their bulk actions and imports are change sets: they see them, and may undo their own kind.
         | {"audit.view_changeset"}

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "axes",
     "core",
     "backoffice",
+    "imports",
     "inventory",
     "orders",
     "audit",
@@ -311,9 +312,7 @@ DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 
 # --- Admin ----------------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True  # reasons name files and orders: no cut-off
-IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (core.formats)
-IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 UNFOLD = {

@@ -126,3 +126,11 @@ def reset_sequence(model, column: str = "id") -> None:
     with connection.cursor() as cursor:
         highest = f"COALESCE((SELECT MAX({column}) FROM {table}), 1)"  # noqa: S608
         cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, %s), {highest})", [table, column])
+
+
+def forget_logged_queries():
+    """With DEBUG on (``manage.py``, the demo) Django keeps the text of the last 9,000 queries; a
+    batch's queries carry thousands of values, so a long import would hold hundreds of MB of them.
+    Left alone while something captures queries (tests counting them)."""
+    if connection.queries_logged and not connection.force_debug_cursor:
+        connection.queries_log.clear()

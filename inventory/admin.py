@@ -24,14 +24,16 @@ from core.admin_base import (
     ReadOnlyPermissions,
     redirect_from_dialog,
 )
+from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.pagination import related_count
 from core.search import indexed_search
+from imports.import_views import ImportAdminMixin
 
 from . import services
 from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
-from .import_admin import CategoryImportExport, ImportJobPageMixin, ProductImportExport
-from .models import Category, ImportJob, Product, ProductImage, StockMovement
+from .models import Category, Product, ProductImage, StockMovement
+from .resources import CategoryResource, ProductResource
 from .selectors import reference_label
 from .stock_state import StockState
 
@@ -65,7 +67,9 @@ class StockStateFilter(RadioFilter):
 
 
 @admin.register(Category)
-class CategoryAdmin(CategoryImportExport, HistoryAdmin):
+class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "categories"
+    resource_classes = [CategoryResource]
     list_display = ["name", "parent", "slug", "product_count"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
@@ -115,7 +119,9 @@ class StockMovementInline(ReadOnlyPermissions, TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ProductImportExport, HistoryAdmin):
+class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "products"
+    resource_classes = [ProductResource]
     list_display = [
         "name",
         "sku",
@@ -329,38 +335,3 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
     @display(description="Caused by")
     def caused_by(self, obj):
         return movement_reference_link(obj)
-
-
-IMPORT_STATUS_COLOURS = {
-    ImportJob.Status.QUEUED: "default",
-    ImportJob.Status.RUNNING: "info",
-    ImportJob.Status.DONE: "success",
-    ImportJob.Status.FAILED: "danger",
-}
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(ImportJobPageMixin, ReadOnlyAdmin):
-    list_display = [
-        "file_name",
-        "resource",
-        "status_badge",
-        "progress",
-        "created_count",
-        "updated_count",
-        "skipped_count",
-        "failed_count",
-        "user",
-        "created_at",
-    ]
-    list_select_related = ["user"]
-    list_filter = [("status", ChoicesCheckboxFilter), ("resource", ChoicesCheckboxFilter)]
-    ordering = ["-created_at", "-id"]
-
-    @display(description="Status", ordering="status", label=IMPORT_STATUS_COLOURS)
-    def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
-
-    @display(description="Progress")
-    def progress(self, obj):
-        return f"{obj.rows_processed}/{obj.rows_total} ({obj.progress_percent}%)"

@@ -81,7 +81,3 @@ class ProductQuerySet(models.QuerySet):
 class StockMovementQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("Stock movements are append-only: write a correction movement instead.")
-
-
-class ImportJobQuerySet(models.QuerySet):
-    pass

@@ -11,13 +11,15 @@ from unfold.decorators import action, display
 from audit.history_admin import HistoryAdmin, message_with_change_set
 from core.admin_base import REFUSED, ReadOnlyAdmin, ReadOnlyPermissions, redirect_from_dialog
 from core.exceptions import DomainError
+from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.search import indexed_search
+from imports.import_views import ImportAdminMixin
 from inventory.models import Product
 
 from . import services
 from .models import Customer, Order, OrderItem, OrderStatus
-from .resources import CustomerImportExport, OrderExport
+from .resources import CustomerResource, OrderLineResource
 from .selectors import normalise_order_number, order_lines_as_of, search_orders
 
 STATUS_COLOURS = {
@@ -96,7 +98,9 @@ class OrderItemInline(TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderExport, HistoryAdmin):
+class OrderAdmin(ExportAdminMixin, HistoryAdmin):
+    # Export only: orders are placed by the shop through the order service, never imported.
+    resource_classes = [OrderLineResource]
     list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
@@ -273,7 +277,9 @@ class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerImportExport, HistoryAdmin):
+class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "customers"
+    resource_classes = [CustomerResource]
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."

@@ -15,7 +15,7 @@ from core import cache as forgiving
 from core.cache import ForgivingRedisCache
 from inventory.models import Product
 from inventory.selectors import featured_products
-from inventory.services import product_feature, stock_adjust
+from inventory.services import product_set_flag, stock_adjust
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def test_redis_is_tried_again_once_the_pause_is_over(hung_server, caplog):
 def test_pages_and_services_work_while_redis_is_down(settings, client_for, superuser, make_product):
     use_default_cache(settings, f"redis://127.0.0.1:{closed_port()}/0")
     product = make_product(stock=5)
-    product_feature(products=Product.objects.filter(pk=product.pk))
+    product_set_flag(flag="feature", products=Product.objects.filter(pk=product.pk))
 
     assert client_for(superuser).get("/admin/").status_code == 200
     stock_adjust(product=product, quantity=2, reason="Counted")  # clears cached entries on commit

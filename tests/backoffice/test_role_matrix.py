@@ -10,7 +10,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-from inventory.models import ImportJob
+from imports.models import ImportJob
 from inventory.services import stock_adjust
 from orders.services import order_place
 
@@ -25,7 +25,7 @@ TABLE = {
     "inventory.category":        ("SOUA", "SO"  , "SOUA", "SO"  , "S"   , "SOUA"),
     "inventory.product":         ("SOUA", "SO"  , "SOUA", "SO"  , "S"   , "SOUA"),
     "inventory.stockmovement":   ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
-    "inventory.importjob":       ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
+    "imports.importjob":         ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
     "orders.order":              ("SOUA", ""    , "SOUA", "SU"  , ""    , "SOUA"),
     "orders.orderitem":          ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
     "orders.customer":           ("SOUA", "SU"  , "SOUA", "SU"  , ""    , "SOUA"),
@@ -63,7 +63,7 @@ DETAIL_ACTIONS = {
     # The fixture's order is paid: its page offers only the transitions a paid order allows.
     "orders.order": {"ship": "SU", "cancel": "SU", "refund": "SU", "as_of": "SOUA"},
 }
-TRACKED_APPS = ("inventory", "orders", "audit", "auth", "axes", "backoffice")
+TRACKED_APPS = ("inventory", "imports", "orders", "audit", "auth", "axes", "backoffice")
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def one_of_each(make_product, make_customer, superuser):
     product = make_product(stock=50)
     stock_adjust(product=product, quantity=1, reason="Count", user=superuser)
     order_place(customer=make_customer(), lines={product: 1})
-    ImportJob.objects.create(file="imports/x.csv", file_name="x.csv")
+    ImportJob.objects.create(resource="products", file="imports/x.csv", file_name="x.csv")
     AccessAttempt.objects.create(
         username="x",
         ip_address="10.0.0.1",

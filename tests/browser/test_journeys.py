@@ -73,10 +73,10 @@ def test_support_changes_a_line_and_cancels_another_order(
 def test_auditor_reads_the_audit_log_and_cannot_change_anything(
     login, page, production_server, auditor, ops_user, make_product
 ):
-    from inventory.services import product_publish
+    from inventory.services import product_set_flag
 
     product = make_product(name="Audited lamp", published=False)
-    product_publish(products=[product], user=ops_user)
+    product_set_flag(flag="publish", products=[product], user=ops_user)
 
     login("ada", "pw-ada")
     page.goto(production_server + f"/admin/audit/auditentry/?user__id__exact={ops_user.pk}")

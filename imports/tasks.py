@@ -1,4 +1,4 @@
-"""Celery tasks of the catalogue: background imports, and the check for imports whose worker died.
+"""Celery tasks of imports: background imports, and the check for imports whose worker died.
 
 Tasks carry the tenant's id: a worker serves every shop, and activates the job's own for its run.
 """
@@ -8,37 +8,36 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
-from core.tenancy import activate
+from core.tenancy import activate, default_tenant, tenant_model
 
-from . import imports
+from .files import uploads_forget_stale
+from .jobs import FAIL_STALE_TASK, RUN_TASK, import_job_run, import_jobs_fail_stale
+from .models import ImportJob
 
 logger = logging.getLogger(__name__)
 
 
 def _tenant(tenant_id):
-    from backoffice.models import Tenant
-    from core.tenancy import default_tenant
-
-    return Tenant.objects.get(pk=tenant_id) if tenant_id is not None else default_tenant()
+    return tenant_model().objects.get(pk=tenant_id) if tenant_id is not None else default_tenant()
 
 
-@shared_task(name="inventory.run_import_job", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True)
 def run_import_job(job_id: int, tenant_id: int | None = None) -> str:
     """Import a queued job's file. Safe to run twice: a job already done, failed or running under a
     live worker is left alone, and the import itself is idempotent (keyed rows, stock set not added)."""
     with activate(_tenant(tenant_id)):
-        report = imports.import_job_run(job_id)
+        report = import_job_run(job_id)
     return "skipped" if report is None else report.summary()
 
 
-@shared_task(name="inventory.fail_stale_import_jobs")
+@shared_task(name=FAIL_STALE_TASK)
 def fail_stale_import_jobs() -> int:
-    """Mark failed the running imports whose worker stopped sending heartbeats (every shop)."""
-    from .models import ImportJob
-
-    failed = imports.import_jobs_fail_stale(ImportJob.unscoped.all())
+    """Mark failed the running imports whose worker stopped sending heartbeats (every shop), and remove
+    uploads whose preview nobody confirmed."""
+    failed = import_jobs_fail_stale(ImportJob.unscoped.all())
     if failed:
         logger.warning("%s import job(s) had lost their worker: marked failed", failed)
+    uploads_forget_stale()
     return failed
 
 

@@ -19,8 +19,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 from kombu import pools
 
-from inventory import imports
-from inventory.models import Category, ImportJob, Product, StockMovement
+from imports.engine import Import
+from imports.jobs import import_job_create, import_job_retry, import_job_start
+from imports.models import ImportJob
+from inventory.models import Category, Product, StockMovement
 
 ROOT = Path(__file__).resolve().parents[2]
 # The worker runs beside the test, on its own database connection: SQLite's in-memory test database
@@ -103,18 +105,18 @@ def test_a_big_file_is_imported_by_a_worker_with_live_progress(
     settings.IMPORT_BATCH_ROWS = 10
     Category.objects.create(name="Phones", slug="phones")
     content = write_products(tmp_path / "big.csv", 60).read_bytes()
-    slow_write = imports.ProductImport._write
+    slow_write = Import._write
 
     def write_slowly(self, rows, report):  # long enough for the test to watch the bar move
         time.sleep(0.15)
         return slow_write(self, rows, report)
 
-    monkeypatch.setattr(imports.ProductImport, "_write", write_slowly)
-    job = imports.import_job_create(
+    monkeypatch.setattr(Import, "_write", write_slowly)
+    job = import_job_create(
         resource="products", file_name="big.csv", content=content, file_format="csv", user=ops_user
     )
 
-    job, report = imports.import_job_start(job, rows=60)  # queued: the task goes to the broker
+    job, report = import_job_start(job, rows=60)  # queued: the task goes to the broker
 
     assert report is None
     seen = []
@@ -134,11 +136,9 @@ def test_categories_in_the_background_too(worker, tmp_path, settings):
     content = (
         b"name,slug,parent\nElectronics,electronics,\nPhones,phones,Electronics\nCases,,Electronics/Phones\n"
     )
-    job = imports.import_job_create(
-        resource="categories", file_name="c.csv", content=content, file_format="csv"
-    )
+    job = import_job_create(resource="categories", file_name="c.csv", content=content, file_format="csv")
 
-    imports.import_job_start(job, rows=3)
+    import_job_start(job, rows=3)
 
     job = wait_for(job, until=lambda j: j.status in ("done", "failed"))
     assert (job.status, job.created_count, job.rows_processed) == ("done", 3, 3), job.error_message
@@ -190,13 +190,11 @@ def test_a_worker_process_killed_mid_file_leaves_the_job_failed_and_a_retry_fini
     Category.objects.create(name="Phones", slug="phones")
     rows = 10_000
     content = write_products(tmp_path / "supplier.csv", rows).read_bytes()
-    job = imports.import_job_create(
-        resource="products", file_name="supplier.csv", content=content, file_format="csv"
-    )
+    job = import_job_create(resource="products", file_name="supplier.csv", content=content, file_format="csv")
     log = tmp_path / "worker.log"
     first = start_worker_process(env, log)
     try:
-        imports.import_job_start(job, rows=rows)
+        import_job_start(job, rows=rows)
         job = wait_for(
             job, until=lambda j: j.status == "running" and j.rows_total and j.rows_processed >= 400, log=log
         )
@@ -213,7 +211,7 @@ def test_a_worker_process_killed_mid_file_leaves_the_job_failed_and_a_retry_fini
             job = wait_for(job, until=lambda j: j.status == "failed", timeout=60, log=log)
             assert "stopped answering" in job.error_message
 
-            imports.import_job_retry(job=job)
+            import_job_retry(job=job)
             job = wait_for(job, until=lambda j: j.status in ("done", "failed"), timeout=180, log=log)
         finally:
             second.terminate()

@@ -1,46 +1,55 @@
-"""The import job's admin page: a live progress bar (static JS polling a small JSON view), the rows to
-fix when a file was refused, and a retry for failed jobs."""
+"""The import jobs' list and page: a live progress bar (static JS polling a small JSON view), the rows
+to fix when a file was refused, and a retry for failed jobs."""
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import path, reverse
-from unfold.decorators import action
+from unfold.contrib.filters.admin import ChoicesCheckboxFilter
+from unfold.decorators import action, display
 
-from backoffice.import_export_admin import BackofficeImportExportMixin
-from core.admin_base import REFUSED, redirect_from_dialog
+from core.admin_base import REFUSED, ReadOnlyAdmin, redirect_from_dialog
 
-from . import imports
+from .engine import MAX_PROBLEMS
+from .jobs import import_job_progress, import_job_retry, import_jobs_fail_stale
 from .models import ImportJob
-from .resources import CategoryResource, ProductResource
+from .registry import spec_class
 
-# Who may import (and so retry) each kind of file.
-IMPORT_PERMISSIONS = {
-    ImportJob.Resource.PRODUCTS: ("inventory.import_product",),
-    ImportJob.Resource.CATEGORIES: ("inventory.add_category", "inventory.change_category"),
-    ImportJob.Resource.CUSTOMERS: ("orders.add_customer", "orders.change_customer"),
+STATUS_COLOURS = {
+    ImportJob.Status.QUEUED: "default",
+    ImportJob.Status.RUNNING: "info",
+    ImportJob.Status.DONE: "success",
+    ImportJob.Status.FAILED: "danger",
 }
 
 
-class ProductImportExport(BackofficeImportExportMixin):
-    """Import (fast path, big files on a worker) and export of products, for ``ProductAdmin``."""
-
-    resource_classes = [ProductResource]
-    import_permissions = IMPORT_PERMISSIONS[ImportJob.Resource.PRODUCTS]
-    import_job_resource = ImportJob.Resource.PRODUCTS
-
-
-class CategoryImportExport(BackofficeImportExportMixin):
-    resource_classes = [CategoryResource]
-    import_permissions = IMPORT_PERMISSIONS[ImportJob.Resource.CATEGORIES]
-    import_job_resource = ImportJob.Resource.CATEGORIES
+def import_permissions(resource: str) -> tuple[str, ...]:
+    """Who may import (and so retry) a kind of file: what its spec names."""
+    try:
+        return spec_class(resource).permissions
+    except LookupError:
+        return ()
 
 
-class ImportJobPageMixin:
-    """Put before ``ReadOnlyAdmin``: ``class ImportJobAdmin(ImportJobPageMixin, ReadOnlyAdmin)``."""
-
-    change_form_template = "admin/inventory/importjob/change_form.html"
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "file_name",
+        "resource",
+        "status_badge",
+        "progress",
+        "created_count",
+        "updated_count",
+        "skipped_count",
+        "failed_count",
+        "user",
+        "created_at",
+    ]
+    list_select_related = ["user"]
+    list_filter = [("status", ChoicesCheckboxFilter), ("resource", ChoicesCheckboxFilter)]
+    ordering = ["-created_at", "-id"]
+    change_form_template = "admin/imports/importjob/change_form.html"
     fields = [
         "file_name",
         "resource",
@@ -61,11 +70,19 @@ class ImportJobPageMixin:
     ]
     actions_detail = ["retry"]
 
+    @display(description="Status", ordering="status", label=STATUS_COLOURS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(description="Progress")
+    def progress(self, obj):
+        return f"{obj.rows_processed}/{obj.rows_total} ({obj.progress_percent}%)"
+
     def get_urls(self):
         progress = path(
             "<path:object_id>/progress/",
             self.admin_site.admin_view(self.progress_view),
-            name="inventory_importjob_progress",
+            name="imports_importjob_progress",
         )
         return [progress, *super().get_urls()]
 
@@ -76,7 +93,7 @@ class ImportJobPageMixin:
         return job
 
     def _fail_if_stale(self, job: ImportJob) -> ImportJob:
-        if job.status == ImportJob.Status.RUNNING and imports.import_jobs_fail_stale(
+        if job.status == ImportJob.Status.RUNNING and import_jobs_fail_stale(
             ImportJob.objects.filter(pk=job.pk)
         ):
             job.refresh_from_db()
@@ -86,10 +103,10 @@ class ImportJobPageMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         job = self._fail_if_stale(self._job(request, object_id))
-        return JsonResponse(imports.import_job_progress(job), headers={"Cache-Control": "no-store"})
+        return JsonResponse(import_job_progress(job), headers={"Cache-Control": "no-store"})
 
     def changelist_view(self, request, extra_context=None):
-        imports.import_jobs_fail_stale()  # jobs whose worker died show as failed, not running forever
+        import_jobs_fail_stale()  # jobs whose worker died show as failed, not running forever
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -99,10 +116,10 @@ class ImportJobPageMixin:
             job = self._fail_if_stale(job)
             extra = {
                 "job": job,
-                "progress": imports.import_job_progress(job),
-                "progress_url": reverse("admin:inventory_importjob_progress", args=[job.pk]),
+                "progress": import_job_progress(job),
+                "progress_url": reverse("admin:imports_importjob_progress", args=[job.pk]),
                 "problems": job.error_report if isinstance(job.error_report, list) else [],
-                "problems_truncated": len(job.error_report or []) >= imports.MAX_PROBLEMS,
+                "problems_truncated": len(job.error_report or []) >= MAX_PROBLEMS,
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
@@ -110,14 +127,14 @@ class ImportJobPageMixin:
         if object_id is None:
             return False
         job = self.get_object(request, unquote(str(object_id)))
-        wanted = IMPORT_PERMISSIONS.get(job.resource) if job is not None else None
+        wanted = import_permissions(job.resource) if job is not None else ()
         return bool(wanted) and request.user.has_perms(wanted)
 
     def get_actions_detail(self, request, object_id):
         actions = super().get_actions_detail(request, object_id)
         job = self.get_object(request, unquote(str(object_id)))
         retryable = job is not None and job.status == ImportJob.Status.FAILED and bool(job.file)
-        return [a for a in actions if retryable or a.action_name != "inventory_importjob_retry"]
+        return [a for a in actions if retryable or a.action_name != "imports_importjob_retry"]
 
     @action(
         description="Retry",
@@ -134,7 +151,7 @@ class ImportJobPageMixin:
     )
     def retry(self, request, form, object_id):
         job = self._job(request, object_id)
-        retried = self.run_service(request, lambda: imports.import_job_retry(job=job, user=request.user))
+        retried = self.run_service(request, lambda: import_job_retry(job=job, user=request.user))
         if retried is not REFUSED:
             self.message_user(request, f"{job.file_name} is queued again.", messages.SUCCESS)
-        return redirect_from_dialog(request, reverse("admin:inventory_importjob_change", args=[job.pk]))
+        return redirect_from_dialog(request, reverse("admin:imports_importjob_change", args=[job.pk]))

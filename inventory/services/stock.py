@@ -1,6 +1,4 @@
-"""Writes to the catalogue and to stock. The admin, commands, imports and tasks all call these.
-
-Stock changes only through ``stock_apply`` (and its one-product form ``stock_adjust``): the products'
+"""Stock changes only through ``stock_apply`` (and its one-product form ``stock_adjust``): the products'
 rows are locked in primary-key order, the stock is updated with ``F()`` and one ledger movement per
 product is written in the same transaction, with a history row whose reason says why.
 """
@@ -9,64 +7,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from audit.models import ChangeSet
-from audit.recording import (
-    change_set_recording,
-    delete_with_history,
-    history_bulk_record,
-    rows_write_with_history,
-)
-from core.exceptions import DomainError
+from audit.recording import change_set_recording, history_bulk_record, rows_write_with_history
 from core.tenancy import current_tenant
 
-from .models import Category, Product, ProductImage, StockMovement
+from ..models import Product, StockMovement
+from .cache import catalogue_cache_clear
+from .errors import CatalogueError, InsufficientStock
 
 
-class CatalogueError(DomainError):
-    pass
-
-
-class InsufficientStock(DomainError):
-    def __init__(self, *, product: Product, available: int, requested: int):
-        self.product, self.available, self.requested = product, available, requested
-        super().__init__(
-            f"Not enough stock for {product.name} ({product.sku}): "
-            f"{available} available, {requested} requested."
-        )
-
-
-def validation_message(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return "; ".join(
-            f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
-            for field, messages in error.message_dict.items()
-        )
-    return " ".join(error.messages)
-
-
-# --- Cache of catalogue entries --------------------------------------------------------------------
-def featured_cache_key() -> str:
-    return f"catalogue:{current_tenant().pk}:featured"
-
-
-def product_cache_keys(product_id) -> list[str]:
-    return [featured_cache_key(), f"catalogue:{current_tenant().pk}:product:{product_id}"]
-
-
-def catalogue_cache_clear(*, product_ids: Iterable) -> None:
-    """Forget cached entries of these products once the transaction that changed them commits."""
-    keys = {key for pk in product_ids for key in product_cache_keys(pk)}
-    if keys:
-        transaction.on_commit(lambda: cache.delete_many(sorted(keys)))
-
-
-# --- Stock -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StockChange:
     product_id: object
@@ -296,63 +249,6 @@ def stock_reconcile(*, product_id, user=None) -> StockMovement | None:
         )
 
 
-# --- Catalogue -------------------------------------------------------------------------------------
-PRODUCT_FLAGS = {
-    "publish": ("is_published", True, "Bulk publish"),
-    "unpublish": ("is_published", False, "Bulk unpublish"),
-    "feature": ("is_featured", True, "Bulk feature"),
-    "unfeature": ("is_featured", False, "Bulk unfeature"),
-}
-
-
-def product_set_flag(*, products, flag: str, user=None, reason: str | None = None) -> ChangeSet | None:
-    """Publish, unpublish, feature or unfeature products, as one change set.
-
-    Rows already in the wanted state are left alone (no update, no history row). Each changed row
-    gets its own history row with the action as the reason. Returns the change set (its
-    ``row_count`` says how many changed), or None when nothing needed to change.
-    """
-    field, value, default_reason = PRODUCT_FLAGS[flag]
-    reason = reason or default_reason
-    with (
-        transaction.atomic(),
-        change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set,
-    ):
-        to_change = list(
-            Product.objects.filter(pk__in=_pks(products))
-            .exclude(**{field: value})
-            .order_by("pk")
-            .select_for_update()
-        )
-        if not to_change:
-            transaction.set_rollback(True)  # no empty change set
-            return None
-        now = timezone.now()
-        Product.objects.filter(pk__in=[p.pk for p in to_change]).update(**{field: value, "updated_at": now})
-        for product in to_change:
-            setattr(product, field, value)
-            product.updated_at = now
-        history_bulk_record(to_change, reason=reason, user=user, changed_fields=[field])
-        catalogue_cache_clear(product_ids=[p.pk for p in to_change])
-    return change_set
-
-
-def product_publish(*, products, user=None):
-    return product_set_flag(products=products, flag="publish", user=user)
-
-
-def product_unpublish(*, products, user=None):
-    return product_set_flag(products=products, flag="unpublish", user=user)
-
-
-def product_feature(*, products, user=None):
-    return product_set_flag(products=products, flag="feature", user=user)
-
-
-def product_unfeature(*, products, user=None):
-    return product_set_flag(products=products, flag="unfeature", user=user)
-
-
 def stock_adjust_many(*, products, quantity: int, reason: str, user=None):
     """The same stock change for several products, all or nothing, as one change set."""
     if not quantity:
@@ -376,118 +272,6 @@ def stock_adjust_many(*, products, quantity: int, reason: str, user=None):
     return change_set
 
 
-def product_create(*, stock: int = 0, user=None, reason: str = "Opening stock", **fields) -> Product:
-    """Create a product; its opening stock is written to the ledger as a receipt."""
-    product = Product(stock=0, **fields)
-    try:
-        product.full_clean()
-    except ValidationError as error:
-        raise CatalogueError(validation_message(error)) from error
-    if stock < 0:
-        raise CatalogueError("Stock can't be negative.")
-    with transaction.atomic():
-        product._change_reason = "Created"
-        product.save()
-        if stock:
-            stock_adjust(
-                product=product,
-                quantity=stock,
-                reason=reason,
-                user=user,
-                kind=StockMovement.Kind.RECEIPT,
-            )
-    return product
-
-
-def category_delete(*, category: Category) -> None:
-    """Delete a category, refusing while products or sub-categories still depend on it."""
-    blocker = category_delete_blocker(category)
-    if blocker:
-        raise CatalogueError(blocker)
-    category.delete()
-
-
-def category_delete_blocker(category: Category) -> str | None:
-    products = category.products.count()
-    if products:
-        return (
-            f"Category “{category.name}” still has {products} product(s): move them to another "
-            f"category before deleting it."
-        )
-    children = category.children.count()
-    if children:
-        return (
-            f"Category “{category.name}” still has {children} sub-categor"
-            f"{'y' if children == 1 else 'ies'}: move or delete them first."
-        )
-    return None
-
-
-def product_delete_blocker(product: Product) -> str | None:
-    """Products with sales or a stock history are kept (unpublish them instead)."""
-    if product.order_items.exists():
-        return f"{product.name} ({product.sku}) appears on orders: unpublish it instead of deleting it."
-    if product.movements.exists():
-        return (
-            f"{product.name} ({product.sku}) has stock movements in the ledger: unpublish it instead "
-            f"of deleting it."
-        )
-    return None
-
-
-def _pks(items) -> list:
-    return [getattr(item, "pk", item) for item in items]
-
-
-# --- Undo (called by audit.undo for products) ---------------------------------------------------------
-def product_undo(*, records, reason: str, user=None) -> None:
-    """Put products back as they were before a change set.
-
-    Catalogue fields get their old values; stock goes back through the ledger (a correction for the
-    difference, refused like any stock change if it would go below zero); products the change set
-    created are removed together with the ledger rows it wrote for them (refused if they are on an
-    order); products it deleted come back, their stock re-entered in the ledger.
-    """
-    from audit.undo import UndoRefused, restorable_values, restore_changed
-
-    changed, stock_changes, created, deleted = [], {}, [], []
-    for record in records:
-        if record.created_by_change_set:
-            if record.current is not None:
-                created.append(record.current)
-        elif record.current is None:
-            deleted.append(record.before)
-        else:
-            changed.append((record.current, restorable_values(Product, record.before, keep=("stock",))))
-            if record.before.stock != record.current.stock:
-                stock_changes[record.pk] = record.before.stock - record.current.stock
-    restore_changed(Product, changed, reason=reason, user=user)
-    stock_apply(changes=stock_changes, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user)
-    if created:
-        on_orders = list(
-            Product.objects.filter(pk__in=[p.pk for p in created], order_items__isnull=False)
-            .distinct()
-            .values_list("sku", flat=True)[:10]
-        )
-        if on_orders:
-            raise UndoRefused(
-                f"Products created by this change set are on orders since and can't be removed: "
-                f"{', '.join(on_orders)}. Nothing was changed."
-            )
-        ids = [p.pk for p in created]
-        delete_with_history(ProductImage.objects.filter(product_id__in=ids), reason=reason, user=user)
-        ledger_purge(product_ids=ids)
-        delete_with_history(created, reason=reason, user=user)
-    if deleted:
-        revived = [row.instance for row in deleted]
-        stocks = {product.pk: product.stock for product in revived}
-        for product in revived:
-            product.stock = 0
-        Product.objects.bulk_create(revived)
-        history_bulk_record(revived, reason=reason, user=user, history_type="+")
-        stock_apply(changes=stocks, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user)
-
-
 def ledger_purge(*, product_ids) -> None:
     """Delete the ledger rows of products that are being removed because their creation is undone.
 
@@ -499,3 +283,7 @@ def ledger_purge(*, product_ids) -> None:
     StockMovement.objects.filter(product_id__in=product_ids).delete()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL backoffice.ledger_purge = 'off'")
+
+
+def _pks(items) -> list:
+    return [getattr(item, "pk", item) for item in items]

@@ -1,0 +1,323 @@
+"""Import jobs: a file kept with its job, run in the request when it is small and by a Celery worker
+when it is big, its progress and heartbeat written as it runs, its outcome (counts, or the rows to fix)
+written on the job; a failed job can be retried, and a job whose worker died is marked failed.
+"""
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from celery import current_app
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.exceptions import DomainError
+
+from .engine import ImportReport, ProgressCallback, run_import
+from .files import local_file
+from .models import ImportJob
+from .readers import ImportFileError, open_table
+from .registry import new_spec
+
+logger = logging.getLogger(__name__)
+
+# Task names are what queued messages carry: kept from when imports lived in the catalogue app, so a
+# message queued before an upgrade still finds its task.
+RUN_TASK = "inventory.run_import_job"
+FAIL_STALE_TASK = "inventory.fail_stale_import_jobs"
+
+
+class ImportRefused(DomainError):
+    pass
+
+
+class JobTakenOver(Exception):
+    """The job is no longer this run's: marked failed as stale, or picked up by another attempt."""
+
+
+def stale_after() -> timedelta:
+    """A running job whose heartbeat is older than this has lost its worker."""
+    return timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+
+
+def import_job_create(*, resource: str, file_name: str, content, file_format: str, user=None) -> ImportJob:
+    """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
+    name = Path(file_name).name
+    job = ImportJob(
+        resource=resource,
+        file_name=name[:255],
+        file_format=file_format,
+        user=user if getattr(user, "is_authenticated", False) else None,
+    )
+    body = ContentFile(content) if isinstance(content, bytes | str) else File(content)
+    job.file.save(name, body, save=False)
+    job.save()
+    return job
+
+
+def import_job_start(job: ImportJob, *, rows: int):
+    """Run a new job now when the file is small, else hand it to a worker.
+
+    Returns ``(job, report)`` when it ran here, ``(job, None)`` when it was queued.
+    """
+    if rows > settings.IMPORT_BACKGROUND_ROWS:
+        import_job_enqueue(job)
+        return job, None
+    report = import_job_run(job.pk)
+    job.refresh_from_db()
+    return job, report
+
+
+def import_job_enqueue(job: ImportJob) -> None:
+    """Queue the job's task once the transaction that created (or re-queued) the job commits."""
+
+    def send():
+        try:
+            # By name: the task module imports this one (``imports.tasks``).
+            current_app.send_task(RUN_TASK, args=[job.pk, job.tenant_id])
+        except Exception as error:  # the broker is down: say so on the job instead of leaving it queued
+            logger.exception("Could not queue import job %s", job.pk)
+            ImportJob.unscoped.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
+                status=ImportJob.Status.FAILED,
+                finished_at=timezone.now(),
+                error_message=f"The import could not be handed to a worker ({error}). Retry it once the "
+                "task queue is back.",
+            )
+
+    transaction.on_commit(send)
+
+
+def _claim(job_id) -> int | None:
+    """Mark the job running for this attempt; None if it isn't ours to run (done, failed, or running
+    elsewhere with a live heartbeat). A job whose worker died (stale heartbeat) may be taken over."""
+    now = timezone.now()
+    claimed = (
+        ImportJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status=ImportJob.Status.QUEUED)
+            | Q(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after())
+        )
+        .update(
+            status=ImportJob.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            error_message="",
+        )
+    )
+    if not claimed:
+        return None
+    return ImportJob.objects.values_list("attempts", flat=True).get(pk=job_id)
+
+
+def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None, message: str = "", **counts):
+    now = timezone.now()
+    values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
+    if report is not None:
+        values.update(
+            rows_total=report.rows_total,
+            created_count=report.created,
+            updated_count=report.updated,
+            skipped_count=report.unchanged,
+            failed_count=report.invalid,
+            error_report=[problem.as_dict() for problem in report.problems],
+        )
+        if report.written:
+            values["rows_processed"] = report.rows_total
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(**values)
+
+
+def import_job_run(job_id) -> ImportReport | None:
+    """Run (or take over) a job: the Celery task calls this, and the admin for small files.
+
+    Every outcome is written on the job: done with its counts, or failed with the reason (invalid
+    rows listed in ``error_report``). Returns the report, or None when the job wasn't this run's.
+    """
+    attempt = _claim(job_id)
+    if attempt is None:
+        logger.info("Import job %s is not waiting to run: left alone", job_id)
+        return None
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    progress = {"done": 0}
+
+    def on_progress(phase, done, total):
+        progress["done"] = done if phase == "importing" else 0
+        alive = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+            rows_processed=done, rows_total=total, heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise JobTakenOver
+
+    try:
+        with local_file(job.file.name, job.file.storage) as path:
+            report = run_import(
+                new_spec(job.resource),
+                table=open_table(path, job.file_format),
+                file_name=job.file_name,
+                user=job.user,
+                job=job,
+                on_progress=on_progress,
+            )
+    except JobTakenOver:
+        logger.warning("Import job %s was marked failed or taken over while it ran: stopped", job_id)
+        return None
+    except ImportFileError as error:
+        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error), rows_processed=0)
+        return None
+    except Exception as error:
+        logger.exception("Import job %s stopped", job_id)
+        _finish(
+            job_id,
+            attempt,
+            status=ImportJob.Status.FAILED,
+            message=(
+                f"The import stopped after {progress['done']} rows: {error}. Rows imported before it are "
+                "kept; retry the job to import the rest (rows already imported are found by their key "
+                "and not duplicated)."
+            ),
+        )
+        return None
+    if report.invalid and not report.written:
+        _finish(
+            job_id,
+            attempt,
+            status=ImportJob.Status.FAILED,
+            report=report,
+            message=(
+                f"{report.invalid} row(s) are invalid, so nothing was imported (all or nothing). Fix rows "
+                f"{report.rows_to_fix_text()} and import the file again."
+            ),
+            rows_processed=0,
+        )
+    else:
+        _finish(job_id, attempt, status=ImportJob.Status.DONE, report=report)
+    return report
+
+
+def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
+    """Queue a failed job again. Rows it imported before failing are found by their key and left
+    alone, so a retry never duplicates anything."""
+    if job.status != ImportJob.Status.FAILED:
+        raise ImportRefused(
+            f"Only a failed import can be retried; this one is {job.get_status_display().lower()}."
+        )
+    if not job.file:
+        raise ImportRefused(
+            "This import's file was not kept (it ran from the command line): run the command again."
+        )
+    with transaction.atomic():
+        requeued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED).update(
+            status=ImportJob.Status.QUEUED,
+            rows_processed=0,
+            created_count=0,
+            updated_count=0,
+            skipped_count=0,
+            failed_count=0,
+            error_report=[],
+            error_message="",
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+        )
+        if not requeued:
+            raise ImportRefused("This import was retried already.")
+        import_job_enqueue(job)
+    job.refresh_from_db()
+    return job
+
+
+def import_jobs_fail_stale(queryset=None) -> int:
+    """Mark failed the running jobs whose worker is gone (no heartbeat for ``stale_after()``)."""
+    queryset = ImportJob.objects.all() if queryset is None else queryset
+    now = timezone.now()
+    failed = 0
+    for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
+        failed += queryset.filter(
+            pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=now,
+            error_message=(
+                f"The worker running this import stopped answering (last heartbeat "
+                f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
+                f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
+                "the rest (they are found by their key and not duplicated)."
+            ),
+        )
+    return failed
+
+
+def import_job_progress(job: ImportJob) -> dict:
+    """What the job page's progress bar shows (polled as JSON)."""
+    if job.status == ImportJob.Status.RUNNING and not job.rows_total:
+        phase = f"Checking the file: {job.rows_processed} rows read"
+    elif job.status == ImportJob.Status.RUNNING:
+        phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
+    elif job.status == ImportJob.Status.QUEUED:
+        phase = "Waiting for a worker"
+    else:
+        phase = job.get_status_display()
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "phase": phase,
+        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        "rows_total": job.rows_total,
+        "rows_processed": job.rows_processed,
+        "percent": job.progress_percent,
+        "created": job.created_count,
+        "updated": job.updated_count,
+        "unchanged": job.skipped_count,
+        "invalid": job.failed_count,
+        "error_message": job.error_message,
+    }
+
+
+def import_recorded(
+    *,
+    resource: str,
+    table,
+    file_name: str,
+    user=None,
+    all_or_nothing: bool = True,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int | None = None,
+) -> tuple[ImportJob | None, ImportReport]:
+    """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
+    ledger's reference and the admin's record, unless nothing was written (then none is left)."""
+    job = ImportJob.objects.create(
+        resource=resource,
+        file_name=file_name[:255],
+        file_format=Path(file_name).suffix.lstrip(".").lower()[:10] or "csv",
+        status=ImportJob.Status.RUNNING,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        started_at=timezone.now(),
+        attempts=1,
+    )
+    try:
+        report = run_import(
+            new_spec(resource),
+            table=table,
+            file_name=file_name,
+            user=user,
+            job=job,
+            all_or_nothing=all_or_nothing,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+    except ImportFileError:
+        job.delete()
+        raise
+    except BaseException as error:
+        _finish(job.pk, 1, status=ImportJob.Status.FAILED, message=f"The import stopped: {error}")
+        raise
+    if not report.written:
+        job.delete()
+        return None, report
+    _finish(job.pk, 1, status=ImportJob.Status.DONE, report=report)
+    job.refresh_from_db()
+    return job, report

@@ -1,0 +1,18 @@
+"""ImportJob now belongs to the imports app (imports 0001): removed from this app's state only; its
+table and rows stay."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("inventory", "0002_postgres_search_and_ledger_guard"),
+        ("imports", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="ImportJob")],
+            database_operations=[],
+        ),
+    ]
