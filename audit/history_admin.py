@@ -3,7 +3,7 @@
 
 from django.contrib import messages
 from django.contrib.admin.utils import model_ngettext, unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.forms import JSONField
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -146,17 +146,24 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
         """Extra tables for the as-of page (e.g. an order's lines): a list of (title, headers, rows)."""
         return []
 
-    def save_model(self, request, obj, form, change):
+    # Every write goes through the app's services: a subclass's save_model / delete_model call them,
+    # with these reasons for the history.
+    deleted_reason = "Deleted in the admin"
+
+    def edit_reason(self, form, change: bool) -> str:
         if change:
-            fields = ", ".join(really_changed(form)) or "no field"
-            obj._change_reason = f"Edited in the admin ({fields})"
-        else:
-            obj._change_reason = "Created in the admin"
-        super().save_model(request, obj, form, change)
+            return f"Edited in the admin ({', '.join(really_changed(form)) or 'no field'})"
+        return "Created in the admin"
+
+    def changed_values(self, form) -> dict:
+        """The fields this form changed, with their new values (for an update service)."""
+        return {name: form.cleaned_data[name] for name in really_changed(form)}
+
+    def save_model(self, request, obj, form, change):
+        raise ImproperlyConfigured(f"{type(self).__name__} saves through a service: override save_model.")
 
     def delete_model(self, request, obj):
-        obj._change_reason = "Deleted in the admin"
-        super().delete_model(request, obj)
+        raise ImproperlyConfigured(f"{type(self).__name__} deletes through a service: override delete_model.")
 
     def delete_queryset(self, request, queryset):
         # One by one, so each deleted row gets its history row and reason.

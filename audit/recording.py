@@ -53,6 +53,24 @@ def change_set_recording(*, kind: str, title: str, user=None, undoes=None):
     change_set.save(update_fields=["row_count"])
 
 
+def save_with_reason(record, *, reason: str, user=None, update_fields=None) -> None:
+    """Save one record; its history row (and audit-log entry) carries ``reason`` and ``user``."""
+    _explain(record, reason=reason, user=user)
+    record.save(update_fields=update_fields)
+
+
+def delete_with_reason(record, *, reason: str, user=None) -> None:
+    """Delete one record (and what cascades from it), each history row carrying ``reason``."""
+    _explain(record, reason=reason, user=user)
+    record.delete()
+
+
+def _explain(record, *, reason: str, user) -> None:
+    record._change_reason = reason
+    if user is not None:
+        record._history_user = user
+
+
 def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, diffs=None, history_type="~"):
     """History rows (and audit-log entries) for objects changed by ``QuerySet.update()``/bulk writes.
 

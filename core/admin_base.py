@@ -78,6 +78,21 @@ class BaseAdmin(ModelAdmin):
                 return [], {}, set(), blockers
         return super().get_deleted_objects(objs, request)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            # A service refused while saving (e.g. stock sold meanwhile): its transaction was rolled back.
+            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            self.message_user(request, f"Nothing was deleted: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def run_service(self, request, call):
         """Call a service; a refused operation becomes an error message (nothing was written) and
         ``REFUSED`` is returned instead of the service's result."""

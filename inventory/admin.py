@@ -78,6 +78,18 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     fields = ["name", "slug", "parent", "description"]
     delete_blocker = staticmethod(services.category_delete_blocker)
 
+    def save_model(self, request, obj, form, change):
+        reason = self.edit_reason(form, change)
+        if change:
+            services.category_update(
+                category=obj, data=self.changed_values(form), user=request.user, reason=reason
+            )
+        else:
+            services.category_create(category=obj, user=request.user, reason=reason)
+
+    def delete_model(self, request, obj):
+        services.category_delete(category=obj, user=request.user, reason=self.deleted_reason)
+
     def get_queryset(self, request):
         # Exact counts for a small catalogue; the planner's statistics for a big one (counting a
         # million products on every view of this list took seconds).
@@ -164,6 +176,30 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     def get_search_results(self, request, queryset, search_term):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
 
+    # --- single saves: through the catalogue services -------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        reason = self.edit_reason(form, change)
+        if change:
+            services.product_update(
+                product=obj, data=self.changed_values(form), user=request.user, reason=reason
+            )
+        else:
+            services.product_create(product=obj, user=request.user, reason=reason)
+
+    def delete_model(self, request, obj):
+        services.product_delete(product=obj, user=request.user, reason=self.deleted_reason)
+
+    def save_formset(self, request, form, formset, change):
+        # The images inline (the ledger's inline is read-only: nothing to save).
+        images = formset.save(commit=False)
+        for image in formset.deleted_objects:
+            services.product_image_delete(image=image, user=request.user, reason=self.deleted_reason)
+        for image in images:
+            services.product_image_save(image=image, user=request.user, reason="Saved in the admin")
+
+    def has_adjust_stock_permission(self, request, obj=None):
+        return request.user.has_perm("inventory.adjust_stock")
+
     @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)
     def stock_badge(self, obj):
         state = obj.stock_state
@@ -206,7 +242,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     def unfeature(self, request, queryset):
         self._flag_action(request, queryset, "unfeature", "no longer featured")
 
-    @action(description="Adjust stock of selected products", permissions=["change"])
+    @action(description="Adjust stock of selected products", permissions=["adjust_stock"])
     def adjust_stock_selected(self, request, queryset):
         form = StockAdjustmentBulkForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -241,7 +277,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
     @action(
         description="Adjust stock",
-        permissions=["change"],
+        permissions=["adjust_stock"],
         icon="inventory",
         variant=ActionVariant.PRIMARY,
         dialog={

@@ -2,7 +2,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
 from django.urls import reverse
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
@@ -10,7 +9,6 @@ from unfold.decorators import action, display
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
 from core.admin_base import REFUSED, ReadOnlyAdmin, ReadOnlyPermissions, redirect_from_dialog
-from core.exceptions import DomainError
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.search import indexed_search
@@ -167,17 +165,17 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
-        if obj is not None and obj.status not in services.EDITABLE_STATUSES:
+        if obj is not None and not obj.is_editable:
             readonly.append("shipping_address")
         return readonly
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            # Raised while saving (e.g. stock sold meanwhile): the transaction was rolled back.
-            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+    def save_model(self, request, obj, form, change):
+        services.order_update(
+            order=obj,
+            data=self.changed_values(form),
+            user=request.user,
+            reason=self.edit_reason(form, change),
+        )
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
@@ -297,6 +295,15 @@ class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # customers with orders are kept; their history stays readable
+
+    def save_model(self, request, obj, form, change):
+        reason = self.edit_reason(form, change)
+        if change:
+            services.customer_update(
+                customer=obj, data=self.changed_values(form), user=request.user, reason=reason
+            )
+        else:
+            services.customer_create(customer=obj, user=request.user, reason=reason)
 
     @display(description="Orders", ordering="order_count")
     def order_count(self, obj):

@@ -50,6 +50,10 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+# While an order is pending or paid, support may change its lines and delivery address.
+EDITABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
+
+
 def order_number_for(order_id: int) -> str:
     return f"ORD-{order_id:06d}"
 
@@ -93,7 +97,7 @@ class Order(TenantScoped):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in (OrderStatus.PENDING, OrderStatus.PAID)
+        return self.status in EDITABLE_STATUSES
 
 
 class OrderItem(TenantScoped):

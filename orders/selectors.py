@@ -2,7 +2,7 @@
 
 import re
 
-from .models import Customer
+from .models import Customer, Order
 
 ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,12})$", re.IGNORECASE)
 
@@ -11,6 +11,13 @@ def normalise_order_number(term: str) -> str | None:
     """``123``, ``ord-123`` or ``ORD-000123`` -> ``ORD-000123``; None if it isn't a number."""
     match = ORDER_NUMBER.match(term.strip())
     return f"ORD-{int(match.group(1)):06d}" if match else None
+
+
+def order_named_by(term: str):
+    """``(Order, id)`` for a term written as an order number (``ORD-000123``), else None: how the audit
+    log finds an order's entries (registered with ``audit.registry``)."""
+    number = normalise_order_number(term) if term.strip().upper().startswith("ORD") else None
+    return (Order, int(number[4:])) if number else None
 
 
 def search_orders(queryset, term: str):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import ChangeSet
-from audit.recording import change_set_recording, history_bulk_record
+from audit.recording import change_set_recording, delete_with_reason, history_bulk_record, save_with_reason
 from core.deletion import protectors_text, referenced_elsewhere
 
 from ..models import Category, Product, ProductImage, StockMovement
@@ -23,20 +23,6 @@ def _checked(record, *, exclude=()) -> None:
         record.full_clean(exclude=exclude)
     except ValidationError as error:
         raise CatalogueError(validation_message(error)) from error
-
-
-def _save(record, *, reason: str, user=None) -> None:
-    record._change_reason = reason
-    if user is not None:
-        record._history_user = user
-    record.save()
-
-
-def _delete(record, *, reason: str, user=None) -> None:
-    record._change_reason = reason
-    if user is not None:
-        record._history_user = user
-    record.delete()
 
 
 def _assign(record, data: dict) -> None:
@@ -53,7 +39,7 @@ def product_create(*, product: Product, stock: int = 0, user=None, reason: str =
     product.stock = 0
     _checked(product)
     with transaction.atomic():
-        _save(product, reason=reason, user=user)
+        save_with_reason(product, reason=reason, user=user)
         if stock:
             stock_adjust(
                 product=product,
@@ -72,7 +58,7 @@ def product_update(*, product: Product, data: dict, user=None, reason: str | Non
         raise CatalogueError("Stock changes through the stock ledger: adjust it instead of editing it.")
     _assign(product, data)
     _checked(product)
-    _save(product, reason=reason or f"Edited ({', '.join(data) or 'no field'})", user=user)
+    save_with_reason(product, reason=reason or f"Edited ({', '.join(data) or 'no field'})", user=user)
     return product
 
 
@@ -81,17 +67,17 @@ def product_delete(*, product: Product, user=None, reason: str = "Deleted") -> N
     blocker = product_delete_blocker(product)
     if blocker:
         raise CatalogueError(blocker)
-    _delete(product, reason=reason, user=user)
+    delete_with_reason(product, reason=reason, user=user)
 
 
 def product_image_save(*, image: ProductImage, user=None, reason: str = "Saved") -> ProductImage:
     _checked(image)
-    _save(image, reason=reason, user=user)
+    save_with_reason(image, reason=reason, user=user)
     return image
 
 
 def product_image_delete(*, image: ProductImage, user=None, reason: str = "Deleted") -> None:
-    _delete(image, reason=reason, user=user)
+    delete_with_reason(image, reason=reason, user=user)
 
 
 PRODUCT_FLAGS = {
@@ -142,7 +128,7 @@ def _pks(items) -> list:
 def category_create(*, category: Category, user=None, reason: str = "Created") -> Category:
     """Save a new category (built, unsaved, by the caller); a blank slug is made from its name."""
     _checked(category, exclude=["slug"] if not category.slug else ())
-    _save(category, reason=reason, user=user)
+    save_with_reason(category, reason=reason, user=user)
     return category
 
 
@@ -150,7 +136,7 @@ def category_update(*, category: Category, data: dict, user=None, reason: str | 
     """Change a category's fields (``data``: field -> value); refuses a parent below itself."""
     _assign(category, data)
     _checked(category, exclude=["slug"] if not category.slug else ())
-    _save(category, reason=reason or f"Edited ({', '.join(data) or 'no field'})", user=user)
+    save_with_reason(category, reason=reason or f"Edited ({', '.join(data) or 'no field'})", user=user)
     return category
 
 
@@ -159,7 +145,7 @@ def category_delete(*, category: Category, user=None, reason: str = "Deleted") -
     blocker = category_delete_blocker(category)
     if blocker:
         raise CatalogueError(blocker)
-    _delete(category, reason=reason, user=user)
+    delete_with_reason(category, reason=reason, user=user)
 
 
 def category_delete_blocker(category: Category) -> str | None:

@@ -109,14 +109,14 @@ canvas => {
 def test_dashboard_shows_figures_and_drawn_charts_without_console_errors(
     login, page, production_server, superuser, make_product, make_customer
 ):
-    from orders.services import order_complete, order_ship
+    from orders.services import order_transition
 
     mugs = make_product(name="Dash mug", price="10.00", stock=100)
     make_product(name="Nearly gone lamp", stock=2)
     for quantity in (1, 2, 3):
         order = order_place(customer=make_customer(), lines={mugs: quantity})
-        order_ship(order=order)
-        order_complete(order=order)
+        order_transition(to="shipped", order=order)
+        order_transition(to="completed", order=order)
     order_place(customer=make_customer(), lines={mugs: 1}, charge=False)
 
     login("boss", "pw-boss")

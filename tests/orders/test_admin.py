@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from inventory.models import Product
 from orders.models import Customer, Order, OrderItem, OrderStatus
-from orders.services import order_place, order_ship
+from orders.services import order_place, order_transition
 from tests.admin_helpers import action, has_message, query_count
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +119,7 @@ def test_lines_are_read_only_on_a_shipped_order(
 ):
     mug = make_product(stock=10)
     order = order_place(customer=make_customer(), lines={mug: 2})
-    order_ship(order=order)
+    order_transition(to="shipped", order=order)
     page = client_for(support_user).get(change_url(order))
     inline = page.context["inline_admin_formsets"][0]
     assert (
@@ -239,8 +239,7 @@ def test_an_order_page_offers_only_the_status_changes_its_status_allows(
         return [n for n in names if reverse(f"admin:orders_order_{n}", args=[order.pk]) in page]
 
     assert offered() == ["mark_paid", "cancel"]
-    order_ship(order=order_place(customer=make_customer(), lines={make_product(): 1}))
-    from orders.services import order_cancel
+    order_transition(to="shipped", order=order_place(customer=make_customer(), lines={make_product(): 1}))
 
-    order_cancel(order=order)
+    order_transition(to="cancelled", order=order)
     assert offered() == []
