@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from core.registry import SidebarItem, register_sidebar_item
+
 
 class ImportsConfig(AppConfig):
     """Imports of files (CSV, XLSX, JSON) for every resource the apps register: one engine, jobs that
@@ -7,3 +9,15 @@ class ImportsConfig(AppConfig):
 
     name = "imports"
     verbose_name = "Imports"
+
+    def ready(self):
+        # Beside the catalogue's lists, where imports are run from.
+        register_sidebar_item(
+            SidebarItem(
+                group="Catalogue",
+                title="Import jobs",
+                icon="upload_file",
+                model="imports.importjob",
+                order=150,
+            )
+        )

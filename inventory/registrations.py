@@ -1,14 +1,30 @@
 """What the catalogue app adds to the layers below it, registered once the apps are ready
 (``InventoryConfig.ready``): its imports, its records' place in the audit log (products undo through
-the stock ledger)."""
+the stock ledger), its dashboard section, sidebar entries and command-palette search."""
 
 from audit import registry as audit
+from core.registry import (
+    CommandSearch,
+    DashboardSection,
+    SidebarItem,
+    register_command_search,
+    register_dashboard_section,
+    register_sidebar_item,
+)
 from imports import registry as imports
 
 from .category_import import CategoryImport
+from .command_search import search_products
+from .dashboard import stock_context, stock_figures
 from .models import Category, Product, ProductImage
 from .product_import import ProductImport
 from .services import product_undo
+
+SIDEBAR = [
+    ("Products", "inventory_2", "inventory.product"),
+    ("Categories", "category", "inventory.category"),
+    ("Stock movements", "swap_vert", "inventory.stockmovement"),
+]
 
 
 def register() -> None:
@@ -17,3 +33,19 @@ def register() -> None:
     audit.track(Category)
     audit.track(Product, undo=product_undo)
     audit.track(ProductImage)
+    register_dashboard_section(
+        DashboardSection(
+            name="stock",
+            template="admin/dashboard/stock.html",
+            view_permission="inventory.view_product",
+            work_permission="inventory.adjust_stock",
+            figures=stock_figures,
+            context=stock_context,
+            order=20,
+        )
+    )
+    for order, (title, icon, model) in enumerate(SIDEBAR, start=100):
+        register_sidebar_item(
+            SidebarItem(group="Catalogue", title=title, icon=icon, model=model, order=order)
+        )
+    register_command_search(CommandSearch(model="inventory.product", search=search_products, order=10))

@@ -1,38 +1,26 @@
-"""The dashboard's figures: each one a single aggregate query that stays on an index.
+"""The sales figures of the dashboard: each one a single aggregate query that stays on an index.
 
 Nothing here loops over rows in Python; the only loops are over the (at most 30) days of a chart
 and the (at most 10) rows of a top list. Periods are counted in calendar days of the site's time
-zone: "last 7 days" is today and the 6 days before it. A period is compared with the one just
-before it, cut at the same time of day, so a morning isn't compared with a whole day.
+zone (``core.figures``). A period is compared with the one just before it, cut at the same time of
+day, so a morning isn't compared with a whole day.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, FloatField, IntegerField, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
+from django.db.models import Count, Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from inventory.models import Product, StockMovement
-from inventory.stock_state import STOCK_STATE_CONDITIONS, StockState
-from orders.models import Order, OrderItem
-from orders.querysets import OPEN_STATUSES, REVENUE_STATUSES
+from core.figures import CHART_DAYS, MONEY, TOP_N, ZERO, midnight, period_start
+from inventory.models import Product
 
-ZERO = Decimal("0.00")
-MONEY = DecimalField(max_digits=20, decimal_places=2)
+from .models import Order, OrderItem
+from .querysets import OPEN_STATUSES, REVENUE_STATUSES
+
 REVENUE_PERIODS = {"today": 1, "7d": 7, "30d": 30}
-CHART_DAYS = 30
-TOP_N = 10
-
-
-def midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
-
-
-def period_start(days: int, *, today: dt.date) -> dt.date:
-    """The first day of the ``days`` calendar days ending today."""
-    return today - dt.timedelta(days=days - 1)
 
 
 @dataclass(frozen=True)
@@ -149,62 +137,6 @@ def orders_by_status(
         if d.day >= first:
             counts[d.status] += d.orders
     return counts
-
-
-def stock_summary() -> dict:
-    """Products out of stock, low on stock, all products, and the stock's value (one scan)."""
-    return Product.objects.order_by().aggregate(
-        products=Count("pk"),
-        out_of_stock=Count("pk", filter=STOCK_STATE_CONDITIONS[StockState.OUT]),
-        low_stock=Count("pk", filter=STOCK_STATE_CONDITIONS[StockState.LOW]),
-        stock_value=Coalesce(
-            Sum(F("stock") * F("price"), output_field=MONEY), Value(ZERO), output_field=MONEY
-        ),
-    )
-
-
-def most_urgent_low_stock(limit: int = TOP_N) -> list[dict]:
-    """Low-stock products, lowest stock relative to their threshold first."""
-    ratio = Cast("stock", FloatField()) / Cast(NullIf("low_stock_threshold", 0), FloatField())
-    return list(
-        Product.objects.low_stock()
-        .annotate(cover=ratio)
-        .order_by("cover", "stock", "name", "pk")
-        .values("pk", "sku", "name", "stock", "low_stock_threshold")[:limit]
-    )
-
-
-def stock_flow(*, now: dt.datetime, days: int = CHART_DAYS) -> dict[str, int]:
-    """Units received, sold and adjusted (in and out) over the last ``days`` days, from the ledger.
-
-    One query over the (kind, created_at) index. Sales are stored as negative movements and shown
-    as positive units sold.
-    """
-    first = midnight(period_start(days, today=timezone.localdate(now)))
-    kind = StockMovement.Kind
-
-    def units(condition):
-        return Coalesce(Sum("quantity", filter=condition), Value(0), output_field=IntegerField())
-
-    row = (
-        StockMovement.objects.filter(
-            kind__in=[kind.RECEIPT, kind.SALE, kind.ADJUSTMENT], created_at__gte=first, created_at__lte=now
-        )
-        .order_by()
-        .aggregate(
-            received=units(Q(kind=kind.RECEIPT)),
-            sold=units(Q(kind=kind.SALE)),
-            adjusted_in=units(Q(kind=kind.ADJUSTMENT, quantity__gt=0)),
-            adjusted_out=units(Q(kind=kind.ADJUSTMENT, quantity__lt=0)),
-        )
-    )
-    return {
-        "received": row["received"],
-        "sold": -row["sold"],
-        "adjusted_in": row["adjusted_in"],
-        "adjusted_out": -row["adjusted_out"],
-        "first_day": timezone.localdate(first),
-    }
 
 
 def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: int = TOP_N) -> list[dict]:
