@@ -7,6 +7,7 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Administration"
 
     def ready(self):
+        # Here, not at the top: core.tenancy defines a model base, which needs the apps loaded.
         from core.tenancy import ensure_default_tenant
 
         from . import roles  # noqa: F401  (connects post_migrate: groups follow the code)

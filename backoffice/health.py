@@ -12,6 +12,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .celery import app
+
 TIMEOUT_SECONDS = 1
 
 
@@ -33,8 +35,6 @@ def broker_status() -> tuple[bool, str] | None:
     """The Celery broker's state, when a server broker (Redis) is configured; None otherwise."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return None
-    from backoffice.celery import app
-
     transport_options = {
         **(app.conf.broker_transport_options or {}),
         "socket_timeout": TIMEOUT_SECONDS,

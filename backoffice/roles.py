@@ -4,6 +4,7 @@
 idempotent and removes any permission a group holds that the table doesn't give it.
 """
 
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
@@ -74,8 +75,6 @@ def setup_roles(verbosity: int = 1, stdout=None) -> dict[str, int]:
 @receiver(post_migrate)
 def _apply_roles_after_migrate(sender, app_config=None, **kwargs):
     # Once per migrate run: after the last app's post_migrate, every permission exists.
-    from django.apps import apps
-
     last_app = [config for config in apps.get_app_configs() if config.models_module][-1]
     if app_config is not None and app_config.label == last_app.label:
         setup_roles()

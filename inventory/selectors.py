@@ -1,7 +1,8 @@
 """Reads about the catalogue and the ledger that several places share."""
 
 from django.core.cache import cache
-from django.db.models import Sum
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from .models import Category, Product, StockMovement
 from .services import featured_cache_key
@@ -47,9 +48,6 @@ def ledger_balance(product) -> int:
 
 def stock_mismatches():
     """Products whose stock differs from the sum of their movements: one aggregate query, streamed."""
-    from django.db.models import F, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
     ledger = (
         StockMovement.objects.filter(product=OuterRef("pk"))
         .order_by()

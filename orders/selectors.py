@@ -1,8 +1,11 @@
 """Reads about orders that several places share (admin search, dashboard, reports)."""
 
+import datetime as dt
 import re
 
-from .models import Customer, Order
+from django.utils import timezone
+
+from .models import Customer, Order, OrderItem, OrderStatus
 
 ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,12})$", re.IGNORECASE)
 
@@ -44,12 +47,6 @@ def completed_sales_lines(*, start, end):
 
     Uses the (status, created_at) index; rows come in server-side chunks, so memory stays flat.
     """
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from .models import OrderItem, OrderStatus
-
     zone = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
@@ -74,8 +71,6 @@ def completed_sales_lines(*, start, end):
 
 def order_lines_as_of(*, order, when) -> list[tuple]:
     """The order's lines as they were at ``when``: (product, quantity, unit price, line total)."""
-    from .models import OrderItem
-
     history = OrderItem.history.model.objects.filter(order_id=order.pk, history_date__lte=when)
     latest = {}
     for row in history.select_related("product").order_by("id", "-history_date", "-history_id"):
