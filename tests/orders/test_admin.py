@@ -243,3 +243,42 @@ def test_an_order_page_offers_only_the_status_changes_its_status_allows(
 
     order_transition(to="cancelled", order=order)
     assert offered() == []
+
+
+def test_editing_the_note_goes_through_the_order_service_and_a_shipped_orders_address_stays(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    from orders.services import OrderError, order_update
+
+    order = order_place(customer=make_customer(), lines={make_product(stock=10): 1})
+    client = client_for(support_user)
+    line = order.items.get()
+    data = order_form_data(order, {line: (line.product, 1, False)}, internal_note="Call first")
+
+    assert client.post(change_url(order), data).status_code == 302
+    order.refresh_from_db()
+    edited = order.history.first()
+    assert order.internal_note == "Call first"
+    assert (edited.history_change_reason, edited.history_user) == (
+        "Edited in the admin (internal_note)",
+        support_user,
+    )
+
+    order_transition(to="shipped", order=order)
+    with pytest.raises(OrderError, match="shipped: its delivery address can't change"):
+        order_update(order=order, data={"shipping_address": "Elsewhere"})
+    with pytest.raises(OrderError, match="change through its actions"):
+        order_update(order=order, data={"total": "0.00"})
+    assert Order.objects.get(pk=order.pk).shipping_address == order.shipping_address
+
+
+def test_a_customer_added_in_the_admin_is_saved_by_the_service(client_for, support_user):
+    data = {"name": "Ann", "email": "ANN@Example.com ", "phone": "", "default_shipping_address": ""}
+    data |= {"orders-TOTAL_FORMS": "0", "orders-INITIAL_FORMS": "0"}
+
+    response = client_for(support_user).post(reverse("admin:orders_customer_add"), data)
+
+    assert response.status_code == 302
+    ann = Customer.objects.get()
+    assert ann.email == "ann@example.com"
+    assert ann.history.get().history_change_reason == "Created in the admin"
