@@ -146,8 +146,12 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
         """Extra tables for the as-of page (e.g. an order's lines): a list of (title, headers, rows)."""
         return []
 
-    # Every write goes through the app's services: a subclass's save_model / delete_model call them,
-    # with these reasons for the history.
+    # Every write goes through the app's services, named here (``staticmethod(services.product_create)``)
+    # and called with the record under its model's name (``product=obj``), the user and a reason that
+    # says it was the admin; a write without its service is refused.
+    create_service = None
+    update_service = None
+    delete_service = None
     deleted_reason = "Deleted in the admin"
 
     def edit_reason(self, form, change: bool) -> str:
@@ -155,15 +159,25 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
             return f"Edited in the admin ({', '.join(really_changed(form)) or 'no field'})"
         return "Created in the admin"
 
-    def changed_values(self, form) -> dict:
-        """The fields this form changed, with their new values (for an update service)."""
-        return {name: form.cleaned_data[name] for name in really_changed(form)}
-
     def save_model(self, request, obj, form, change):
-        raise ImproperlyConfigured(f"{type(self).__name__} saves through a service: override save_model.")
+        record, reason = {self.opts.model_name: obj}, self.edit_reason(form, change)
+        if change:
+            values = {name: form.cleaned_data[name] for name in really_changed(form)}
+            self._service("update_service")(**record, data=values, user=request.user, reason=reason)
+        else:
+            self._service("create_service")(**record, user=request.user, reason=reason)
 
     def delete_model(self, request, obj):
-        raise ImproperlyConfigured(f"{type(self).__name__} deletes through a service: override delete_model.")
+        record = {self.opts.model_name: obj}
+        self._service("delete_service")(**record, user=request.user, reason=self.deleted_reason)
+
+    def _service(self, name: str):
+        service = getattr(self, name)
+        if service is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} has no {name}: admin writes go through services."
+            )
+        return service
 
     def delete_queryset(self, request, queryset):
         # One by one, so each deleted row gets its history row and reason.

@@ -58,6 +58,12 @@ def register_sidebar_item(item: SidebarItem) -> None:
     _sidebar[item.group, item.title] = item
 
 
+def register_sidebar_group(group: str, items: list[tuple[str, str, str]], *, order: int) -> None:
+    """A group's items, given as (title, icon, "app_label.model_name"), in that order from ``order``."""
+    for position, (title, icon, model) in enumerate(items, start=order):
+        register_sidebar_item(SidebarItem(group=group, title=title, icon=icon, model=model, order=position))
+
+
 def register_command_search(search: CommandSearch) -> None:
     _searches[search.model] = search
 

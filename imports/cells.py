@@ -25,13 +25,21 @@ def text_of(value) -> str:
     return unescape_cell(str(value).strip())
 
 
-def text(*, max_length: int) -> Callable[[object], str]:
-    """A parser of text of at most ``max_length`` characters."""
+def text(
+    *, max_length: int, lower: bool = False, validator: Callable | None = None, invalid: str = ""
+) -> Callable[[object], str]:
+    """A parser of text of at most ``max_length`` characters (lower-cased when ``lower``), refused with
+    ``invalid`` ("is not an e-mail address") when ``validator`` raises a ``ValidationError``."""
 
     def parse(value) -> str:
-        found = text_of(value)
+        found = text_of(value).lower() if lower else text_of(value)
         if len(found) > max_length:
             raise CellError(f"is {len(found)} characters long (at most {max_length})")
+        if validator is not None:
+            try:
+                validator(found)
+            except ValidationError:
+                raise CellError(f"“{found}” {invalid}") from None
         return found
 
     return parse
@@ -106,13 +114,5 @@ def parse_flag(value) -> bool:
     raise CellError(f"“{text_of(value)}” is not yes or no (write yes/no, true/false or 1/0)")
 
 
-def parse_email(value) -> str:
-    """An e-mail address, compared lower-case (as customers' are stored)."""
-    address = text_of(value).lower()
-    if len(address) > 254:
-        raise CellError(f"is {len(address)} characters long (at most 254)")
-    try:
-        validate_email(address)
-    except ValidationError:
-        raise CellError(f"“{address}” is not an e-mail address") from None
-    return address
+# E-mail addresses are compared lower-case (as customers' are stored).
+parse_email = text(max_length=254, lower=True, validator=validate_email, invalid="is not an e-mail address")

@@ -268,26 +268,7 @@ class Import:
         report.preview.append(PreviewRow(row.number, kind, cells))
 
 
-def run_import(
-    spec: ImportSpec,
-    *,
-    table: Table,
-    file_name: str,
-    user=None,
-    job=None,
-    dry_run: bool = False,
-    all_or_nothing: bool = True,
-    on_progress: ProgressCallback | None = None,
-    batch_size: int | None = None,
-    preview_limit: int = 0,
-) -> ImportReport:
-    return Import(
-        spec,
-        file_name=file_name,
-        user=user,
-        job=job,
-        all_or_nothing=all_or_nothing,
-        on_progress=on_progress,
-        batch_size=batch_size,
-        preview_limit=preview_limit,
-    ).run(table, dry_run=dry_run)
+def run_import(spec: ImportSpec, *, table: Table, dry_run: bool = False, **options) -> ImportReport:
+    """Import (or with ``dry_run`` only check and plan) ``table`` as ``spec``'s resource; ``options``
+    are ``Import``'s (``file_name``, ``user``, ``job``, ``all_or_nothing``, ``batch_size``...)."""
+    return Import(spec, **options).run(table, dry_run=dry_run)

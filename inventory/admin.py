@@ -77,18 +77,9 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     autocomplete_fields = ["parent"]
     fields = ["name", "slug", "parent", "description"]
     delete_blocker = staticmethod(services.category_delete_blocker)
-
-    def save_model(self, request, obj, form, change):
-        reason = self.edit_reason(form, change)
-        if change:
-            services.category_update(
-                category=obj, data=self.changed_values(form), user=request.user, reason=reason
-            )
-        else:
-            services.category_create(category=obj, user=request.user, reason=reason)
-
-    def delete_model(self, request, obj):
-        services.category_delete(category=obj, user=request.user, reason=self.deleted_reason)
+    create_service = staticmethod(services.category_create)
+    update_service = staticmethod(services.category_update)
+    delete_service = staticmethod(services.category_delete)
 
     def get_queryset(self, request):
         # Exact counts for a small catalogue; the planner's statistics for a big one (counting a
@@ -172,22 +163,12 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     actions = ["publish", "unpublish", "feature", "unfeature", "adjust_stock_selected"]
     actions_detail = ["adjust_stock", "as_of"]
     delete_blocker = staticmethod(services.product_delete_blocker)
+    create_service = staticmethod(services.product_create)
+    update_service = staticmethod(services.product_update)
+    delete_service = staticmethod(services.product_delete)
 
     def get_search_results(self, request, queryset, search_term):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
-
-    # --- single saves: through the catalogue services -------------------------------------------------
-    def save_model(self, request, obj, form, change):
-        reason = self.edit_reason(form, change)
-        if change:
-            services.product_update(
-                product=obj, data=self.changed_values(form), user=request.user, reason=reason
-            )
-        else:
-            services.product_create(product=obj, user=request.user, reason=reason)
-
-    def delete_model(self, request, obj):
-        services.product_delete(product=obj, user=request.user, reason=self.deleted_reason)
 
     def save_formset(self, request, form, formset, change):
         # The images inline (the ledger's inline is read-only: nothing to save).

@@ -6,7 +6,6 @@ by the time the row is saved; each save writes its history row (and audit entry)
 reason, in the import's change set.
 """
 
-from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -18,16 +17,12 @@ from .models import Category
 from .selectors import CategoryIndex, category_path_key
 from .services import CatalogueError, category_create, category_update
 
-
-def parse_slug(value) -> str:
-    slug = text_of(value).lower()
-    if len(slug) > 140:
-        raise CellError(f"is {len(slug)} characters long (at most 140)")
-    try:
-        validate_slug(slug)
-    except ValidationError:
-        raise CellError(f"“{slug}” is not a slug: use letters, digits, hyphens and underscores") from None
-    return slug
+parse_slug = text(
+    max_length=140,
+    lower=True,
+    validator=validate_slug,
+    invalid="is not a slug: use letters, digits, hyphens and underscores",
+)
 
 
 class CategoryImport(ImportSpec):

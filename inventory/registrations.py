@@ -3,14 +3,7 @@
 the stock ledger), its dashboard section, sidebar entries and command-palette search."""
 
 from audit import registry as audit
-from core.registry import (
-    CommandSearch,
-    DashboardSection,
-    SidebarItem,
-    register_command_search,
-    register_dashboard_section,
-    register_sidebar_item,
-)
+from core import registry as site
 from imports import registry as imports
 
 from .category_import import CategoryImport
@@ -33,8 +26,8 @@ def register() -> None:
     audit.track(Category)
     audit.track(Product, undo=product_undo)
     audit.track(ProductImage)
-    register_dashboard_section(
-        DashboardSection(
+    site.register_dashboard_section(
+        site.DashboardSection(
             name="stock",
             template="admin/dashboard/stock.html",
             view_permission="inventory.view_product",
@@ -44,8 +37,7 @@ def register() -> None:
             order=20,
         )
     )
-    for order, (title, icon, model) in enumerate(SIDEBAR, start=100):
-        register_sidebar_item(
-            SidebarItem(group="Catalogue", title=title, icon=icon, model=model, order=order)
-        )
-    register_command_search(CommandSearch(model="inventory.product", search=search_products, order=10))
+    site.register_sidebar_group("Catalogue", SIDEBAR, order=100)
+    site.register_command_search(
+        site.CommandSearch(model="inventory.product", search=search_products, order=10)
+    )

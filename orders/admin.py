@@ -122,6 +122,7 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
         "total",
         "payment_reference",
     ]
+    update_service = staticmethod(services.order_update)  # orders are placed by the shop, never deleted
     actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
     actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund", "as_of"]
 
@@ -168,14 +169,6 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
         if obj is not None and not obj.is_editable:
             readonly.append("shipping_address")
         return readonly
-
-    def save_model(self, request, obj, form, change):
-        services.order_update(
-            order=obj,
-            data=self.changed_values(form),
-            user=request.user,
-            reason=self.edit_reason(form, change),
-        )
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
@@ -286,6 +279,8 @@ class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
     readonly_fields = ["created_at"]
     inlines = [CustomerOrderInline]
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_order_stats()
@@ -295,15 +290,6 @@ class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # customers with orders are kept; their history stays readable
-
-    def save_model(self, request, obj, form, change):
-        reason = self.edit_reason(form, change)
-        if change:
-            services.customer_update(
-                customer=obj, data=self.changed_values(form), user=request.user, reason=reason
-            )
-        else:
-            services.customer_create(customer=obj, user=request.user, reason=reason)
 
     @display(description="Orders", ordering="order_count")
     def order_count(self, obj):

@@ -4,14 +4,7 @@ order numbers find their entries), its dashboard section, sidebar entries and co
 searches."""
 
 from audit import registry as audit
-from core.registry import (
-    CommandSearch,
-    DashboardSection,
-    SidebarItem,
-    register_command_search,
-    register_dashboard_section,
-    register_sidebar_item,
-)
+from core import registry as site
 from imports import registry as imports
 
 from .command_search import search_customers, search_orders
@@ -34,8 +27,8 @@ def register() -> None:
     audit.track(Order, undo=order_undo_refuse)
     audit.track(OrderItem, undo=order_undo_refuse)
     audit.find_objects(order_named_by)
-    register_dashboard_section(
-        DashboardSection(
+    site.register_dashboard_section(
+        site.DashboardSection(
             name="sales",
             template="admin/dashboard/sales.html",
             view_permission="orders.view_order",
@@ -45,7 +38,8 @@ def register() -> None:
             order=10,
         )
     )
-    for order, (title, icon, model) in enumerate(SIDEBAR, start=200):
-        register_sidebar_item(SidebarItem(group="Orders", title=title, icon=icon, model=model, order=order))
-    register_command_search(CommandSearch(model="orders.order", search=search_orders, order=20))
-    register_command_search(CommandSearch(model="orders.customer", search=search_customers, order=30))
+    site.register_sidebar_group("Orders", SIDEBAR, order=200)
+    site.register_command_search(site.CommandSearch(model="orders.order", search=search_orders, order=20))
+    site.register_command_search(
+        site.CommandSearch(model="orders.customer", search=search_customers, order=30)
+    )

@@ -25,9 +25,21 @@ def _checked(record, *, exclude=()) -> None:
         raise CatalogueError(validation_message(error)) from error
 
 
-def _assign(record, data: dict) -> None:
-    for name, value in data.items():
+def _saved(record, *, data: dict | None = None, user=None, reason: str | None = None):
+    """``record`` with ``data`` (field -> value) set, checked (a blank slug is made on save) and saved
+    with its reason; ``data`` None saves a new record."""
+    for name, value in (data or {}).items():
         setattr(record, name, value)
+    _checked(record, exclude=["slug"] if not record.slug else ())
+    save_with_reason(record, reason=reason or f"Edited ({', '.join(data or {}) or 'no field'})", user=user)
+    return record
+
+
+def _deleted(record, *, blocker: str | None, user, reason: str) -> None:
+    """Delete ``record`` with its reason, unless ``blocker`` says what still depends on it."""
+    if blocker:
+        raise CatalogueError(blocker)
+    delete_with_reason(record, reason=reason, user=user)
 
 
 # --- Products ------------------------------------------------------------------------------------------
@@ -37,9 +49,8 @@ def product_create(*, product: Product, stock: int = 0, user=None, reason: str =
     if stock < 0:
         raise CatalogueError("Stock can't be negative.")
     product.stock = 0
-    _checked(product)
     with transaction.atomic():
-        save_with_reason(product, reason=reason, user=user)
+        _saved(product, user=user, reason=reason)
         if stock:
             stock_adjust(
                 product=product,
@@ -56,18 +67,12 @@ def product_update(*, product: Product, data: dict, user=None, reason: str | Non
     changes through the ledger."""
     if "stock" in data:
         raise CatalogueError("Stock changes through the stock ledger: adjust it instead of editing it.")
-    _assign(product, data)
-    _checked(product)
-    save_with_reason(product, reason=reason or f"Edited ({', '.join(data) or 'no field'})", user=user)
-    return product
+    return _saved(product, data=data, user=user, reason=reason)
 
 
 def product_delete(*, product: Product, user=None, reason: str = "Deleted") -> None:
     """Delete a product that never sold and has no stock history (else: unpublish it)."""
-    blocker = product_delete_blocker(product)
-    if blocker:
-        raise CatalogueError(blocker)
-    delete_with_reason(product, reason=reason, user=user)
+    _deleted(product, blocker=product_delete_blocker(product), user=user, reason=reason)
 
 
 def product_image_save(*, image: ProductImage, user=None, reason: str = "Saved") -> ProductImage:
@@ -127,25 +132,17 @@ def _pks(items) -> list:
 # --- Categories --------------------------------------------------------------------------------------
 def category_create(*, category: Category, user=None, reason: str = "Created") -> Category:
     """Save a new category (built, unsaved, by the caller); a blank slug is made from its name."""
-    _checked(category, exclude=["slug"] if not category.slug else ())
-    save_with_reason(category, reason=reason, user=user)
-    return category
+    return _saved(category, user=user, reason=reason)
 
 
 def category_update(*, category: Category, data: dict, user=None, reason: str | None = None) -> Category:
     """Change a category's fields (``data``: field -> value); refuses a parent below itself."""
-    _assign(category, data)
-    _checked(category, exclude=["slug"] if not category.slug else ())
-    save_with_reason(category, reason=reason or f"Edited ({', '.join(data) or 'no field'})", user=user)
-    return category
+    return _saved(category, data=data, user=user, reason=reason)
 
 
 def category_delete(*, category: Category, user=None, reason: str = "Deleted") -> None:
     """Delete a category, refusing while products or sub-categories still depend on it."""
-    blocker = category_delete_blocker(category)
-    if blocker:
-        raise CatalogueError(blocker)
-    delete_with_reason(category, reason=reason, user=user)
+    _deleted(category, blocker=category_delete_blocker(category), user=user, reason=reason)
 
 
 def category_delete_blocker(category: Category) -> str | None:
