@@ -341,7 +341,7 @@ _SETTLED_ID = (
     "ORDER BY s.number DESC LIMIT 1), 1)"
 )
 _IS_SEALED = (
-    f"(audit_auditentry.id < {_SETTLED_ID} OR EXISTS (SELECT 1 FROM audit_auditseal s "
+    f"(audit_auditentry.id < {_SETTLED_ID} OR EXISTS (SELECT 1 FROM audit_auditseal s "  # noqa: S608
     "WHERE s.tenant_id = audit_auditentry.tenant_id AND s.last_id >= audit_auditentry.id "
     "AND s.first_id <= audit_auditentry.id AND audit_auditentry.id = ANY(s.entry_ids)))"
 )
