@@ -64,7 +64,7 @@ def _order_cancelled(sender, order, amount, **kwargs):
 
 @receiver(import_job_finished)
 def _import_finished(sender, job, **kwargs):
-    if job.user_id is None:
+    if job.user is None or not job.user.email:
         return  # nobody to tell
     kind = Kind.IMPORT_DONE if job.status == ImportJob.Status.DONE else Kind.IMPORT_FAILED
     # One per attempt: a failed job that is retried tells how the retry ended too.
