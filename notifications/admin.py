@@ -6,7 +6,9 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.csp import CSP
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
@@ -64,6 +66,7 @@ class MessageAdmin(MessageColumns, ReadOnlyAdmin):
     search_fields = ["recipient"]
     search_help_text = "The start of the recipient's e-mail address, or an order number."
     ordering = ["-created_at", "-id"]
+    title = "Outbox"
     fieldsets = [
         (None, {"fields": ["subject_or_kind", "recipient", "from_email", "reply_to", "about"]}),
         ("The message", {"fields": ["html_preview", "text_preview"]}),
@@ -72,11 +75,11 @@ class MessageAdmin(MessageColumns, ReadOnlyAdmin):
             {
                 "fields": [
                     "kind",
-                    "state_badge",
+                    "state",
                     "attempts",
                     "last_error",
                     "created_at",
-                    "due_at",
+                    "next_attempt",
                     "sent_at",
                     "message_id",
                 ]
@@ -92,14 +95,17 @@ class MessageAdmin(MessageColumns, ReadOnlyAdmin):
         "html_preview",
         "text_preview",
         "kind",
-        "state_badge",
+        "state",
         "attempts",
         "last_error",
         "created_at",
-        "due_at",
+        "next_attempt",
         "sent_at",
         "message_id",
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": self.title, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -138,6 +144,12 @@ class MessageAdmin(MessageColumns, ReadOnlyAdmin):
         if obj.import_job_id:
             return _link(obj.import_job, "admin:inventory_importjob_change", obj.import_job_id)
         return "-"
+
+    @display(description="Next attempt")
+    def next_attempt(self, obj):
+        if obj.state not in (Message.State.QUEUED, Message.State.RETRYING):
+            return "-"
+        return date_format(timezone.localtime(obj.due_at), "DATETIME_FORMAT")
 
     @display(description="HTML")
     def html_preview(self, obj):

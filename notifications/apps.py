@@ -6,7 +6,7 @@ class NotificationsConfig(AppConfig):
     message in an outbox, and sends them from Celery workers."""
 
     name = "notifications"
-    verbose_name = "E-mail"
+    verbose_name = "Outbox"
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects to the orders' and imports' signals)

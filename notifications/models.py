@@ -52,7 +52,7 @@ class Message(TenantScoped):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # When a worker should (have) next take it: for messages whose task was lost (the broker was down).
     due_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField("sent or kept at", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = tenant_manager(models.QuerySet)
@@ -60,7 +60,7 @@ class Message(TenantScoped):
     class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
         verbose_name = "e-mail"
-        verbose_name_plural = "outbox"
+        verbose_name_plural = "e-mails"
         constraints = [
             models.UniqueConstraint(fields=["tenant", "event_key"], name="message_once_per_event"),
         ]
