@@ -24,7 +24,10 @@ def send_message(self, message_id: int, tenant_id: int) -> str:
     being sent is left alone. A mail server that fails is tried again with growing pauses."""
     from backoffice.models import Tenant
 
-    with activate(Tenant.objects.get(pk=tenant_id)):
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:  # a task left from another database (a queue folder reused): nothing to do
+        return services.Delivery.NOT_OURS
+    with activate(tenant):
         attempt = services.message_deliver(message_id=message_id)
     if attempt.delivery == services.Delivery.RETRY:
         raise self.retry(countdown=attempt.retry_in)
