@@ -86,23 +86,8 @@ class MessageAdmin(MessageColumns, ReadOnlyAdmin):
             },
         ),
     ]
-    readonly_fields = [
-        "subject_or_kind",
-        "recipient",
-        "from_email",
-        "reply_to",
-        "about",
-        "html_preview",
-        "text_preview",
-        "kind",
-        "state",
-        "attempts",
-        "last_error",
-        "created_at",
-        "next_attempt",
-        "sent_at",
-        "message_id",
-    ]
+    # Everything is shown, nothing is edited.
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"title": self.title, **(extra_context or {})})
