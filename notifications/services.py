@@ -113,6 +113,8 @@ def message_deliver(*, message_id: int) -> Attempt:
         return Attempt(Delivery.KEPT)
     try:
         _send(message)
+    except ValueError as error:  # an address or header Django won't put in an e-mail: no retry mends it
+        return _failed(message, f"It can't be sent: {error}")
     except Exception as error:
         reason = _describe(error)
         if _is_permanent(error):

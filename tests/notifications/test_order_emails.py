@@ -161,6 +161,21 @@ def test_a_mailbox_that_does_not_exist_fails_at_once_and_says_why(
     assert mail_server.received == []
 
 
+def test_an_address_that_cannot_be_written_in_an_e_mail_fails_at_once(
+    mail_server, eager_tasks, shop, make_customer, make_product, django_capture_on_commit_callbacks
+):
+    placed(
+        make_product,
+        make_customer(email="ada@example.com\nBcc: everyone@example.com"),
+        django_capture_on_commit_callbacks,
+    )
+
+    message = Message.objects.get()
+    assert (message.state, message.attempts) == ("failed", 1)
+    assert message.last_error.startswith("It can't be sent:")
+    assert mail_server.received == []
+
+
 def test_a_server_that_keeps_failing_is_given_up_after_the_last_attempt(
     mail_server, eager_tasks, shop, ada, make_product, settings, django_capture_on_commit_callbacks
 ):
