@@ -138,7 +138,8 @@ def retry_delay(attempts: int) -> float:
     """Seconds to wait after ``attempts`` failed attempts: ``EMAIL_RETRY_SECONDS``, doubled after each
     failure up to ``EMAIL_RETRY_MAX_SECONDS``, less up to a quarter at random (messages that failed
     together, while the server was down, come back spread out)."""
-    delay = min(settings.EMAIL_RETRY_MAX_SECONDS, settings.EMAIL_RETRY_SECONDS * 2 ** max(0, attempts - 1))
+    doublings = min(max(0, attempts - 1), 30)
+    delay = min(settings.EMAIL_RETRY_MAX_SECONDS, settings.EMAIL_RETRY_SECONDS * 2**doublings)
     return delay * random.uniform(0.75, 1.0)
 
 
