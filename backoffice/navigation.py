@@ -74,6 +74,11 @@ def _all_groups():
             ],
         },
         {
+            "title": "E-mail",
+            "separator": True,
+            "items": [_item("Outbox", "outgoing_mail", "notifications", "message")],
+        },
+        {
             "title": "Audit",
             "separator": True,
             "items": [

@@ -8,6 +8,7 @@ it fail, and a failed charge writes nothing.
 
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -27,7 +28,7 @@ from inventory.services import InsufficientStock, stock_apply
 
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .payments import PaymentError, payment_gateway
-from .signals import order_placed
+from .signals import order_cancelled, order_paid, order_placed, order_refunded, order_shipped
 
 CENT = Decimal("0.01")
 
@@ -48,6 +49,14 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 EDITABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
 # Statuses in which the customer's money is held by us (so leaving them gives it back).
 CHARGED_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
+# What reaching a status announces to the apps that follow orders (e-mail to the customer), once the
+# transaction commits.
+STATUS_SIGNALS = {
+    OrderStatus.PAID: order_paid,
+    OrderStatus.SHIPPED: order_shipped,
+    OrderStatus.CANCELLED: order_cancelled,
+    OrderStatus.REFUNDED: order_refunded,
+}
 
 
 def money(value) -> Decimal:
@@ -406,6 +415,7 @@ def _check_transition(order: Order, to: OrderStatus) -> None:
 def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) -> None:
     gateway = payment_gateway()
     was = order.status
+    given_back = Decimal("0.00")
     if to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
         verb = "cancellation" if to == OrderStatus.CANCELLED else "refund"
         lines = dict(order.items.values_list("product_id", "quantity"))
@@ -424,6 +434,7 @@ def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) 
                 amount=order.total,
                 currency=settings.ORDER_CURRENCY,
             )
+            given_back = order.total
     fields = ["status", "updated_at"]
     if to == OrderStatus.PAID:
         order.payment_reference = gateway.charge(
@@ -432,6 +443,15 @@ def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) 
         fields.append("payment_reference")
     order.status = to
     _save(order, fields, reason=reason or f"Order {order.number} {to.label.lower()}", user=user)
+    _announce(order, to, amount=given_back)
+
+
+def _announce(order: Order, to: OrderStatus, *, amount: Decimal) -> None:
+    signal = STATUS_SIGNALS.get(to)
+    if signal is None:
+        return
+    money_back = {"amount": amount} if to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) else {}
+    transaction.on_commit(partial(signal.send, sender=Order, order=order, **money_back))
 
 
 def _lock_order(order: Order) -> Order:
