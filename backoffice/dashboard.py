@@ -11,6 +11,7 @@ enough, operations may read orders and support may read products, but those figu
 from django.conf import settings
 from django.core.cache import cache
 
+from audit.sealing import latest_check
 from core.registry import DashboardSection, dashboard_sections
 from core.tenancy import current_tenant
 
@@ -60,6 +61,16 @@ def dashboard_callback(request, context):
     for section in sections:
         dashboard[section.name] = section.context(figures[section.name], user=request.user)
         dashboard["panels"].append({"template": section.template, "context": dashboard[section.name]})
+    if request.user.is_superuser:
+        dashboard["warnings"] = trail_warnings()
     context["dashboard"] = dashboard
     context["title"] = "Dashboard"
     return context
+
+
+def trail_warnings() -> list[str]:
+    """The open shop's audit trail failed its last verification: superusers hear of it first."""
+    check = latest_check()
+    if check is None or check.ok:
+        return []
+    return [f"The audit trail failed verification at {check.checked_at:%Y-%m-%d %H:%M}: {check.message}"]

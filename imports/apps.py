@@ -11,6 +11,8 @@ class ImportsConfig(AppConfig):
     verbose_name = "Imports"
 
     def ready(self):
+        from . import tasks  # noqa: F401  (registers the tasks, which jobs queue by name)
+
         # Beside the catalogue's lists, where imports are run from.
         register_sidebar_item(
             SidebarItem(

@@ -5,6 +5,7 @@ written on the job; a failed job can be retried, and a job whose worker died is 
 
 import logging
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from celery import current_app
@@ -21,6 +22,7 @@ from .files import local_file
 from .models import ImportJob
 from .readers import ImportFileError, open_table
 from .registry import new_spec
+from .signals import import_job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +78,8 @@ def import_job_enqueue(job: ImportJob) -> None:
 
     def send():
         try:
-            # By name: the task module imports this one (``imports.tasks``).
-            current_app.send_task(RUN_TASK, args=[job.pk, job.tenant_id])
+            # The task by name (registered by ImportsConfig.ready): its module imports this one.
+            current_app.tasks[RUN_TASK].delay(job.pk, job.tenant_id)
         except Exception as error:  # the broker is down: say so on the job instead of leaving it queued
             logger.exception("Could not queue import job %s", job.pk)
             ImportJob.unscoped.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
@@ -114,7 +116,18 @@ def _claim(job_id) -> int | None:
     return ImportJob.objects.values_list("attempts", flat=True).get(pk=job_id)
 
 
-def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None, message: str = "", **counts):
+def _finish(
+    job_id,
+    attempt: int,
+    *,
+    status,
+    report: ImportReport | None = None,
+    message: str = "",
+    announce: bool = False,
+    **counts,
+):
+    """Write the job's outcome (if it is still this attempt's); ``announce`` it to the apps that follow
+    imports (an e-mail to the person who started a background import)."""
     now = timezone.now()
     values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
     if report is not None:
@@ -128,14 +141,24 @@ def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None,
         )
         if report.written:
             values["rows_processed"] = report.rows_total
-    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(**values)
+    finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+        **values
+    )
+    if finished and announce:
+        _announce_finished(job_id)
 
 
-def import_job_run(job_id) -> ImportReport | None:
+def _announce_finished(job_id) -> None:
+    job = ImportJob.unscoped.get(pk=job_id)
+    transaction.on_commit(partial(import_job_finished.send, sender=ImportJob, job=job))
+
+
+def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
     """Run (or take over) a job: the Celery task calls this, and the admin for small files.
 
     Every outcome is written on the job: done with its counts, or failed with the reason (invalid
     rows listed in ``error_report``). Returns the report, or None when the job wasn't this run's.
+    A ``background`` job's outcome is announced (``import_job_finished``): nobody is watching its page.
     """
     attempt = _claim(job_id)
     if attempt is None:
@@ -166,7 +189,14 @@ def import_job_run(job_id) -> ImportReport | None:
         logger.warning("Import job %s was marked failed or taken over while it ran: stopped", job_id)
         return None
     except ImportFileError as error:
-        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error), rows_processed=0)
+        _finish(
+            job_id,
+            attempt,
+            status=ImportJob.Status.FAILED,
+            message=str(error),
+            rows_processed=0,
+            announce=background,
+        )
         return None
     except Exception as error:
         logger.exception("Import job %s stopped", job_id)
@@ -174,6 +204,7 @@ def import_job_run(job_id) -> ImportReport | None:
             job_id,
             attempt,
             status=ImportJob.Status.FAILED,
+            announce=background,
             message=(
                 f"The import stopped after {progress['done']} rows: {error}. Rows imported before it are "
                 "kept; retry the job to import the rest (rows already imported are found by their key "
@@ -187,6 +218,7 @@ def import_job_run(job_id) -> ImportReport | None:
             attempt,
             status=ImportJob.Status.FAILED,
             report=report,
+            announce=background,
             message=(
                 f"{report.invalid} row(s) are invalid, so nothing was imported (all or nothing). Fix rows "
                 f"{report.rows_to_fix_text()} and import the file again."
@@ -194,7 +226,7 @@ def import_job_run(job_id) -> ImportReport | None:
             rows_processed=0,
         )
     else:
-        _finish(job_id, attempt, status=ImportJob.Status.DONE, report=report)
+        _finish(job_id, attempt, status=ImportJob.Status.DONE, report=report, announce=background)
     return report
 
 
@@ -236,7 +268,7 @@ def import_jobs_fail_stale(queryset=None) -> int:
     now = timezone.now()
     failed = 0
     for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
-        failed += queryset.filter(
+        marked = queryset.filter(
             pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
         ).update(
             status=ImportJob.Status.FAILED,
@@ -248,6 +280,9 @@ def import_jobs_fail_stale(queryset=None) -> int:
                 "the rest (they are found by their key and not duplicated)."
             ),
         )
+        if marked:
+            _announce_finished(job.pk)
+        failed += marked
     return failed
 
 

@@ -8,6 +8,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("inventory", "0002_postgres_search_and_ledger_guard"),
         ("imports", "0001_initial"),
+        # What still pointed at the job in this app's state points at the imports app's first.
+        ("notifications", "0002_import_job_moves_to_imports"),
     ]
 
     operations = [

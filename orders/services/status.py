@@ -2,6 +2,8 @@
 (paying charges the customer; cancelling and refunding put the stock back and give the money back)."""
 
 from collections.abc import Iterable
+from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -14,6 +16,7 @@ from inventory.services import stock_apply
 
 from .. import payments
 from ..models import Order, OrderStatus
+from ..signals import order_cancelled, order_paid, order_refunded, order_shipped
 from .common import OrderError, lock_order
 
 # Which status may follow which. Anything else is refused and changes nothing.
@@ -27,6 +30,14 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 # Statuses in which the customer's money is held by us (so leaving them gives it back).
 CHARGED_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
+# What reaching a status announces to the apps that follow orders (e-mail to the customer), once the
+# transaction commits.
+STATUS_SIGNALS = {
+    OrderStatus.PAID: order_paid,
+    OrderStatus.SHIPPED: order_shipped,
+    OrderStatus.CANCELLED: order_cancelled,
+    OrderStatus.REFUNDED: order_refunded,
+}
 
 
 def order_transition(*, order: Order, to: str, user=None, reason: str | None = None) -> Order:
@@ -93,6 +104,7 @@ def _check_transition(order: Order, to: OrderStatus) -> None:
 def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) -> None:
     gateway = payments.payment_gateway()
     was = order.status
+    given_back = Decimal("0.00")
     if to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
         verb = "cancellation" if to == OrderStatus.CANCELLED else "refund"
         lines = dict(order.items.values_list("product_id", "quantity"))
@@ -111,6 +123,7 @@ def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) 
                 amount=order.total,
                 currency=settings.ORDER_CURRENCY,
             )
+            given_back = order.total
     fields = ["status", "updated_at"]
     if to == OrderStatus.PAID:
         order.payment_reference = gateway.charge(
@@ -121,6 +134,15 @@ def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) 
     save_with_reason(
         order, update_fields=fields, reason=reason or f"Order {order.number} {to.label.lower()}", user=user
     )
+    _announce(order, to, amount=given_back)
+
+
+def _announce(order: Order, to: OrderStatus, *, amount: Decimal) -> None:
+    signal = STATUS_SIGNALS.get(to)
+    if signal is None:
+        return
+    money_back = {"amount": amount} if to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) else {}
+    transaction.on_commit(partial(signal.send, sender=Order, order=order, **money_back))
 
 
 def order_undo_refuse(*, records, reason, user):
