@@ -1,4 +1,4 @@
-"""Undoing a change set's products (registered with ``audit.undo`` by the catalogue app): catalogue
+"""Undoing a change set's products (registered with ``audit.registry`` by the catalogue app): catalogue
 fields restored as recorded, stock through the ledger."""
 
 from audit.recording import delete_with_history, history_bulk_record
