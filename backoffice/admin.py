@@ -11,6 +11,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from .admin_base import action_confirmation
 from .models import Tenant
 
 for model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
@@ -40,6 +41,18 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin, ModelAdmin):
     # delete permission (auditors only read).
     @admin.action(description="Clean up expired attempts", permissions=["delete"])
     def cleanup_expired_attempts(self, request, queryset):
+        page = action_confirmation(
+            self,
+            request,
+            title="Clean up expired attempts",
+            effects=(
+                "Delete every recorded login attempt whose cool-off period is over (whatever is selected); "
+                "current lock-outs stay."
+            ),
+            submit="Clean up",
+        )
+        if page is not None:
+            return page
         return super().cleanup_expired_attempts(request, queryset)
 
 

@@ -12,6 +12,7 @@ upload -> preview (dry run) -> confirm pages. What this adds:
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -53,6 +54,13 @@ class BackofficeImportExportMixin(ImportExportMixin):
         if not file_format.is_binary() and encoding:
             export_data = export_data.encode(encoding)
         return export_data
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            # A filter the list doesn't have (an edited link): as the list itself does, start over.
+            return HttpResponseRedirect(f"{self._changelist_url()}?e=1")
 
     def add_data_read_fail_error_to_form(self, form, error):
         if isinstance(error, UnicodeDecodeError):

@@ -75,28 +75,16 @@ class ImportJobPageMixin:
             raise Http404("No such import")
         return job
 
-    def _fail_if_stale(self, job: ImportJob) -> ImportJob:
-        if job.status == ImportJob.Status.RUNNING and imports.import_jobs_fail_stale(
-            ImportJob.objects.filter(pk=job.pk)
-        ):
-            job.refresh_from_db()
-        return job
-
     def progress_view(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        job = self._fail_if_stale(self._job(request, object_id))
+        job = self._job(request, object_id)
         return JsonResponse(imports.import_job_progress(job), headers={"Cache-Control": "no-store"})
-
-    def changelist_view(self, request, extra_context=None):
-        imports.import_jobs_fail_stale()  # jobs whose worker died show as failed, not running forever
-        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, unquote(str(object_id)))
         extra = {}
         if job is not None:
-            job = self._fail_if_stale(job)
             extra = {
                 "job": job,
                 "progress": imports.import_job_progress(job),
@@ -116,7 +104,11 @@ class ImportJobPageMixin:
     def get_actions_detail(self, request, object_id):
         actions = super().get_actions_detail(request, object_id)
         job = self.get_object(request, unquote(str(object_id)))
-        retryable = job is not None and job.status == ImportJob.Status.FAILED and bool(job.file)
+        retryable = (
+            job is not None
+            and (job.status == ImportJob.Status.FAILED or imports.import_job_is_stale(job))
+            and bool(job.file)
+        )
         return [a for a in actions if retryable or a.action_name != "inventory_importjob_retry"]
 
     @action(

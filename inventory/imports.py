@@ -1132,8 +1132,11 @@ def import_job_run(job_id) -> ImportReport | None:
 
 
 def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
-    """Queue a failed job again. Rows it imported before failing are found by their key and left
-    alone, so a retry never duplicates anything."""
+    """Queue a failed job (or one whose worker died) again. Rows it imported before failing are found
+    by their key and left alone, so a retry never duplicates anything."""
+    if import_job_is_stale(job):
+        import_jobs_fail_stale(ImportJob.objects.filter(pk=job.pk))
+        job.refresh_from_db()
     if job.status != ImportJob.Status.FAILED:
         raise ImportRefused(
             f"Only a failed import can be retried; this one is {job.get_status_display().lower()}."
@@ -1163,6 +1166,25 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
     return job
 
 
+def import_job_is_stale(job: ImportJob) -> bool:
+    """A running job whose worker stopped sending heartbeats (it died): shown as failed at once, and
+    marked failed by the next worker that starts, by Celery beat, or when it is retried."""
+    return (
+        job.status == ImportJob.Status.RUNNING
+        and job.heartbeat_at is not None
+        and job.heartbeat_at < timezone.now() - stale_after()
+    )
+
+
+def _stale_message(job: ImportJob) -> str:
+    return (
+        f"The worker running this import stopped answering (last heartbeat "
+        f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
+        f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
+        "the rest (they are found by their key and not duplicated)."
+    )
+
+
 def import_jobs_fail_stale(queryset=None) -> int:
     """Mark failed the running jobs whose worker is gone (no heartbeat for ``stale_after()``)."""
     queryset = ImportJob.objects.all() if queryset is None else queryset
@@ -1171,34 +1193,30 @@ def import_jobs_fail_stale(queryset=None) -> int:
     for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
         failed += queryset.filter(
             pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
-        ).update(
-            status=ImportJob.Status.FAILED,
-            finished_at=now,
-            error_message=(
-                f"The worker running this import stopped answering (last heartbeat "
-                f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
-                f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
-                "the rest (they are found by their key and not duplicated)."
-            ),
-        )
+        ).update(status=ImportJob.Status.FAILED, finished_at=now, error_message=_stale_message(job))
     return failed
 
 
 def import_job_progress(job: ImportJob) -> dict:
-    """What the job page's progress bar shows (polled as JSON)."""
-    if job.status == ImportJob.Status.RUNNING and not job.rows_total:
+    """What the job page's progress bar shows (polled as JSON). Reading it changes nothing: a job
+    whose worker died shows as failed, and is marked so by a worker, by beat, or by its retry."""
+    status, error_message = job.status, job.error_message
+    if import_job_is_stale(job):
+        status, error_message = ImportJob.Status.FAILED, _stale_message(job)
+    status_label = ImportJob.Status(status).label
+    if status == ImportJob.Status.RUNNING and not job.rows_total:
         phase = f"Checking the file: {job.rows_processed} rows read"
-    elif job.status == ImportJob.Status.RUNNING:
+    elif status == ImportJob.Status.RUNNING:
         phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
-    elif job.status == ImportJob.Status.QUEUED:
+    elif status == ImportJob.Status.QUEUED:
         phase = "Waiting for a worker"
     else:
-        phase = job.get_status_display()
+        phase = status_label
     return {
-        "status": job.status,
-        "status_label": job.get_status_display(),
+        "status": status,
+        "status_label": status_label,
         "phase": phase,
-        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        "finished": status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
         "rows_total": job.rows_total,
         "rows_processed": job.rows_processed,
         "percent": job.progress_percent,
@@ -1206,7 +1224,7 @@ def import_job_progress(job: ImportJob) -> dict:
         "updated": job.updated_count,
         "unchanged": job.skipped_count,
         "invalid": job.failed_count,
-        "error_message": job.error_message,
+        "error_message": error_message,
     }
 
 
