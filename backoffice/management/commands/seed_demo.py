@@ -113,6 +113,8 @@ class Command(BaseCommand):
         return report
 
     def _users(self, tenants):
+        """Demo logins (known passwords) only in development, and only on a database without any
+        login yet: never on a production database, and a password someone changed is never reset."""
         if not settings.DEBUG:
             self.stdout.write(
                 self.style.WARNING(
@@ -122,15 +124,28 @@ class Command(BaseCommand):
             )
             return
         User = get_user_model()
+        if User.objects.exists():
+            # The demo's own logins (from an earlier run) join new demo shops; nothing else changes.
+            existing = list(
+                User.objects.filter(username__in=[name for name, *_ in DEMO_USERS]).order_by("pk")
+            )
+            for user in existing:
+                if not user.is_superuser:
+                    user.tenants.add(*tenants)
+            names = ", ".join(user.username for user in existing) or "none"
+            self.stdout.write(
+                f"\nLogins exist already, so no demo login was created or reset (demo logins: {names})."
+            )
+            return
         self.stdout.write("\nLogins (http://127.0.0.1:8000/admin/):")
         for username, password, role, what in DEMO_USERS:
-            user, _ = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@example.com"}
+            user = User.objects.create_user(
+                username=username,
+                email=f"{username}@example.com",
+                password=password,
+                is_staff=True,
+                is_superuser=role is None,
             )
-            user.is_staff = True
-            user.is_superuser = role is None
-            user.set_password(password)
-            user.save()
             if role:
                 user.groups.set([Group.objects.get(name=role)])
                 user.tenants.add(*tenants)
