@@ -26,7 +26,7 @@ from backoffice.admin_base import (
     message_with_change_set,
     redirect_from_dialog,
 )
-from backoffice.filters import DayRangeFilter
+from backoffice.filters import DayRangeFilter, StaffUserFilter
 from backoffice.pagination import related_count
 from backoffice.search import indexed_search
 
@@ -311,7 +311,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_select_related = ["product", "user", "reference_type"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),
-        ("user", RelatedDropdownFilter),
+        ("user", StaffUserFilter),
         ("product", AutocompleteSelectFilter),
         ("created_at", DayRangeFilter),
     ]
