@@ -41,4 +41,3 @@ def _forget_cached_tenant(sender, instance, **kwargs):
     from .tenancy import forget_tenant_caches
 
     forget_tenant_caches(subdomains=[instance.subdomain])
-

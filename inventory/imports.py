@@ -959,10 +959,11 @@ def import_job_create(*, resource: str, file_name: str, content, file_format: st
     """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
     from django.core.files.base import ContentFile, File
 
-    name = Path(file_name).name
+    # Shown only (the stored file is named by the server): no path, no control characters.
+    name = "".join(ch for ch in Path(str(file_name)).name if ch.isprintable())[:255] or "import"
     job = ImportJob(
         resource=resource,
-        file_name=name[:255],
+        file_name=name,
         file_format=file_format,
         user=user if getattr(user, "is_authenticated", False) else None,
     )
