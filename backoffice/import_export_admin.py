@@ -28,6 +28,7 @@ from import_export.admin import ImportExportMixin
 from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
 
 from .admin_base import message_with_change_set
+from .exceptions import DomainError
 from .formats import FORMATS, NATIVE_TYPE_FORMATS
 from .tenancy import current_tenant
 from .uploads import PendingUploadStorage, UploadRefused, pending_take, pending_token
@@ -73,6 +74,9 @@ class BackofficeImportExportMixin(ImportExportMixin):
             return HttpResponseRedirect(f"{self._changelist_url()}?e=1")
 
     def add_data_read_fail_error_to_form(self, form, error):
+        if isinstance(error, DomainError):  # what backoffice.tables says about a file it can't read
+            form.add_error("import_file", str(error))
+            return
         if isinstance(error, UnicodeDecodeError):
             form.add_error(
                 "import_file",

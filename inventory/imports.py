@@ -16,19 +16,15 @@ An import reads the file twice:
    are committed with each batch, so the admin's progress bar moves while the job runs.
 """
 
-import codecs
-import csv
-import json
 import logging
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from itertools import batched
 from pathlib import Path
 
@@ -41,8 +37,26 @@ from django.utils.text import slugify
 from audit.models import ChangeSet
 from audit.recording import history_bulk_record, recording_change_set
 from backoffice.exceptions import DomainError
-from backoffice.formats import unescape_cell
+from backoffice.tables import (  # noqa: F401 (importable from here)
+    FORMATS,
+    ImportFileError,
+    Table,
+    dataset_table,
+    detect_format,
+    open_table,
+    printable,
+    records_table,
+)
 
+from .cells import (  # noqa: F401 (importable from here)
+    CellError,
+    bad_characters,
+    checked_text,
+    parse_count,
+    parse_flag,
+    parse_price,
+    text_of,
+)
 from .models import Category, ImportJob, Product, StockMovement, normalise_sku
 from .services import catalogue_cache_clear, stock_apply, stock_open
 
@@ -50,11 +64,6 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 MAX_PROBLEMS = 1000  # problems kept for the report (all of them are counted)
-FORMATS = ("csv", "xlsx", "json")
-
-
-class ImportFileError(DomainError):
-    """The file can't be read as a table of products: format, encoding, columns."""
 
 
 class ImportRefused(DomainError):
@@ -69,243 +78,8 @@ def import_reason(file_name: str) -> str:
     return f"Imported from {file_name}"
 
 
-# --- Reading files --------------------------------------------------------------------------------
-@dataclass
-class Table:
-    """The rows of a file, which can be read more than once (an import checks, then writes)."""
-
-    headers: list[str]
-    open_rows: Callable[[], Iterator[Sequence]]
-    # The number a person sees for the first data row: 2 in a spreadsheet under its header row, 1 for
-    # the first record of a JSON list.
-    first_row_number: int = 2
-
-    def rows(self) -> Iterator[tuple[int, Sequence]]:
-        """(row number, cells) of every non-blank row."""
-        number = self.first_row_number - 1
-        iterator = self.open_rows()
-        while True:
-            number += 1
-            try:
-                cells = next(iterator)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as error:
-                raise ImportFileError(
-                    f"Row {number} is not UTF-8 text (byte {error.object[error.start : error.start + 1]!r}): "
-                    "save the file as “CSV UTF-8” and import it again. Nothing was imported."
-                ) from error
-            except csv.Error as error:
-                raise ImportFileError(
-                    f"Row {number} can't be read as CSV: {error}. Nothing was imported."
-                ) from error
-            if any(cell is not None and str(cell).strip() for cell in cells):
-                yield number, cells
-
-
-def detect_format(file_name: str, file_format: str | None = None) -> str:
-    chosen = (file_format or Path(file_name).suffix.lstrip(".")).lower()
-    if chosen not in FORMATS:
-        raise ImportFileError(
-            f"Can't tell the format of “{Path(file_name).name}”: use a .csv, .xlsx or .json file "
-            f"(or name the format: {', '.join(FORMATS)})."
-        )
-    return chosen
-
-
-def open_table(path, file_format: str | None = None) -> Table:
-    """A ``Table`` over a file on disk, streamed (CSV, XLSX) or loaded (JSON, a list of objects)."""
-    path = Path(path)
-    kind = detect_format(path.name, file_format)
-    if not path.exists():
-        raise ImportFileError(f"There is no file {path}.")
-    return {"csv": _csv_table, "xlsx": _xlsx_table, "json": _json_table}[kind](path)
-
-
-def _utf8_lines(path: Path) -> Iterator[str]:
-    """The file's lines as text, decoded one by one so a wrong encoding is reported on its line."""
-    with path.open("rb") as handle:
-        for line_number, raw in enumerate(handle, 1):
-            if line_number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                byte = raw[error.start : error.start + 1].hex()
-                raise ImportFileError(
-                    f"Line {line_number} of the file is not UTF-8 text (byte 0x{byte}): save the file as "
-                    "“CSV UTF-8” and import it again. Nothing was imported."
-                ) from error
-
-
-def _csv_table(path: Path) -> Table:
-    lines = _utf8_lines(path)
-    first_line = next(lines, "")
-    lines.close()
-    if not first_line.strip():
-        raise ImportFileError("The file is empty: the first row must name the columns.")
-    # Spreadsheets in many locales save CSV with semicolons.
-    delimiter = max(",;\t", key=first_line.count)
-    headers = next(csv.reader([first_line], delimiter=delimiter))
-
-    def open_rows():
-        reader = csv.reader(_utf8_lines(path), delimiter=delimiter)
-        next(reader, None)
-        yield from reader
-
-    return Table(headers=headers, open_rows=open_rows)
-
-
-def _xlsx_table(path: Path) -> Table:
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    def workbook():
-        try:
-            return openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
-            raise ImportFileError(
-                f"“{path.name}” is not an Excel workbook (.xlsx) that can be read: {error}."
-            ) from error
-
-    book = workbook()
-    try:
-        header_row = next(book.active.iter_rows(max_row=1, values_only=True), None)
-    finally:
-        book.close()
-    if not header_row or not any(header_row):
-        raise ImportFileError("The first sheet is empty: its first row must name the columns.")
-    headers = ["" if cell is None else str(cell) for cell in header_row]
-
-    def open_rows():
-        book = workbook()
-        try:
-            rows = book.active.iter_rows(values_only=True)
-            next(rows, None)
-            yield from rows
-        finally:
-            book.close()
-
-    return Table(headers=headers, open_rows=open_rows)
-
-
-def _json_table(path: Path) -> Table:
-    # A JSON list is read whole (the standard library has no streaming parser): fine for the
-    # catalogue files people export and edit; very big files are better sent as CSV.
-    try:
-        with path.open(encoding="utf-8-sig") as handle:
-            records = json.load(handle)
-    except UnicodeDecodeError as error:
-        raise ImportFileError("The file is not UTF-8 text: save it as UTF-8 and import it again.") from error
-    except json.JSONDecodeError as error:
-        raise ImportFileError(
-            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
-        ) from error
-    return records_table(records)
-
-
-def records_table(records) -> Table:
-    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
-        raise ImportFileError('A JSON import is a list of objects, one per row: [{"sku": …}, …].')
-    headers: dict[str, None] = {}
-    for record in records:
-        headers.update(dict.fromkeys(record))
-    names = list(headers)
-    return Table(
-        headers=names,
-        open_rows=lambda: (tuple(record.get(name) for name in names) for record in records),
-        first_row_number=1,
-    )
-
-
-def dataset_table(dataset, *, first_row_number: int = 2) -> Table:
-    """A ``Table`` over a tablib Dataset (what django-import-export's admin has read)."""
-    return Table(
-        headers=[str(header or "") for header in dataset.headers or []],
-        open_rows=lambda: iter(dataset),
-        first_row_number=first_row_number,
-    )
-
-
-# --- Cells ----------------------------------------------------------------------------------------
-class CellError(ValueError):
-    pass
-
-
-def text_of(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # spreadsheets store 12345 as 12345.0
-    return unescape_cell(str(value).strip())
-
-
-def parse_price(value) -> Decimal:
-    if isinstance(value, bool):
-        raise CellError(f"“{value}” is not a price")
-    if isinstance(value, float):
-        amount = Decimal(repr(value))
-    elif isinstance(value, int | Decimal):
-        amount = Decimal(value)
-    else:
-        text = text_of(value).replace(" ", "")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise CellError(f"“{text}” is not a price: write a number such as 12.50") from None
-    if not amount.is_finite():
-        raise CellError(f"“{value}” is not a price: write a number such as 12.50")
-    if amount < 0:
-        raise CellError(f"{amount} is negative: a price is 0 or more")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise CellError(f"{amount} has more than 2 decimal places")
-    if amount >= Decimal("1e10"):
-        raise CellError(f"{amount} is too large (at most 9999999999.99)")
-    return amount.quantize(Decimal("0.01"))
-
-
-def parse_count(value, *, what: str = "a quantity") -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)
-    elif isinstance(value, bool):
-        raise CellError(f"“{value}” is not a whole number")
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    else:
-        text = text_of(value)
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise CellError(f"“{text}” is not a whole number") from None
-        if not amount.is_finite() or amount != amount.to_integral_value():
-            raise CellError(f"“{text}” is not a whole number")
-        number = int(amount)
-    if number < 0:
-        raise CellError(f"{number} is negative: {what} is 0 or more")
-    if number > 2_147_483_647:
-        raise CellError(f"{number} is too large")
-    return number
-
-
-TRUE_WORDS = {"1", "true", "yes", "y", "x", "on", "published", "featured"}
-FALSE_WORDS = {"0", "false", "no", "n", "off", "draft", "-"}
-
-
-def parse_flag(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = text_of(value).lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise CellError(f"“{text_of(value)}” is not yes or no (write yes/no, true/false or 1/0)")
-
-
+# Files are read by backoffice.tables and cells by inventory.cells (both bounded); their names stay
+# importable from here.
 # --- Columns and categories -----------------------------------------------------------------------
 PRODUCT_COLUMNS = [
     "sku",
@@ -474,6 +248,10 @@ class ProductRow:
         ]
 
 
+# The most characters each text column takes (the model's max_length; a category's slug or path; a
+# description is a text column, bounded so that one cell can't hold a whole file).
+TEXT_LIMITS = {"sku": 64, "name": 200, "category": 1000, "description": 20_000}
+
 OPTIONAL_PARSERS = (
     ("stock", lambda value: parse_count(value, what="stock")),
     ("low_stock_threshold", lambda value: parse_count(value, what="a threshold")),
@@ -490,11 +268,12 @@ class ProductRowReader:
         repeated = sorted({key for key in keys if key and keys.count(key) > 1})
         if repeated:
             raise ImportFileError(
-                f"The column(s) {', '.join(repeated)} appear more than once: keep one of each."
+                f"The column(s) {', '.join(map(printable, repeated))} appear more than once: "
+                "keep one of each."
             )
         missing = [column for column in REQUIRED_COLUMNS if column not in keys]
         if missing:
-            found = ", ".join(str(header) for header in headers if str(header).strip()) or "none"
+            found = ", ".join(printable(str(header)) for header in headers if str(header).strip()) or "none"
             raise ImportFileError(
                 f"The file has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}. "
                 f"A product file needs the columns {', '.join(REQUIRED_COLUMNS)} (optional: "
@@ -503,7 +282,9 @@ class ProductRowReader:
             )
         self.positions = {key: index for index, key in enumerate(keys) if key in PRODUCT_COLUMNS}
         self.ignored_columns = [
-            str(h) for h, key in zip(headers, keys, strict=True) if key and key not in self.positions
+            printable(str(header))
+            for header, key in zip(headers, keys, strict=True)
+            if key and key not in self.positions
         ]
         self.categories = categories
 
@@ -518,21 +299,17 @@ class ProductRowReader:
         problems: list[RowProblem] = []
         values: dict[str, object] = {}
 
-        sku = normalise_sku(text_of(raw["sku"]))
-        if not sku:
+        sku = normalise_sku(self._text(raw, "sku", number, problems) or "")
+        if not sku and not problems:
             problems.append(RowProblem(number, "sku", "is empty: every product needs a SKU"))
-        elif len(sku) > 64:
-            problems.append(RowProblem(number, "sku", f"is {len(sku)} characters long (at most 64)"))
 
-        name = text_of(raw["name"])
-        if not name:
+        name = self._text(raw, "name", number, problems)
+        if name == "":
             problems.append(RowProblem(number, "name", "is empty"))
-        elif len(name) > 200:
-            problems.append(RowProblem(number, "name", f"is {len(name)} characters long (at most 200)"))
         values["name"] = name
 
-        category = text_of(raw["category"])
-        if not category:
+        category = self._text(raw, "category", number, problems)
+        if category == "":
             problems.append(
                 RowProblem(
                     number,
@@ -540,15 +317,15 @@ class ProductRowReader:
                     "is empty: give the category's slug (phones) or path (Electronics/Phones)",
                 )
             )
-        else:
+        elif category is not None:
             category_id = self.categories.find(category)
             if category_id is None:
                 problems.append(
                     RowProblem(
                         number,
                         "category",
-                        f"no category has the slug or path “{category}”: create it first, or use an "
-                        "existing one's slug (phones) or path (Electronics/Phones)",
+                        f"no category has the slug or path “{printable(category)}”: create it first, or use "
+                        "an existing one's slug (phones) or path (Electronics/Phones)",
                     )
                 )
             values["category"] = category_id
@@ -575,12 +352,23 @@ class ProductRowReader:
                 stock = parsed
             else:
                 values[column] = parsed
-        if "description" in raw and text_of(raw["description"]):
-            values["description"] = str(raw["description"]).strip()
+        if "description" in raw:
+            description = self._text(raw, "description", number, problems)
+            if description:
+                values["description"] = description
 
         if problems:
             return problems
         return ProductRow(number, sku, values, stock)
+
+    @staticmethod
+    def _text(raw, column: str, number: int, problems: list) -> str | None:
+        """The column's text within its limits, or None with the problem added."""
+        try:
+            return checked_text(raw[column], max_length=TEXT_LIMITS[column], what=f"a {column}")
+        except CellError as error:
+            problems.append(RowProblem(number, column, str(error)))
+            return None
 
 
 # --- The import -----------------------------------------------------------------------------------
@@ -1031,6 +819,8 @@ def _claim(job_id) -> int | None:
 
 def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None, message: str = "", **counts):
     now = timezone.now()
+    # Messages may quote a file: never a character the database refuses (NUL).
+    message = message.replace("\x00", "\\x00")
     values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
     if report is not None:
         values.update(
