@@ -136,17 +136,23 @@ class BackofficeImportExportMixin(ImportExportMixin):
             return HttpResponseRedirect(self._changelist_url())
         job, report = imports.import_job_start(job, rows=rows)
         if report is None and job.status != job.Status.FAILED:
-            self.message_user(
-                request,
-                format_html(
+            if rows > settings.IMPORT_BACKGROUND_ROWS:
+                text = format_html(
                     "{} rows are more than {} are imported in the request: a worker imports them in the "
                     'background. <a href="{}" class="underline">Follow its progress</a>',
                     rows,
                     settings.IMPORT_BACKGROUND_ROWS,
                     job_url,
-                ),
-                messages.INFO,
-            )
+                )
+            else:
+                text = format_html(
+                    "Another import into this shop is running: a worker imports {} when it has finished "
+                    "(imports of one shop take turns). "
+                    '<a href="{}" class="underline">Follow its progress</a>',
+                    job.file_name,
+                    job_url,
+                )
+            self.message_user(request, text, messages.INFO)
             return HttpResponseRedirect(job_url)
         if job.status != job.Status.DONE:
             self.message_user(

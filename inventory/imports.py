@@ -29,7 +29,7 @@ from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Lookup, Q, Value
 from django.utils import timezone
 from django.utils.text import slugify
@@ -47,6 +47,7 @@ from backoffice.tables import (  # noqa: F401 (importable from here)
     printable,
     records_table,
 )
+from backoffice.tenancy import current_tenant
 
 from .cells import (  # noqa: F401 (importable from here)
     CellError,
@@ -68,6 +69,10 @@ MAX_PROBLEMS = 1000  # problems kept for the report (all of them are counted)
 
 class ImportRefused(DomainError):
     pass
+
+
+class ImportBusy(ImportRefused):
+    """Another import into the same shop is running (imports of one shop take turns)."""
 
 
 class JobTakenOver(Exception):
@@ -508,25 +513,27 @@ class ProductImport:
         return report
 
     def _write_all(self, table, reader, report, repeats):
-        change_set = ChangeSet.objects.create(
-            kind=ChangeSet.Kind.IMPORT, title=f"Imported {self.file_name}"[:255], user=self.user
-        )
-        report.change_set = change_set
+        recorded = JobChangeSet(job=self.job, title=f"Imported {self.file_name}", user=self.user)
         done = 0
-        with recording_change_set(change_set):
-            for read, rows in self._batches(table, reader, None, repeats):
-                with transaction.atomic():
+        for read, rows in self._batches(table, reader, None, repeats):
+            try:
+                with transaction.atomic(), recorded.batch() as change_set:
                     changed = self._write(rows, report)
                     if changed:
                         ChangeSet.objects.filter(pk=change_set.pk).update(row_count=F("row_count") + changed)
                     done += read
                     self.on_progress("importing", done, report.rows_total)
-                forget_logged_queries()
+            except IntegrityError as error:
+                # Another writer (a person in the admin) created one of these SKUs meanwhile; imports
+                # themselves take turns (shop_import_lock). The batch was rolled back.
+                raise ImportRefused(
+                    f"Rows {rows[0].number} to {rows[-1].number} clash with products created meanwhile by "
+                    "someone else; nothing of these rows was written. Import the file again: rows already "
+                    "imported are found by their SKU and left as they are."
+                ) from error
+            forget_logged_queries()
         report.written = True
-        change_set.refresh_from_db()
-        if not change_set.row_count:
-            change_set.delete()  # nothing changed: no empty change set in the list
-            report.change_set = None
+        report.change_set = recorded.finish(count_entries=False)
 
     # -- deciding and writing --
     def _plan(self, rows: list[ProductRow], report: ImportReport, *, lock=False, preview=False):
@@ -738,6 +745,99 @@ def product_import(
 
 
 # --- Jobs -----------------------------------------------------------------------------------------
+# Imports into one shop take turns: two at once would both plan to create the same SKUs, and the
+# second would fail on the unique index half-way. A PostgreSQL advisory lock per shop, held by the
+# importing connection for the whole import (released when it ends, or when the connection dies).
+IMPORT_LOCK_NAMESPACE = 0x1D0C
+REQUEST_LOCK_WAIT = 3.0  # an import confirmed in the admin waits this long, then goes to a worker
+COMMAND_LOCK_WAIT = 120.0  # the shell's import waits this long, then says which import runs
+WORKER_LOCK_WAIT = 3600.0  # a worker waits (with heartbeats) this long, then fails the job (retry later)
+LOCK_POLL_SECONDS = 0.25
+
+
+@contextmanager
+def shop_import_lock(*, wait: float, on_wait: Callable[[], None] | None = None):
+    """Hold the open shop's import lock; wait up to ``wait`` seconds for it (calling ``on_wait``
+    between tries), else refuse with ``ImportBusy`` naming the import that runs. Re-entrant."""
+    import time
+
+    key = [IMPORT_LOCK_NAMESPACE, current_tenant().pk]
+    deadline = time.monotonic() + wait
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise ImportBusy(_busy_message())
+            if on_wait is not None:
+                on_wait()
+            time.sleep(LOCK_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _busy_message() -> str:
+    running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).select_related("user").first()
+    which = ""
+    if running is not None:
+        who = f" by {running.user}" if running.user else ""
+        which = f" ({running.file_name}, started {timezone.localtime(running.started_at):%H:%M}{who})"
+    return (
+        f"Another import into this shop is running{which}; imports of one shop take turns. "
+        "Start this one again when it has finished: nothing of it was imported."
+    )
+
+
+class JobChangeSet:
+    """The one change set of an import, over all the attempts of its job.
+
+    Created in the transaction of the first batch (a run that fails before writing anything leaves
+    no empty change set) and kept on the job in that transaction, so a retry records into the same
+    change set: the whole import is undone as one, however many attempts it took.
+    """
+
+    def __init__(self, *, job: ImportJob | None, title: str, user=None):
+        self.job, self.title, self.user = job, title[:255], user
+        self.change_set = None
+        if job is not None and job.change_set_id:
+            self.change_set = ChangeSet.objects.filter(pk=job.change_set_id).first()
+
+    @contextmanager
+    def batch(self):
+        """Use inside a batch's transaction: its history records into the change set."""
+        if self.change_set is None:
+            self.change_set = ChangeSet.objects.create(
+                kind=ChangeSet.Kind.IMPORT, title=self.title, user=self.user
+            )
+            if self.job is not None:
+                ImportJob.objects.filter(pk=self.job.pk).update(change_set=self.change_set)
+                self.job.change_set = self.change_set
+        with recording_change_set(self.change_set):
+            yield self.change_set
+
+    def finish(self, *, count_entries: bool) -> ChangeSet | None:
+        """The change set once the import is written; deleted (None) when it changed nothing.
+        ``count_entries``: count its records from the audit log (else batches counted them)."""
+        change_set = self.change_set
+        if change_set is None:
+            return None
+        if count_entries:
+            change_set.row_count = (
+                change_set.entries.values("content_type_id", "object_id").distinct().count()
+            )
+            change_set.save(update_fields=["row_count"])
+        else:
+            change_set.refresh_from_db()
+        if not change_set.row_count:
+            change_set.delete()  # nothing changed: no empty change set in the list
+            return None
+        return change_set
+
+
 def stale_after() -> timedelta:
     """A running job whose heartbeat is older than this has lost its worker."""
     return timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 120))
@@ -769,7 +869,12 @@ def import_job_start(job: ImportJob, *, rows: int):
     if rows > settings.IMPORT_BACKGROUND_ROWS:
         import_job_enqueue(job)
         return job, None
-    report = import_job_run(job.pk)
+    try:
+        with shop_import_lock(wait=REQUEST_LOCK_WAIT):
+            report = import_job_run(job.pk)
+    except ImportBusy:
+        import_job_enqueue(job)  # a worker runs it when the running import has finished
+        return job, None
     job.refresh_from_db()
     return job, report
 
@@ -874,8 +979,15 @@ def import_job_run(job_id) -> ImportReport | None:
         if not alive:
             raise JobTakenOver
 
+    def heartbeat():
+        alive = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+            heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise JobTakenOver
+
     try:
-        with local_file(job.file) as path:
+        with shop_import_lock(wait=WORKER_LOCK_WAIT, on_wait=heartbeat), local_file(job.file) as path:
             if job.resource == ImportJob.Resource.PRODUCTS:
                 report = product_import(
                     table=open_table(path, job.file_format),
@@ -891,6 +1003,9 @@ def import_job_run(job_id) -> ImportReport | None:
         return None
     except ImportFileError as error:
         _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error), rows_processed=0)
+        return None
+    except ImportRefused as error:
+        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error))
         return None
     except Exception as error:
         logger.exception("Import job %s stopped", job_id)
@@ -1058,28 +1173,20 @@ def resource_import(*, job: ImportJob, path: Path, on_progress: ProgressCallback
     if report.invalid:
         return report
 
-    change_set = ChangeSet.objects.create(
-        kind=ChangeSet.Kind.IMPORT, title=f"Imported {job.file_name}"[:255], user=kwargs["user"]
-    )
+    recorded = JobChangeSet(job=job, title=f"Imported {job.file_name}", user=kwargs["user"])
     done = 0
-    with recording_change_set(change_set):
-        size = getattr(settings, "IMPORT_BATCH_ROWS", BATCH_SIZE)
-        for start in range(0, len(dataset), size):
-            chunk = Dataset(*dataset[start : start + size], headers=dataset.headers)
-            with transaction.atomic():
-                result = resource_class().import_data(chunk, dry_run=False, raise_errors=True, **kwargs)
-                report.created += result.totals["new"]
-                report.updated += result.totals["update"]
-                report.unchanged += result.totals["skip"]
-                done += len(chunk)
-                on_progress("importing", done, report.rows_total)
+    size = getattr(settings, "IMPORT_BATCH_ROWS", BATCH_SIZE)
+    for start in range(0, len(dataset), size):
+        chunk = Dataset(*dataset[start : start + size], headers=dataset.headers)
+        with transaction.atomic(), recorded.batch():
+            result = resource_class().import_data(chunk, dry_run=False, raise_errors=True, **kwargs)
+            report.created += result.totals["new"]
+            report.updated += result.totals["update"]
+            report.unchanged += result.totals["skip"]
+            done += len(chunk)
+            on_progress("importing", done, report.rows_total)
     report.written = True
-    change_set.row_count = change_set.entries.values("content_type_id", "object_id").distinct().count()
-    if change_set.row_count:
-        change_set.save(update_fields=["row_count"])
-        report.change_set = change_set
-    else:
-        change_set.delete()
+    report.change_set = recorded.finish(count_entries=True)
     return report
 
 
@@ -1097,12 +1204,26 @@ def product_import_recorded(
     all_or_nothing: bool = True,
     on_progress: ProgressCallback | None = None,
     batch_size: int | None = None,
+    lock_wait: float = COMMAND_LOCK_WAIT,
 ) -> tuple[ImportJob | None, ImportReport]:
     """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
-    ledger's reference and the admin's record, unless nothing was written (then none is left)."""
+    ledger's reference and the admin's record, unless nothing was written (then none is left).
+    Waits up to ``lock_wait`` seconds for another import into the shop to finish (``ImportBusy``)."""
+    with shop_import_lock(wait=lock_wait):
+        return _product_import_recorded(
+            table=table,
+            file_name=file_name,
+            user=user,
+            all_or_nothing=all_or_nothing,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+
+
+def _product_import_recorded(*, table, file_name, user, all_or_nothing, on_progress, batch_size):
     job = ImportJob.objects.create(
         resource=ImportJob.Resource.PRODUCTS,
-        file_name=file_name[:255],
+        file_name="".join(ch for ch in Path(file_name).name if ch.isprintable())[:255] or "import",
         file_format=Path(file_name).suffix.lstrip(".").lower()[:10] or "csv",
         status=ImportJob.Status.RUNNING,
         user=user if getattr(user, "is_authenticated", False) else None,

@@ -269,6 +269,10 @@ class ImportJob(TenantScoped):
     error_report = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Every attempt records into this one change set (a retried job is undone as one).
+    change_set = models.ForeignKey(
+        "audit.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
