@@ -24,6 +24,8 @@ def someone_waits_for_a_lock(timeout=20.0):
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
+            # pg_stat_activity is read once per transaction unless the snapshot is dropped.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
