@@ -35,8 +35,11 @@ def bad_characters(text: str) -> str | None:
     """Why the database can't store ``text`` (None when it can)."""
     if "\x00" in text:
         return "contains a NUL character (\\x00): remove it"
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        return "contains a character that isn't valid Unicode text"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")  # in C: a lone surrogate (from a JSON "\\ud800") can't be encoded
+        except UnicodeEncodeError:
+            return "contains a character that isn't valid Unicode text"
     return None
 
 

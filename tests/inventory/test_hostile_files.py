@@ -198,3 +198,11 @@ def test_category_and_customer_files_are_checked_for_nul_and_length_too(client_f
         text = page.content.decode()
         assert "contains a NUL character" in text or "is 20,001 characters long" in text
     assert not Category.objects.exists()
+
+
+def test_a_json_escape_that_is_not_text_is_a_row_to_fix(tmp_path, phones):
+    content = b'[{"sku": "A-1", "name": "Lamp \\ud800", "category": "phones", "price": 1}]'
+
+    with pytest.raises(CommandError, match="Fix rows 1"):
+        run(tmp_path, "surrogate.json", content)
+    assert nothing_written()
