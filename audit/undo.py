@@ -11,6 +11,7 @@ Work is done in batches with a bounded number of queries per batch, never a quer
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import batched
 
 from django.contrib.contenttypes.models import ContentType
@@ -55,7 +56,8 @@ class UndoRecord:
     first_action: str  # what the change set first did to it: created / changed / deleted
     last_action: str  # and last
     current: object | None  # the record now (None if deleted); locked while an undo runs
-    after: object | None = None  # the history row the change set left it as
+    after: dict | None = None  # the values the change set left it with ({attname: value})
+    compared: list = field(default_factory=list)  # (attname, label) of the fields compared with those
     later: list = field(default_factory=list)  # history rows written after the change set
 
     @property
@@ -67,7 +69,7 @@ class UndoRecord:
         """Changed by the change set, but no earlier version was recorded (it predates history)."""
         return self.before is None and not self.created_by_change_set
 
-    @property
+    @cached_property
     def drift(self) -> list[tuple[str, object, object]]:
         """(field, what it is now, what the change set left) for every field that differs now from
         what the change set left, whoever changed it (with or without a history row)."""
@@ -78,14 +80,12 @@ class UndoRecord:
         if self.current is None:
             return [("record", "deleted", "there")]
         return [
-            (f.verbose_name, getattr(self.current, f.attname), getattr(self.after, f.attname))
-            for f in type(self.after).tracked_fields
-            if not f.primary_key
-            and f.attname not in AUTO_FIELDS
-            and getattr(self.current, f.attname) != getattr(self.after, f.attname)
+            (label, getattr(self.current, attname), self.after[attname])
+            for attname, label in self.compared
+            if getattr(self.current, attname) != self.after[attname]
         ]
 
-    @property
+    @cached_property
     def problem(self) -> str | None:
         drift = self.drift
         if drift:
@@ -145,6 +145,11 @@ def change_set_undo_plan(change_set: ChangeSet, *, lock: bool = False) -> UndoPl
     for model, objects in models:
         history = get_history_model_for_model(model)
         pk_name = model._meta.pk.attname
+        compared = [
+            (f.attname, f.verbose_name)
+            for f in history.tracked_fields
+            if not f.primary_key and f.attname not in AUTO_FIELDS
+        ]
         to_pk = model._meta.pk.to_python
         for batch in batched(sorted(objects.items(), key=lambda item: to_pk(item[0])), BATCH, strict=False):
             pks = [to_pk(object_id) for object_id, _ in batch]
@@ -161,7 +166,12 @@ def change_set_undo_plan(change_set: ChangeSet, *, lock: bool = False) -> UndoPl
                 .values_list("latest", flat=True)
             )
             before = {getattr(row, pk_name): row for row in history.objects.filter(history_id__in=before_ids)}
-            after = {row.history_id: row for row in history.objects.filter(history_id__in=lasts)}
+            after = {
+                row["history_id"]: row
+                for row in history.objects.filter(history_id__in=lasts).values(
+                    "history_id", *(attname for attname, _ in compared)
+                )
+            }
             later = defaultdict(list)
             for row in (
                 history.objects.filter(**{f"{pk_name}__in": pks}, history_id__gt=min(lasts))
@@ -181,6 +191,7 @@ def change_set_undo_plan(change_set: ChangeSet, *, lock: bool = False) -> UndoPl
                         last_action=seen[3],
                         current=current.get(pk),
                         after=after.get(seen[1]),
+                        compared=compared,
                         later=[row for row in later.get(pk, []) if row.history_id > seen[1]],
                     )
                 )
