@@ -843,12 +843,17 @@ def stale_after() -> timedelta:
     return timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 120))
 
 
+def shown_file_name(file_name) -> str:
+    """The name a file is shown and recorded by (the stored file is named by the server): no path,
+    no control characters."""
+    return "".join(ch for ch in Path(str(file_name)).name if ch.isprintable())[:255] or "import"
+
+
 def import_job_create(*, resource: str, file_name: str, content, file_format: str, user=None) -> ImportJob:
     """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
     from django.core.files.base import ContentFile, File
 
-    # Shown only (the stored file is named by the server): no path, no control characters.
-    name = "".join(ch for ch in Path(str(file_name)).name if ch.isprintable())[:255] or "import"
+    name = shown_file_name(file_name)
     job = ImportJob(
         resource=resource,
         file_name=name,
@@ -1221,9 +1226,10 @@ def product_import_recorded(
 
 
 def _product_import_recorded(*, table, file_name, user, all_or_nothing, on_progress, batch_size):
+    file_name = shown_file_name(file_name)
     job = ImportJob.objects.create(
         resource=ImportJob.Resource.PRODUCTS,
-        file_name="".join(ch for ch in Path(file_name).name if ch.isprintable())[:255] or "import",
+        file_name=file_name,
         file_format=Path(file_name).suffix.lstrip(".").lower()[:10] or "csv",
         status=ImportJob.Status.RUNNING,
         user=user if getattr(user, "is_authenticated", False) else None,
