@@ -1,10 +1,7 @@
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,8 +14,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 
 from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
-from core.filters import DayRangeFilter
-from core.tenancy import current_tenant
+from core.filters import DayRangeFilter, StaffUserFilter
 
 from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
@@ -32,18 +28,6 @@ ACTION_COLOURS = {
     AuditEntry.Action.CHANGED: "info",
     AuditEntry.Action.DELETED: "danger",
 }
-
-
-class StaffUserFilter(RelatedDropdownFilter):
-    """The open shop's staff: its members, superusers, and (in the default shop) staff of no shop."""
-
-    def field_choices(self, field, request, model_admin):
-        tenant = current_tenant()
-        members = Q(tenants=tenant) | Q(is_superuser=True)
-        if tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN:
-            members |= Q(tenants__isnull=True)
-        staff = get_user_model().objects.filter(members, is_staff=True).distinct().order_by("username")
-        return [(user.pk, str(user)) for user in staff]
 
 
 class ModelFilter(RelatedDropdownFilter):

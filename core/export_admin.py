@@ -2,7 +2,10 @@
 as CSV, XLSX or JSON, with formula escaping that covers ``= + - @`` (``core.formats``); for whoever may
 view the list. (Imports are the imports app's: ``imports.import_views``.)"""
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from import_export.admin import ExportMixin
 from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
@@ -31,3 +34,14 @@ class ExportAdminMixin(ExportMixin):
         if not file_format.is_binary() and encoding:
             export_data = export_data.encode(encoding)
         return export_data
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            # A filter the list doesn't have (an edited link): as the list itself does, start over.
+            changelist = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            )
+            return HttpResponseRedirect(f"{changelist}?e=1")

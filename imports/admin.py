@@ -4,7 +4,7 @@ to fix when a file was refused, and a retry for failed jobs."""
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.urls import path, reverse
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
@@ -12,8 +12,9 @@ from unfold.decorators import action, display
 from core.admin_base import REFUSED, ReadOnlyAdmin, redirect_from_dialog
 
 from .engine import MAX_PROBLEMS
-from .jobs import import_job_progress, import_job_retry, import_jobs_fail_stale
+from .jobs import import_job_retry
 from .models import ImportJob
+from .progress import import_job_is_stale, import_job_progress
 from .registry import spec_class
 
 STATUS_COLOURS = {
@@ -30,6 +31,15 @@ def import_permissions(resource: str) -> tuple[str, ...]:
         return spec_class(resource).permissions
     except LookupError:
         return ()
+
+
+def may_read_file(user, job) -> bool:
+    """Who may read a job's file: those who may read what it holds (its spec's ``view_permission``)."""
+    try:
+        wanted = spec_class(job.resource).view_permission
+    except LookupError:
+        return False
+    return bool(job.file) and bool(wanted) and user.has_perm(wanted)
 
 
 @admin.register(ImportJob)
@@ -72,6 +82,8 @@ class ImportJobAdmin(ReadOnlyAdmin):
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
+        if import_job_is_stale(obj):  # its worker died: failed, though not yet marked so
+            return ImportJob.Status.FAILED, ImportJob.Status.FAILED.label
         return obj.status, obj.get_status_display()
 
     @display(description="Progress")
@@ -84,7 +96,32 @@ class ImportJobAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.progress_view),
             name="imports_importjob_progress",
         )
-        return [progress, *super().get_urls()]
+        download = path(
+            "<path:object_id>/file/",
+            self.admin_site.admin_view(self.file_view),
+            name="imports_importjob_file",
+        )
+        return [progress, download, *super().get_urls()]
+
+    def file_view(self, request, object_id):
+        """The job's file, streamed to staff who may read both import jobs and what the file holds
+        (products, categories or customers): import files have no URL of their own."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = self._job(request, object_id)
+        if not may_read_file(request.user, job):
+            raise PermissionDenied
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError as error:
+            raise Http404("This import's file is no longer kept.") from error
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=job.file_name,
+            content_type="application/octet-stream",
+            headers={"Cache-Control": "private, no-store"},
+        )
 
     def _job(self, request, object_id) -> ImportJob:
         job = self.get_object(request, unquote(str(object_id)))
@@ -92,30 +129,25 @@ class ImportJobAdmin(ReadOnlyAdmin):
             raise Http404("No such import")
         return job
 
-    def _fail_if_stale(self, job: ImportJob) -> ImportJob:
-        if job.status == ImportJob.Status.RUNNING and import_jobs_fail_stale(
-            ImportJob.objects.filter(pk=job.pk)
-        ):
-            job.refresh_from_db()
-        return job
-
     def progress_view(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        job = self._fail_if_stale(self._job(request, object_id))
+        job = self._job(request, object_id)
         return JsonResponse(import_job_progress(job), headers={"Cache-Control": "no-store"})
-
-    def changelist_view(self, request, extra_context=None):
-        import_jobs_fail_stale()  # jobs whose worker died show as failed, not running forever
-        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, unquote(str(object_id)))
         extra = {}
         if job is not None:
-            job = self._fail_if_stale(job)
+            # Reading changes nothing: a job whose worker died shows as failed (import_job_progress),
+            # and is marked so by a worker, by beat or by its retry.
             extra = {
                 "job": job,
+                "file_url": (
+                    reverse("admin:imports_importjob_file", args=[job.pk])
+                    if may_read_file(request.user, job)
+                    else None
+                ),
                 "progress": import_job_progress(job),
                 "progress_url": reverse("admin:imports_importjob_progress", args=[job.pk]),
                 "problems": job.error_report if isinstance(job.error_report, list) else [],
@@ -133,7 +165,11 @@ class ImportJobAdmin(ReadOnlyAdmin):
     def get_actions_detail(self, request, object_id):
         actions = super().get_actions_detail(request, object_id)
         job = self.get_object(request, unquote(str(object_id)))
-        retryable = job is not None and job.status == ImportJob.Status.FAILED and bool(job.file)
+        retryable = (
+            job is not None
+            and (job.status == ImportJob.Status.FAILED or import_job_is_stale(job))
+            and bool(job.file)
+        )
         return [a for a in actions if retryable or a.action_name != "imports_importjob_retry"]
 
     @action(

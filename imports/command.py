@@ -13,11 +13,12 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.exceptions import DomainError
 from core.tenancy import activate, add_tenant_argument, tenant_from_options
 
 from .engine import run_import
-from .jobs import import_recorded
-from .readers import FORMATS, ImportFileError, open_table
+from .jobs import COMMAND_LOCK_WAIT, import_recorded
+from .readers import FORMATS, open_table
 from .registry import new_spec, spec_class
 
 
@@ -76,9 +77,26 @@ class ImportCommand(BaseCommand):
             "--batch-size", type=int, help="rows per batch (default: settings.IMPORT_BATCH_ROWS)"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--lock-wait",
+            type=float,
+            default=COMMAND_LOCK_WAIT,
+            help="seconds to wait for another import into the shop to finish (imports take turns)",
+        )
 
     def handle(
-        self, *args, path, dry_run, format, skip_invalid, user, tenant, batch_size, no_progress, **options
+        self,
+        *args,
+        path,
+        dry_run,
+        format,
+        skip_invalid,
+        user,
+        tenant,
+        batch_size,
+        no_progress,
+        lock_wait,
+        **options,
     ):
         shop = tenant_from_options(
             {"tenant": tenant.lower() if tenant else None}
@@ -116,8 +134,9 @@ class ImportCommand(BaseCommand):
                         all_or_nothing=not skip_invalid,
                         on_progress=progress,
                         batch_size=batch_size,
+                        lock_wait=lock_wait,
                     )
-            except ImportFileError as error:
+            except DomainError as error:  # a file that can't be read, another import running, ...
                 raise CommandError(str(error)) from error
             finally:
                 progress.close()

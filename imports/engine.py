@@ -15,19 +15,22 @@ A dry run (the admin's preview, ``--dry-run``) checks, then plans every batch wi
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import batched
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from audit.models import ChangeSet
 from audit.recording import recording_change_set
 from core.bulk import forget_logged_queries
 
+from .errors import ImportRefused
 from .keys import RepeatedKeys
+from .models import ImportJob
 from .readers import Table
 from .rows import RowProblem, RowReader
 from .spec import ImportRow, ImportSpec
@@ -98,6 +101,46 @@ class ImportReport:
             rows = self.rows_to_fix_text()
             return f"Nothing was imported: {self.invalid} row(s) are invalid (rows {rows}). {counts}."
         return f"{counts}."
+
+
+class JobChangeSet:
+    """The one change set of an import, over all the attempts of its job.
+
+    Created in the transaction of the first batch (a run that fails before writing anything leaves
+    no empty change set) and kept on the job in that transaction, so a retry records into the same
+    change set: the whole import is undone as one, however many attempts it took.
+    """
+
+    def __init__(self, *, job: ImportJob | None, title: str, user=None):
+        self.job, self.title, self.user = job, title[:255], user
+        self.change_set = None
+        if job is not None and job.change_set_id:
+            self.change_set = ChangeSet.objects.filter(pk=job.change_set_id).first()
+
+    @contextmanager
+    def batch(self):
+        """Use inside a batch's transaction: its history records into the change set."""
+        if self.change_set is None:
+            self.change_set = ChangeSet.objects.create(
+                kind=ChangeSet.Kind.IMPORT, title=self.title, user=self.user
+            )
+            if self.job is not None:
+                ImportJob.objects.filter(pk=self.job.pk).update(change_set=self.change_set)
+                self.job.change_set = self.change_set
+        with recording_change_set(self.change_set):
+            yield self.change_set
+
+    def finish(self) -> ChangeSet | None:
+        """The change set once the import is written (the batches counted its records); deleted
+        (None) when it changed nothing."""
+        change_set = self.change_set
+        if change_set is None:
+            return None
+        change_set.refresh_from_db()
+        if not change_set.row_count:
+            change_set.delete()  # nothing changed: no empty change set in the list
+            return None
+        return change_set
 
 
 class Import:
@@ -198,25 +241,28 @@ class Import:
         return report
 
     def _write_all(self, table, reader, report, repeats):
-        change_set = ChangeSet.objects.create(
-            kind=ChangeSet.Kind.IMPORT, title=f"Imported {self.file_name}"[:255], user=self.user
-        )
-        report.change_set = change_set
+        recorded = JobChangeSet(job=self.job, title=f"Imported {self.file_name}", user=self.user)
         done = 0
-        with recording_change_set(change_set):
-            for read, rows in self._batches(table, reader, None, repeats):
-                with transaction.atomic():
+        for read, rows in self._batches(table, reader, None, repeats):
+            try:
+                with transaction.atomic(), recorded.batch() as change_set:
                     changed = self._write(rows, report)
                     if changed:
                         ChangeSet.objects.filter(pk=change_set.pk).update(row_count=F("row_count") + changed)
                     done += read
                     self.on_progress("importing", done, report.rows_total)
-                forget_logged_queries()
+            except IntegrityError as error:
+                # Another writer (a person in the admin) created one of these keys meanwhile; imports
+                # themselves take turns (imports.locking). The batch was rolled back.
+                spec = self.spec
+                raise ImportRefused(
+                    f"Rows {rows[0].number} to {rows[-1].number} clash with {spec.label.lower()} created "
+                    "meanwhile by someone else; nothing of these rows was written. Import the file again: "
+                    f"rows already imported are found by their {spec.key_label} and left as they are."
+                ) from error
+            forget_logged_queries()
         report.written = True
-        change_set.refresh_from_db()
-        if not change_set.row_count:
-            change_set.delete()  # nothing changed: no empty change set in the list
-            report.change_set = None
+        report.change_set = recorded.finish()
 
     # -- deciding and writing --
     def _plan(self, rows: list[ImportRow], report: ImportReport, *, lock=False, preview=False):

@@ -1,38 +1,45 @@
 """The Import button of an admin: upload -> preview (a dry run of the engine over the whole file) ->
 confirm, for any registered resource.
 
-The upload is kept under a name the server chooses; the confirm form carries a token signed for that
-upload, that person, that shop and that resource (a client can't name another file). On confirm the file
-goes to an ImportJob: imported in the request when small, by a worker past
-``settings.IMPORT_BACKGROUND_ROWS`` rows (the job's page shows its progress).
+The upload waits for its confirmation in the private storage under a name the server chose; the
+confirm form carries a token signed for that upload, that person and that shop, never a file name
+(``imports.uploads``), and a confirmation can't be replayed. On confirm the file goes to an ImportJob:
+imported in the request when small, by a worker past ``settings.IMPORT_BACKGROUND_ROWS`` rows or while
+another import into the shop runs (the job's page shows its progress).
 """
 
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from audit.history_admin import message_with_change_set
 from core.tenancy import current_tenant
 
 from .engine import run_import
-from .files import count_rows, local_file, upload_forget, upload_keep
+from .files import count_rows, local_file
 from .forms import ImportConfirmForm, ImportUploadForm
 from .jobs import import_job_create, import_job_start
 from .readers import ImportFileError, detect_format, open_table
 from .registry import new_spec, spec_class
+from .uploads import (
+    UploadRefused,
+    pending_forget,
+    pending_path,
+    pending_save,
+    pending_take,
+    pending_token,
+    private_storage,
+)
 
 PREVIEW_ROWS = 500  # rows the preview lists (the counts cover the whole file)
-UPLOAD_SALT = "imports.upload"
-UPLOAD_VALID_SECONDS = 24 * 3600
 
 
 class ImportAdminMixin:
@@ -87,9 +94,9 @@ class ImportAdminMixin:
         except ImportFileError as error:
             form.add_error("import_file", str(error))
             return {}
-        stored = upload_keep(upload, suffix=f".{file_format}")
+        stored = pending_save(upload)
         try:
-            with local_file(stored) as local:
+            with local_file(pending_path(stored), private_storage()) as local:
                 report = run_import(
                     new_spec(self.import_resource),
                     table=open_table(local, file_format),
@@ -101,64 +108,41 @@ class ImportAdminMixin:
             if not report.rows_total:
                 raise ImportFileError("The file has no rows under its header: there is nothing to import.")
         except ImportFileError as error:
-            upload_forget(stored)
+            pending_forget(stored)
             form.add_error("import_file", str(error))
             return {}
         if report.invalid:
-            upload_forget(stored)
+            pending_forget(stored)
             return {"report": report}
-        token = signing.dumps(
-            {
-                "upload": stored,
-                "file_name": file_name,
-                "format": file_format,
-                "resource": self.import_resource,
-                "user": request.user.pk,
-                "tenant": current_tenant().pk,
-            },
-            salt=UPLOAD_SALT,
+        token = pending_token(
+            stored, user=request.user, tenant=current_tenant(), file_name=file_name, format=file_format
         )
         return {"report": report, "confirm_form": ImportConfirmForm(initial={"upload": token})}
 
     # -- confirm --
-    def _confirmed_upload(self, request) -> dict | None:
-        form = ImportConfirmForm(request.POST)
-        if not form.is_valid():
-            return None
-        try:
-            upload = signing.loads(
-                form.cleaned_data["upload"], salt=UPLOAD_SALT, max_age=UPLOAD_VALID_SECONDS
-            )
-        except signing.BadSignature:
-            return None
-        mine = (upload["user"], upload["tenant"], upload["resource"]) == (
-            request.user.pk,
-            current_tenant().pk,
-            self.import_resource,
-        )
-        return upload if mine and default_storage.exists(upload["upload"]) else None
-
+    @method_decorator(require_POST)
     def import_confirm_view(self, request):
         if not self.has_import_permission(request):
             raise PermissionDenied
         import_page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
-        upload = self._confirmed_upload(request) if request.method == "POST" else None
-        if upload is None:
-            self.message_user(
-                request,
-                "This preview has expired or was confirmed already: upload the file again.",
-                messages.ERROR,
-            )
+        form = ImportConfirmForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "The import's confirmation was incomplete: upload the file again.")
             return HttpResponseRedirect(import_page)
-        with default_storage.open(upload["upload"], "rb") as content:
-            job = import_job_create(
-                resource=self.import_resource,
-                file_name=upload["file_name"],
-                content=File(content),
-                file_format=upload["format"],
-                user=request.user,
+        try:
+            content, upload = pending_take(
+                form.cleaned_data["upload"], user=request.user, tenant=current_tenant()
             )
-        upload_forget(upload["upload"])
+        except UploadRefused as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(import_page)
+        job = import_job_create(
+            resource=self.import_resource,
+            file_name=upload["file_name"],
+            content=content,
+            file_format=upload["format"],
+            user=request.user,
+        )
         return self._run_job(request, job)
 
     def _run_job(self, request, job):
@@ -166,22 +150,29 @@ class ImportAdminMixin:
         try:
             rows = count_rows(job)
         except ImportFileError as error:
+            job.file.delete(save=False)
             job.delete()
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(self._changelist_url())
         job, report = import_job_start(job, rows=rows)
         if report is None and job.status != job.Status.FAILED:
-            self.message_user(
-                request,
-                format_html(
+            if rows > settings.IMPORT_BACKGROUND_ROWS:
+                text = format_html(
                     "{} rows are more than {} are imported in the request: a worker imports them in the "
                     'background. <a href="{}" class="underline">Follow its progress</a>',
                     rows,
                     settings.IMPORT_BACKGROUND_ROWS,
                     job_url,
-                ),
-                messages.INFO,
-            )
+                )
+            else:
+                text = format_html(
+                    "Another import into this shop is running: a worker imports {} when it has finished "
+                    "(imports of one shop take turns). "
+                    '<a href="{}" class="underline">Follow its progress</a>',
+                    job.file_name,
+                    job_url,
+                )
+            self.message_user(request, text, messages.INFO)
             return HttpResponseRedirect(job_url)
         if job.status != job.Status.DONE:
             self.message_user(

@@ -4,8 +4,6 @@ written on the job; a failed job can be retried, and a job whose worker died is 
 """
 
 import logging
-from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
 from celery import current_app
@@ -15,14 +13,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.exceptions import DomainError
-
 from .engine import ImportReport, ProgressCallback, run_import
+from .errors import ImportBusy, ImportRefused
 from .files import local_file
+from .locking import COMMAND_LOCK_WAIT, REQUEST_LOCK_WAIT, WORKER_LOCK_WAIT, shop_import_lock
 from .models import ImportJob
+from .progress import import_job_is_stale, import_jobs_fail_stale, stale_after
 from .readers import ImportFileError, open_table
 from .registry import new_spec
-from .signals import import_job_finished
+from .signals import announce_finished
 
 logger = logging.getLogger(__name__)
 
@@ -32,25 +31,22 @@ RUN_TASK = "inventory.run_import_job"
 FAIL_STALE_TASK = "inventory.fail_stale_import_jobs"
 
 
-class ImportRefused(DomainError):
-    pass
-
-
 class JobTakenOver(Exception):
     """The job is no longer this run's: marked failed as stale, or picked up by another attempt."""
 
 
-def stale_after() -> timedelta:
-    """A running job whose heartbeat is older than this has lost its worker."""
-    return timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+def shown_file_name(file_name) -> str:
+    """The name a file is shown and recorded by (the stored file is named by the server): no path,
+    no control characters."""
+    return "".join(ch for ch in Path(str(file_name)).name if ch.isprintable())[:255] or "import"
 
 
 def import_job_create(*, resource: str, file_name: str, content, file_format: str, user=None) -> ImportJob:
     """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
-    name = Path(file_name).name
+    name = shown_file_name(file_name)
     job = ImportJob(
         resource=resource,
-        file_name=name[:255],
+        file_name=name,
         file_format=file_format,
         user=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -68,7 +64,12 @@ def import_job_start(job: ImportJob, *, rows: int):
     if rows > settings.IMPORT_BACKGROUND_ROWS:
         import_job_enqueue(job)
         return job, None
-    report = import_job_run(job.pk)
+    try:
+        with shop_import_lock(wait=REQUEST_LOCK_WAIT):
+            report = import_job_run(job.pk)
+    except ImportBusy:
+        import_job_enqueue(job)  # a worker runs it when the running import has finished
+        return job, None
     job.refresh_from_db()
     return job, report
 
@@ -129,6 +130,8 @@ def _finish(
     """Write the job's outcome (if it is still this attempt's); ``announce`` it to the apps that follow
     imports (an e-mail to the person who started a background import)."""
     now = timezone.now()
+    # Messages may quote a file: never a character the database refuses (NUL).
+    message = message.replace("\x00", "\\x00")
     values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
     if report is not None:
         values.update(
@@ -145,12 +148,7 @@ def _finish(
         **values
     )
     if finished and announce:
-        _announce_finished(job_id)
-
-
-def _announce_finished(job_id) -> None:
-    job = ImportJob.unscoped.get(pk=job_id)
-    transaction.on_commit(partial(import_job_finished.send, sender=ImportJob, job=job))
+        announce_finished(job_id)
 
 
 def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
@@ -175,8 +173,18 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
         if not alive:
             raise JobTakenOver
 
+    def heartbeat():
+        alive = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+            heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise JobTakenOver
+
     try:
-        with local_file(job.file.name, job.file.storage) as path:
+        with (
+            shop_import_lock(wait=WORKER_LOCK_WAIT, on_wait=heartbeat),
+            local_file(job.file.name, job.file.storage) as path,
+        ):
             report = run_import(
                 new_spec(job.resource),
                 table=open_table(path, job.file_format),
@@ -197,6 +205,9 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
             rows_processed=0,
             announce=background,
         )
+        return None
+    except ImportRefused as error:
+        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error))
         return None
     except Exception as error:
         logger.exception("Import job %s stopped", job_id)
@@ -231,8 +242,11 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
 
 
 def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
-    """Queue a failed job again. Rows it imported before failing are found by their key and left
-    alone, so a retry never duplicates anything."""
+    """Queue a failed job (or one whose worker died) again. Rows it imported before failing are found
+    by their key and left alone, so a retry never duplicates anything."""
+    if import_job_is_stale(job):
+        import_jobs_fail_stale(ImportJob.objects.filter(pk=job.pk))
+        job.refresh_from_db()
     if job.status != ImportJob.Status.FAILED:
         raise ImportRefused(
             f"Only a failed import can be retried; this one is {job.get_status_display().lower()}."
@@ -262,56 +276,6 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
     return job
 
 
-def import_jobs_fail_stale(queryset=None) -> int:
-    """Mark failed the running jobs whose worker is gone (no heartbeat for ``stale_after()``)."""
-    queryset = ImportJob.objects.all() if queryset is None else queryset
-    now = timezone.now()
-    failed = 0
-    for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
-        marked = queryset.filter(
-            pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
-        ).update(
-            status=ImportJob.Status.FAILED,
-            finished_at=now,
-            error_message=(
-                f"The worker running this import stopped answering (last heartbeat "
-                f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
-                f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
-                "the rest (they are found by their key and not duplicated)."
-            ),
-        )
-        if marked:
-            _announce_finished(job.pk)
-        failed += marked
-    return failed
-
-
-def import_job_progress(job: ImportJob) -> dict:
-    """What the job page's progress bar shows (polled as JSON)."""
-    if job.status == ImportJob.Status.RUNNING and not job.rows_total:
-        phase = f"Checking the file: {job.rows_processed} rows read"
-    elif job.status == ImportJob.Status.RUNNING:
-        phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
-    elif job.status == ImportJob.Status.QUEUED:
-        phase = "Waiting for a worker"
-    else:
-        phase = job.get_status_display()
-    return {
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "phase": phase,
-        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
-        "rows_total": job.rows_total,
-        "rows_processed": job.rows_processed,
-        "percent": job.progress_percent,
-        "created": job.created_count,
-        "updated": job.updated_count,
-        "unchanged": job.skipped_count,
-        "invalid": job.failed_count,
-        "error_message": job.error_message,
-    }
-
-
 def import_recorded(
     *,
     resource: str,
@@ -321,12 +285,28 @@ def import_recorded(
     all_or_nothing: bool = True,
     on_progress: ProgressCallback | None = None,
     batch_size: int | None = None,
+    lock_wait: float = COMMAND_LOCK_WAIT,
 ) -> tuple[ImportJob | None, ImportReport]:
     """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
-    ledger's reference and the admin's record, unless nothing was written (then none is left)."""
+    ledger's reference and the admin's record, unless nothing was written (then none is left).
+    Waits up to ``lock_wait`` seconds for another import into the shop to finish (``ImportBusy``)."""
+    with shop_import_lock(wait=lock_wait):
+        return _import_recorded(
+            resource=resource,
+            table=table,
+            file_name=file_name,
+            user=user,
+            all_or_nothing=all_or_nothing,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+
+
+def _import_recorded(*, resource, table, file_name, user, all_or_nothing, on_progress, batch_size):
+    file_name = shown_file_name(file_name)
     job = ImportJob.objects.create(
         resource=resource,
-        file_name=file_name[:255],
+        file_name=file_name,
         file_format=Path(file_name).suffix.lstrip(".").lower()[:10] or "csv",
         status=ImportJob.Status.RUNNING,
         user=user if getattr(user, "is_authenticated", False) else None,

@@ -4,6 +4,7 @@ from django.db import models
 from core.tenancy import TenantScoped, tenant_manager
 
 from .registry import resource_choices
+from .uploads import import_file_path, private_storage
 
 
 class ImportJob(TenantScoped):
@@ -17,7 +18,9 @@ class ImportJob(TenantScoped):
 
     # The registered resource (imports.registry): products, categories, customers...
     resource = models.CharField(max_length=20, choices=resource_choices)
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Named by the server and kept where no URL reaches (imports.uploads); file_name is the name the
+    # person uploaded, shown only.
+    file = models.FileField(upload_to=import_file_path, storage=private_storage, max_length=200)
     file_name = models.CharField(max_length=255)
     file_format = models.CharField(max_length=10, default="csv")
     user = models.ForeignKey(
@@ -33,6 +36,10 @@ class ImportJob(TenantScoped):
     error_report = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Every attempt records into this one change set (a retried job is undone as one).
+    change_set = models.ForeignKey(
+        "audit.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .cells import CellError
-from .readers import ImportFileError
+from .readers import ImportFileError, printable
 from .spec import CLEAR, ImportRow, ImportSpec
 
 
@@ -42,12 +42,13 @@ class RowReader:
         repeated = sorted({key for key in keys if key and keys.count(key) > 1})
         if repeated:
             raise ImportFileError(
-                f"The column(s) {', '.join(repeated)} appear more than once: keep one of each."
+                f"The column(s) {', '.join(map(printable, repeated))} appear more than once: "
+                "keep one of each."
             )
         required = [column.name for column in spec.columns if column.required]
         missing = [name for name in required if name not in keys]
         if missing:
-            found = ", ".join(str(header) for header in headers if str(header).strip()) or "none"
+            found = ", ".join(printable(str(header)) for header in headers if str(header).strip()) or "none"
             optional = [column.name for column in spec.columns if not column.required]
             raise ImportFileError(
                 f"The file has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}. "
@@ -56,7 +57,9 @@ class RowReader:
             )
         positions = {key: index for index, key in enumerate(keys) if key in spec.columns_by_name}
         self.ignored_columns = [
-            str(header) for header, key in zip(headers, keys, strict=True) if key and key not in positions
+            printable(str(header))
+            for header, key in zip(headers, keys, strict=True)
+            if key and key not in positions
         ]
         self.spec = spec
         self.columns = [

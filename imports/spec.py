@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from audit.recording import history_bulk_record
 from core.lookups import one_of
 
-from .cells import text_of
+from .cells import text
 
 KEEP, CLEAR = "keep", "clear"
+ANY_TEXT = text(max_length=20_000)  # a column's cells unless it says otherwise
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Column:
     """
 
     name: str
-    parse: Callable | str = text_of
+    parse: Callable | str = ANY_TEXT
     attribute: str = ""
     required: bool = False
     missing: str = "is empty"
@@ -68,8 +69,10 @@ class ImportSpec:
     columns: tuple[Column, ...] = ()
     key: str = ""  # the column whose value identifies a record
     key_label: str = ""  # what to call the key in messages ("SKU")
-    # Permissions (``app.codename``) needed to import this resource (and retry its jobs).
+    # Permissions (``app.codename``) needed to import this resource (and retry its jobs), and to read
+    # what its files hold (download a job's file).
     permissions: tuple[str, ...] = ()
+    view_permission: str = ""
 
     def __init__(self):
         self.columns_by_name = {column.name: column for column in self.columns}

@@ -10,9 +10,9 @@ from celery.signals import worker_ready
 
 from core.tenancy import activate, default_tenant, tenant_model
 
-from .files import uploads_forget_stale
-from .jobs import FAIL_STALE_TASK, RUN_TASK, import_job_run, import_jobs_fail_stale
+from .jobs import FAIL_STALE_TASK, RUN_TASK, import_job_run
 from .models import ImportJob
+from .progress import import_jobs_fail_stale
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +32,10 @@ def run_import_job(job_id: int, tenant_id: int | None = None) -> str:
 
 @shared_task(name=FAIL_STALE_TASK)
 def fail_stale_import_jobs() -> int:
-    """Mark failed the running imports whose worker stopped sending heartbeats (every shop), and remove
-    uploads whose preview nobody confirmed."""
+    """Mark failed the running imports whose worker stopped sending heartbeats (every shop)."""
     failed = import_jobs_fail_stale(ImportJob.unscoped.all())
     if failed:
         logger.warning("%s import job(s) had lost their worker: marked failed", failed)
-    uploads_forget_stale()
     return failed
 
 

@@ -22,10 +22,11 @@ from core.admin_base import (
     CsvExportMixin,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
+    action_confirmation,
     redirect_from_dialog,
 )
 from core.export_admin import ExportAdminMixin
-from core.filters import DayRangeFilter
+from core.filters import DayRangeFilter, StaffUserFilter
 from core.pagination import related_count
 from core.search import indexed_search
 from imports.import_views import ImportAdminMixin
@@ -34,7 +35,7 @@ from . import services
 from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
 from .models import Category, Product, ProductImage, StockMovement
 from .resources import CategoryResource, ProductResource
-from .selectors import reference_label
+from .selectors import product_flag_effects, reference_label
 from .stock_state import StockState
 
 
@@ -197,6 +198,15 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
     # --- bulk actions: each goes through the catalogue service and writes history per row ------
     def _flag_action(self, request, queryset, flag: str, verb: str):
+        page = action_confirmation(
+            self,
+            request,
+            title=f"{services.PRODUCT_FLAGS[flag][2]} of the selected products",
+            effects=product_flag_effects(queryset, flag),
+            submit=services.PRODUCT_FLAGS[flag][2],
+        )
+        if page is not None:
+            return page
         selected = queryset.count()
         change_set = self.run_service(
             request,
@@ -206,22 +216,23 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         )
         if change_set is not REFUSED:
             self.message_changed(request, change_set, selected, verb)
+        return None
 
     @action(description="Publish selected products", permissions=["change"])
     def publish(self, request, queryset):
-        self._flag_action(request, queryset, "publish", "published")
+        return self._flag_action(request, queryset, "publish", "published")
 
     @action(description="Unpublish selected products", permissions=["change"])
     def unpublish(self, request, queryset):
-        self._flag_action(request, queryset, "unpublish", "unpublished")
+        return self._flag_action(request, queryset, "unpublish", "unpublished")
 
     @action(description="Feature selected products", permissions=["change"])
     def feature(self, request, queryset):
-        self._flag_action(request, queryset, "feature", "featured")
+        return self._flag_action(request, queryset, "feature", "featured")
 
     @action(description="Stop featuring selected products", permissions=["change"])
     def unfeature(self, request, queryset):
-        self._flag_action(request, queryset, "unfeature", "no longer featured")
+        return self._flag_action(request, queryset, "unfeature", "no longer featured")
 
     @action(description="Adjust stock of selected products", permissions=["adjust_stock"])
     def adjust_stock_selected(self, request, queryset):
@@ -321,7 +332,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_select_related = ["product", "user", "reference_type"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),
-        ("user", RelatedDropdownFilter),
+        ("user", StaffUserFilter),
         ("product", AutocompleteSelectFilter),
         ("created_at", DayRangeFilter),
     ]

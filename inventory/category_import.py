@@ -10,7 +10,8 @@ from django.core.validators import validate_slug
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from imports.cells import CellError, text, text_of
+from imports.cells import CellError, checked_text, text
+from imports.readers import printable
 from imports.spec import CLEAR, Column, ImportSpec
 
 from .models import Category
@@ -19,6 +20,7 @@ from .services import CatalogueError, category_create, category_update
 
 parse_slug = text(
     max_length=140,
+    what="a slug",
     lower=True,
     validator=validate_slug,
     invalid="is not a slug: use letters, digits, hyphens and underscores",
@@ -32,13 +34,14 @@ class CategoryImport(ImportSpec):
     key = "slug"
     key_label = "category"
     permissions = ("inventory.add_category", "inventory.change_category")
+    view_permission = "inventory.view_category"
     columns = (
-        Column("name", parse=text(max_length=120), required=True),
+        Column("name", parse=text(max_length=120, what="a name"), required=True),
         # A file without slugs keeps the categories' slugs (new ones get one made from the name).
         Column("slug", parse=parse_slug),
         # An empty parent makes the category a top-level one.
         Column("parent", parse="parent_reference", attribute="parent_id", when_empty=CLEAR, empty=None),
-        Column("description", when_empty=CLEAR),
+        Column("description", parse=text(max_length=20_000, what="a description"), when_empty=CLEAR),
     )
 
     def __init__(self):
@@ -76,7 +79,7 @@ class CategoryImport(ImportSpec):
     # -- cells and rows --
     def parent_reference(self, value) -> str:
         """The parent as the file names it (slug or path), if it exists or an earlier row creates it."""
-        reference = text_of(value)
+        reference = checked_text(value, max_length=1000, what="a parent")
         known = (
             self.index.find(reference) is not None
             or reference.lower() in self.planned_slugs
@@ -84,8 +87,8 @@ class CategoryImport(ImportSpec):
         )
         if not known:
             raise CellError(
-                f"no category has the slug or path “{reference}”: create it first (in an earlier row "
-                "of this file, or in the catalogue)"
+                f"no category has the slug or path “{printable(reference)}”: create it first (in an "
+                "earlier row of this file, or in the catalogue)"
             )
         return reference
 

@@ -14,8 +14,9 @@ from django.utils.text import slugify
 from audit.recording import history_bulk_record
 from core.bulk import copy_rows
 from core.lookups import one_of
-from imports.cells import CellError, count, parse_flag, parse_price, text, text_of
+from imports.cells import CellError, checked_text, count, parse_flag, parse_price, text
 from imports.engine import Update
+from imports.readers import printable
 from imports.spec import Column, ImportSpec
 
 from .models import Product, StockMovement, normalise_sku
@@ -24,10 +25,7 @@ from .services import catalogue_cache_clear, stock_apply, stock_open
 
 
 def parse_sku(value) -> str:
-    sku = normalise_sku(text_of(value))
-    if len(sku) > 64:
-        raise CellError(f"is {len(sku)} characters long (at most 64)")
-    return sku
+    return normalise_sku(checked_text(value, max_length=64, what="a sku"))
 
 
 class ProductImport(ImportSpec):
@@ -37,9 +35,10 @@ class ProductImport(ImportSpec):
     key = "sku"
     key_label = "SKU"
     permissions = ("inventory.import_product",)
+    view_permission = "inventory.view_product"
     columns = (
         Column("sku", parse=parse_sku, required=True, missing="is empty: every product needs a SKU"),
-        Column("name", parse=text(max_length=200), required=True),
+        Column("name", parse=text(max_length=200, what="a name"), required=True),
         Column(
             "category",
             parse="category_id",
@@ -54,7 +53,7 @@ class ProductImport(ImportSpec):
         Column("low_stock_threshold", parse=count(what="a threshold"), aliases=("low_stock",)),
         Column("is_published", parse=parse_flag, aliases=("published",)),
         Column("is_featured", parse=parse_flag, aliases=("featured",)),
-        Column("description"),
+        Column("description", parse=text(max_length=20_000, what="a description")),
     )
 
     def __init__(self):
@@ -62,10 +61,11 @@ class ProductImport(ImportSpec):
         self.categories = CategoryIndex()
 
     def category_id(self, value) -> int:
-        found = self.categories.find(text_of(value))
+        reference = checked_text(value, max_length=1000, what="a category")
+        found = self.categories.find(reference)
         if found is None:
             raise CellError(
-                f"no category has the slug or path “{text_of(value)}”: create it first, or use an "
+                f"no category has the slug or path “{printable(reference)}”: create it first, or use an "
                 "existing one's slug (phones) or path (Electronics/Phones)"
             )
         return found

@@ -2,13 +2,20 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import Http404
 from django.urls import reverse
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
-from core.admin_base import REFUSED, ReadOnlyAdmin, ReadOnlyPermissions, redirect_from_dialog
+from core.admin_base import (
+    REFUSED,
+    ReadOnlyAdmin,
+    ReadOnlyPermissions,
+    action_confirmation,
+    redirect_from_dialog,
+)
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.search import indexed_search
@@ -16,9 +23,15 @@ from imports.import_views import ImportAdminMixin
 from inventory.models import Product
 
 from . import services
+from .forms import order_transition_form
 from .models import Customer, Order, OrderItem, OrderStatus
 from .resources import CustomerResource, OrderLineResource
-from .selectors import normalise_order_number, order_lines_as_of, search_orders
+from .selectors import (
+    normalise_order_number,
+    order_lines_as_of,
+    orders_transition_effects,
+    search_orders,
+)
 
 STATUS_COLOURS = {
     OrderStatus.PENDING: "warning",
@@ -93,6 +106,18 @@ class OrderItemInline(TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self._editable(request, obj) and super().has_delete_permission(request, obj)
+
+
+def _status_button(name: str, to: OrderStatus, *, label: str, icon: str, submit: str, verb: str):
+    """A status button of an order's page: it opens a dialog saying what the change does to money and
+    stock (``orders.forms.OrderTransitionForm``); only its Confirm (a POST) changes the order."""
+
+    def button(self, request, form, object_id):
+        return self._detail(request, object_id, to, verb)
+
+    button.__name__ = button.__qualname__ = name  # Unfold finds a detail action by its name
+    dialog = {"title": f"{label}?", "form_class": order_transition_form(to), "form_submit_text": submit}
+    return action(description=label, permissions=["change"], icon=icon, dialog=dialog)(button)
 
 
 @admin.register(Order)
@@ -179,59 +204,97 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
         return obj.item_count
 
     # --- status changes: one service call per order, history per order -----------------------
+    # Each says first what it will do to money and stock (a page for the list's actions, a dialog on
+    # an order's page); only the confirmation, a POST with the CSRF token, changes anything.
     def _bulk(self, request, queryset, to: OrderStatus, verb: str):
-        change_set = self.run_service(
+        effects, refused = orders_transition_effects(queryset, to)
+        page = action_confirmation(
+            self,
             request,
-            lambda: services.order_bulk_transition(orders=list(queryset), to=to, user=request.user),
+            title=f"{services.BULK_TITLES[to]} of the selected orders",
+            effects=effects,
+            refusals=refused,
+            submit=services.BULK_TITLES[to],
+        )
+        if page is not None:
+            return page
+        orders = list(queryset)
+        change_set = self.run_service(
+            request, lambda: services.order_bulk_transition(orders=orders, to=to, user=request.user)
         )
         if change_set is not REFUSED:
-            text = f"{change_set.row_count} order(s) {verb}."
+            # All or nothing: every selected order changed (the change set also counts their products).
+            text = f"{len(orders)} order(s) {verb}."
             self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
+        return None
 
     @action(description="Mark selected orders shipped", permissions=["change"])
     def bulk_ship(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
+        return self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
 
     @action(description="Mark selected orders completed", permissions=["change"])
     def bulk_complete(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
+        return self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
 
     @action(description="Cancel selected orders (restock)", permissions=["change"])
     def bulk_cancel(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.CANCELLED, "cancelled and restocked")
+        return self._bulk(request, queryset, OrderStatus.CANCELLED, "cancelled and restocked")
 
     @action(description="Refund selected orders (restock)", permissions=["change"])
     def bulk_refund(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.REFUNDED, "refunded and restocked")
+        return self._bulk(request, queryset, OrderStatus.REFUNDED, "refunded and restocked")
 
     def _detail(self, request, object_id, to: OrderStatus, verb: str):
-        order = self.get_object(request, object_id)
+        order = self.get_object(request, unquote(str(object_id)))
+        if order is None:
+            raise Http404("No order with this id.")
         done = self.run_service(
             request, lambda: services.order_transition(order=order, to=to, user=request.user)
         )
         if done is not REFUSED:
             self.message_user(request, f"Order {done.number} {verb}.", messages.SUCCESS)
-        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[object_id]))
+        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
 
-    @action(description="Mark paid", permissions=["change"], icon="payments")
-    def mark_paid(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.PAID, "marked paid")
-
-    @action(description="Mark shipped", permissions=["change"], icon="local_shipping")
-    def ship(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.SHIPPED, "marked shipped")
-
-    @action(description="Complete", permissions=["change"], icon="task_alt")
-    def complete(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.COMPLETED, "completed")
-
-    @action(description="Cancel and restock", permissions=["change"], icon="cancel")
-    def cancel(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.CANCELLED, "cancelled; its stock was returned")
-
-    @action(description="Refund and restock", permissions=["change"], icon="currency_exchange")
-    def refund(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.REFUNDED, "refunded; its stock was returned")
+    mark_paid = _status_button(
+        "mark_paid",
+        OrderStatus.PAID,
+        label="Mark paid",
+        icon="payments",
+        submit="Charge and mark paid",
+        verb="marked paid",
+    )
+    ship = _status_button(
+        "ship",
+        OrderStatus.SHIPPED,
+        label="Mark shipped",
+        icon="local_shipping",
+        submit="Mark shipped",
+        verb="marked shipped",
+    )
+    complete = _status_button(
+        "complete",
+        OrderStatus.COMPLETED,
+        label="Complete",
+        icon="task_alt",
+        submit="Complete",
+        verb="completed",
+    )
+    cancel = _status_button(
+        "cancel",
+        OrderStatus.CANCELLED,
+        label="Cancel and restock",
+        icon="cancel",
+        submit="Cancel the order",
+        verb="cancelled; its stock was returned",
+    )
+    refund = _status_button(
+        "refund",
+        OrderStatus.REFUNDED,
+        label="Refund and restock",
+        icon="currency_exchange",
+        submit="Refund",
+        verb="refunded; its stock was returned",
+    )
 
 
 @admin.register(OrderItem)

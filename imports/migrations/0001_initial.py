@@ -7,6 +7,7 @@ import core.tenancy
 import django.db.models.deletion
 import django.db.models.manager
 import imports.registry
+import imports.uploads
 from django.conf import settings
 from django.db import migrations, models
 
@@ -27,7 +28,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("backoffice", "0001_initial"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("inventory", "0002_postgres_search_and_ledger_guard"),
+        ("audit", "0002_list_indexes"),
+        ("inventory", "0004_import_job_change_set"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -39,7 +41,7 @@ class Migration(migrations.Migration):
                     fields=[
                         ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                         ("resource", models.CharField(choices=imports.registry.resource_choices, max_length=20)),
-                        ("file", models.FileField(upload_to="imports/%Y/%m/")),
+                        ("file", models.FileField(max_length=200, storage=imports.uploads.private_storage, upload_to=imports.uploads.import_file_path)),
                         ("file_name", models.CharField(max_length=255)),
                         ("file_format", models.CharField(default="csv", max_length=10)),
                         ("status", models.CharField(choices=[("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")], default="queued", max_length=10)),
@@ -52,6 +54,7 @@ class Migration(migrations.Migration):
                         ("error_report", models.JSONField(blank=True, default=list)),
                         ("error_message", models.TextField(blank=True)),
                         ("attempts", models.PositiveSmallIntegerField(default=0)),
+                        ("change_set", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="audit.changeset")),
                         ("started_at", models.DateTimeField(blank=True, null=True)),
                         ("finished_at", models.DateTimeField(blank=True, null=True)),
                         ("heartbeat_at", models.DateTimeField(blank=True, null=True)),

@@ -23,6 +23,7 @@ from .catalogue import (
 )
 from .errors import CatalogueError, InsufficientStock, validation_message
 from .stock import (
+    STOCK_MAX,
     StockChange,
     ledger_purge,
     product_popularity_raise,
@@ -36,6 +37,7 @@ from .undo import product_undo
 
 __all__ = [
     "PRODUCT_FLAGS",
+    "STOCK_MAX",
     "CatalogueError",
     "InsufficientStock",
     "StockChange",

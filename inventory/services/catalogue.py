@@ -15,7 +15,7 @@ from core.deletion import protectors_text, referenced_elsewhere
 from ..models import Category, Product, ProductImage, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, validation_message
-from .stock import stock_adjust
+from .stock import check_quantities, stock_adjust
 
 
 def _checked(record, *, exclude=()) -> None:
@@ -48,6 +48,7 @@ def product_create(*, product: Product, stock: int = 0, user=None, reason: str =
     as a receipt."""
     if stock < 0:
         raise CatalogueError("Stock can't be negative.")
+    check_quantities([stock])
     product.stock = 0
     with transaction.atomic():
         _saved(product, user=user, reason=reason)
@@ -102,10 +103,7 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
     """
     field, value, default_reason = PRODUCT_FLAGS[flag]
     reason = reason or default_reason
-    with (
-        transaction.atomic(),
-        change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set,
-    ):
+    with transaction.atomic():
         to_change = list(
             Product.objects.filter(pk__in=_pks(products))
             .exclude(**{field: value})
@@ -113,15 +111,17 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
             .select_for_update()
         )
         if not to_change:
-            transaction.set_rollback(True)  # no empty change set
-            return None
-        now = timezone.now()
-        Product.objects.filter(pk__in=[p.pk for p in to_change]).update(**{field: value, "updated_at": now})
-        for product in to_change:
-            setattr(product, field, value)
-            product.updated_at = now
-        history_bulk_record(to_change, reason=reason, user=user, changed_fields=[field])
-        catalogue_cache_clear(product_ids=[p.pk for p in to_change])
+            return None  # nothing to change: no change set at all, rather than an empty one
+        with change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set:
+            now = timezone.now()
+            Product.objects.filter(pk__in=[p.pk for p in to_change]).update(
+                **{field: value, "updated_at": now}
+            )
+            for product in to_change:
+                setattr(product, field, value)
+                product.updated_at = now
+            history_bulk_record(to_change, reason=reason, user=user, changed_fields=[field])
+            catalogue_cache_clear(product_ids=[p.pk for p in to_change])
     return change_set
 
 

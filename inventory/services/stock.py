@@ -19,6 +19,8 @@ from ..models import Product, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, InsufficientStock
 
+STOCK_MAX = 2_147_483_647  # the stock and movement columns are PostgreSQL integers
+
 
 @dataclass(frozen=True)
 class StockChange:
@@ -56,6 +58,7 @@ def stock_apply(
     changes = {pk: qty for pk, qty in changes.items() if qty}
     if not changes:
         return []
+    check_quantities(changes.values())
     if kind not in StockMovement.Kind.values:
         raise CatalogueError(f"Unknown stock movement kind {kind!r}.")
 
@@ -75,6 +78,11 @@ def stock_apply(
             quantity = changes[product.pk]
             if product.stock + quantity < 0:
                 raise InsufficientStock(product=product, available=product.stock, requested=-quantity)
+            if product.stock + quantity > STOCK_MAX:
+                raise CatalogueError(
+                    f"{product.name} ({product.sku}) would hold {product.stock + quantity:,} units: a "
+                    f"product's stock is at most {STOCK_MAX:,}. Nothing was changed."
+                )
 
         now = timezone.now()
         _add_to_stock(changes, now=now)
@@ -93,6 +101,18 @@ def stock_apply(
     return movements
 
 
+def check_quantities(quantities) -> None:
+    """Refuse, before anything is written, a change the stock columns can't hold."""
+    for quantity in quantities:
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise CatalogueError(f"A stock change is a whole number of units, not {quantity!r}.")
+        if abs(quantity) > STOCK_MAX:
+            raise CatalogueError(
+                f"A stock change of {quantity:,} units is more than a product can hold "
+                f"(at most {STOCK_MAX:,})."
+            )
+
+
 def stock_open(*, products, kind: str, reason: str, user=None, reference=None) -> list[StockMovement]:
     """The first ledger movement of products created with their stock in this transaction (an
     import's new rows), so that their stock still equals the sum of their movements.
@@ -106,6 +126,7 @@ def stock_open(*, products, kind: str, reason: str, user=None, reference=None) -
         raise CatalogueError("Opening stock is written in the transaction that creates the products.")
     if any(product.stock < 0 for product in products):
         raise CatalogueError("A new product's stock can't be below zero.")
+    check_quantities(product.stock for product in products)
     caused_by = _reference(reference)
     movements = [
         _movement(product, product.stock, kind=kind, reason=reason, user=user, caused_by=caused_by)
@@ -215,6 +236,7 @@ def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kin
         raise CatalogueError("A stock adjustment needs a quantity other than zero.")
     if not (reason or "").strip():
         raise CatalogueError("Say why the stock changes: a reason is required.")
+    check_quantities([quantity])
     (movement,) = stock_apply(
         changes={product.pk: quantity},
         kind=kind or StockMovement.Kind.ADJUSTMENT,
@@ -255,6 +277,7 @@ def stock_adjust_many(*, products, quantity: int, reason: str, user=None):
         raise CatalogueError("A stock adjustment needs a quantity other than zero.")
     if not (reason or "").strip():
         raise CatalogueError("Say why the stock changes: a reason is required.")
+    check_quantities([quantity])
     with (
         transaction.atomic(),
         change_set_recording(

@@ -30,7 +30,11 @@ def product_undo(*, records, reason: str, user=None) -> None:
             if record.before.stock != record.current.stock:
                 stock_changes[record.pk] = record.before.stock - record.current.stock
     restore_changed(Product, changed, reason=reason, user=user)
-    stock_apply(changes=stock_changes, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user)
+    # The undo locked these products (in primary-key order) and compared them: not locked again.
+    locked = {record.pk: record.current for record in records if record.current is not None}
+    stock_apply(
+        changes=stock_changes, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user, locked=locked
+    )
     if created:
         in_use = list(
             referenced_elsewhere(Product.objects.filter(pk__in=[p.pk for p in created])).values_list(

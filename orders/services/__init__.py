@@ -17,9 +17,19 @@ from .common import OrderError, money, tax_for
 from .customers import customer_create, customer_update
 from .edits import order_lines_check, order_lines_set, order_update
 from .placement import order_place
-from .status import TRANSITIONS, order_bulk_transition, order_transition, order_undo_refuse
+from .status import (
+    BULK_TITLES,
+    CHARGED_STATUSES,
+    TRANSITIONS,
+    order_bulk_transition,
+    order_transition,
+    order_transition_refusal,
+    order_undo_refuse,
+)
 
 __all__ = [
+    "BULK_TITLES",
+    "CHARGED_STATUSES",
     "TRANSITIONS",
     "InsufficientStock",
     "OrderError",
@@ -32,6 +42,7 @@ __all__ = [
     "order_lines_set",
     "order_place",
     "order_transition",
+    "order_transition_refusal",
     "order_undo_refuse",
     "order_update",
     "tax_for",

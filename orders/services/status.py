@@ -90,15 +90,24 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None) -> ChangeSet:
     return change_set
 
 
-def _check_transition(order: Order, to: OrderStatus) -> None:
+def order_transition_refusal(*, order: Order, to) -> str | None:
+    """Why ``order`` can't become ``to``, in a sentence; None when the transition table allows it."""
+    to = OrderStatus(to)
     allowed = TRANSITIONS[order.status]
-    if to not in allowed:
-        current = order.get_status_display().lower()
-        options = ", ".join(OrderStatus(s).label.lower() for s in allowed) or "nothing (it is final)"
-        raise OrderError(
-            f"Order {order.number} is {current} and can't become {to.label.lower()}; "
-            f"a {current} order can become: {options}."
-        )
+    if to in allowed:
+        return None
+    current = order.get_status_display().lower()
+    options = ", ".join(OrderStatus(s).label.lower() for s in allowed) or "nothing (it is final)"
+    return (
+        f"Order {order.number} is {current} and can't become {to.label.lower()}; "
+        f"a {current} order can become: {options}."
+    )
+
+
+def _check_transition(order: Order, to: OrderStatus) -> None:
+    refusal = order_transition_refusal(order=order, to=to)
+    if refusal:
+        raise OrderError(refusal)
 
 
 def _apply_transition(order: Order, to: OrderStatus, *, user=None, reason=None) -> None:

@@ -30,6 +30,11 @@ def test_operations_bulk_publishes_low_stock_products_and_sees_it_in_history(
     page.select_option("select[name=action]", "publish")
     page.get_by_role("button", name="Run").click()
 
+    # First what it will do; nothing changes until confirmed.
+    expect(page.locator("#action-effects")).to_contain_text("Bulk publish: 3 of the 3 selected products")
+    assert not any(Product.objects.get(pk=p.pk).is_published for p in low)
+    page.get_by_role("button", name="Bulk publish").click()
+
     expect(page.locator("body")).to_contain_text("3 products published.")
     expect(page.locator("#result_list")).to_contain_text("Published")
     assert all(Product.objects.get(pk=p.pk).is_published for p in low)
@@ -66,6 +71,13 @@ def test_support_changes_a_line_and_cancels_another_order(
 
     page.goto(production_server + f"/admin/orders/order/{other.pk}/change/")
     page.get_by_role("link", name=re.compile("Cancel and restock")).click()
+    # A dialog says what cancelling does; only its button changes anything.
+    expect(page.locator("#transition-effects")).to_have_text(
+        f"Cancel order {other.number}: give 97.20 USD back to the customer's card "
+        "and return 3 units to stock."
+    )
+    assert Order.objects.get(pk=other.pk).status == OrderStatus.PAID
+    page.get_by_role("button", name="Cancel the order").click()
     expect(page.locator("body")).to_contain_text(f"Order {other.number} cancelled; its stock was returned.")
     assert Order.objects.get(pk=other.pk).status == OrderStatus.CANCELLED
     assert Product.objects.get(pk=kettle.pk).stock == 5

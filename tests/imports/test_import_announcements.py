@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from imports.jobs import import_job_create, import_job_run, import_job_start, import_jobs_fail_stale
+from imports.jobs import import_job_create, import_job_run, import_job_start
 from imports.models import ImportJob
+from imports.progress import import_jobs_fail_stale
 from imports.signals import import_job_finished
 from inventory.models import Category
 

@@ -1,19 +1,15 @@
 """Every resource through the same engine: the same file handling (semicolons, encodings), the same
-checks and messages (rows to fix, repeated keys), and uploads only their uploader can confirm."""
+checks and messages (rows to fix, repeated keys). (Who may confirm an upload: test_import_files.)"""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from backoffice.roles import OPERATIONS
 from imports.engine import run_import
-from imports.models import ImportJob
 from imports.readers import open_table
 from imports.registry import new_spec
-from inventory.models import Category, Product
+from inventory.models import Category
 from orders.models import Customer
-from tests.admin_helpers import has_message
 
 pytestmark = pytest.mark.django_db
 
@@ -83,25 +79,3 @@ def test_a_category_cant_be_moved_below_itself(client_for, ops_user):
     assert problems(preview) == {
         (2, "parent"): "“Home/Lamps” is this category or one below it: a category can't sit below itself"
     }
-
-
-def test_a_preview_can_be_confirmed_only_by_who_uploaded_it(client_for, ops_user, make_category):
-    make_category("Phones")
-    colleague = ops_user.__class__.objects.create_user(username="oscar", password="x", is_staff=True)
-    colleague.groups.add(Group.objects.get(name=OPERATIONS))
-    url = reverse("admin:inventory_product_import")
-    confirm = reverse("admin:inventory_product_process_import")
-    preview = upload(client_for(ops_user), url, "p.csv", "sku,name,category,price\nP-1,Phone,phones,5\n")
-    token = preview.context["confirm_form"].initial["upload"]
-
-    refused = client_for(colleague).post(confirm, {"upload": token}, follow=True)
-    tampered = client_for(ops_user).post(confirm, {"upload": token[:-2] + "xx"}, follow=True)
-
-    assert has_message(refused, "This preview has expired or was confirmed already")
-    assert has_message(tampered, "This preview has expired or was confirmed already")
-    assert not ImportJob.objects.exists() and not Product.objects.exists()
-    done = client_for(ops_user).post(confirm, {"upload": token}, follow=True)
-    assert has_message(done, "Imported p.csv: 1 new, 0 changed, 0 unchanged.")
-    again = client_for(ops_user).post(confirm, {"upload": token}, follow=True)
-    assert has_message(again, "This preview has expired or was confirmed already")
-    assert ImportJob.objects.count() == 1

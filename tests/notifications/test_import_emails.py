@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from backoffice.models import Tenant
 from core.tenancy import activate
-from imports.jobs import import_job_create, import_job_run, import_jobs_fail_stale
+from imports.jobs import import_job_create, import_job_run
 from imports.models import ImportJob
+from imports.progress import import_jobs_fail_stale
 from inventory.models import Category
 from notifications.models import Message
 from tests.notifications.conftest import html_of, text_of

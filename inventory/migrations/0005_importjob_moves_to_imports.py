@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0002_postgres_search_and_ledger_guard"),
+        ("inventory", "0004_import_job_change_set"),
         ("imports", "0001_initial"),
         # What still pointed at the job in this app's state points at the imports app's first.
         ("notifications", "0002_import_job_moves_to_imports"),
