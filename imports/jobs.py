@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .engine import ImportReport, ProgressCallback, run_import
+from .engine import ImportReport, run_import
 from .errors import ImportBusy, ImportRefused
 from .files import local_file
 from .locking import COMMAND_LOCK_WAIT, REQUEST_LOCK_WAIT, WORKER_LOCK_WAIT, shop_import_lock
@@ -277,32 +277,17 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
 
 
 def import_recorded(
-    *,
-    resource: str,
-    table,
-    file_name: str,
-    user=None,
-    all_or_nothing: bool = True,
-    on_progress: ProgressCallback | None = None,
-    batch_size: int | None = None,
-    lock_wait: float = COMMAND_LOCK_WAIT,
+    *, resource: str, table, file_name: str, user=None, lock_wait: float = COMMAND_LOCK_WAIT, **options
 ) -> tuple[ImportJob | None, ImportReport]:
     """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
     ledger's reference and the admin's record, unless nothing was written (then none is left).
-    Waits up to ``lock_wait`` seconds for another import into the shop to finish (``ImportBusy``)."""
+    Waits up to ``lock_wait`` seconds for another import into the shop to finish (``ImportBusy``);
+    ``options`` are the engine's (``all_or_nothing``, ``on_progress``, ``batch_size``)."""
     with shop_import_lock(wait=lock_wait):
-        return _import_recorded(
-            resource=resource,
-            table=table,
-            file_name=file_name,
-            user=user,
-            all_or_nothing=all_or_nothing,
-            on_progress=on_progress,
-            batch_size=batch_size,
-        )
+        return _import_recorded(resource=resource, table=table, file_name=file_name, user=user, **options)
 
 
-def _import_recorded(*, resource, table, file_name, user, all_or_nothing, on_progress, batch_size):
+def _import_recorded(*, resource, table, file_name, user, **options):
     file_name = shown_file_name(file_name)
     job = ImportJob.objects.create(
         resource=resource,
@@ -315,14 +300,7 @@ def _import_recorded(*, resource, table, file_name, user, all_or_nothing, on_pro
     )
     try:
         report = run_import(
-            new_spec(resource),
-            table=table,
-            file_name=file_name,
-            user=user,
-            job=job,
-            all_or_nothing=all_or_nothing,
-            on_progress=on_progress,
-            batch_size=batch_size,
+            new_spec(resource), table=table, file_name=file_name, user=user, job=job, **options
         )
     except ImportFileError:
         job.delete()
