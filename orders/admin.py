@@ -2,30 +2,30 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.urls import reverse
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
 
-from backoffice.admin_base import (
+from audit.history_admin import HistoryAdmin, message_with_change_set
+from core.admin_base import (
     REFUSED,
-    HistoryAdmin,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
     action_confirmation,
-    message_with_change_set,
     redirect_from_dialog,
 )
-from backoffice.exceptions import DomainError
-from backoffice.filters import DayRangeFilter
-from backoffice.search import indexed_search
+from core.export_admin import ExportAdminMixin
+from core.filters import DayRangeFilter
+from core.search import indexed_search
+from imports.import_views import ImportAdminMixin
 from inventory.models import Product
 
 from . import services
 from .forms import order_transition_form
 from .models import Customer, Order, OrderItem, OrderStatus
-from .resources import CustomerImportExport, OrderExport
+from .resources import CustomerResource, OrderLineResource
 from .selectors import (
     normalise_order_number,
     order_lines_as_of,
@@ -121,7 +121,9 @@ def _status_button(name: str, to: OrderStatus, *, label: str, icon: str, submit:
 
 
 @admin.register(Order)
-class OrderAdmin(OrderExport, HistoryAdmin):
+class OrderAdmin(ExportAdminMixin, HistoryAdmin):
+    # Export only: orders are placed by the shop through the order service, never imported.
+    resource_classes = [OrderLineResource]
     list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
@@ -145,6 +147,7 @@ class OrderAdmin(OrderExport, HistoryAdmin):
         "total",
         "payment_reference",
     ]
+    update_service = staticmethod(services.order_update)  # orders are placed by the shop, never deleted
     actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
     actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund", "as_of"]
 
@@ -188,17 +191,9 @@ class OrderAdmin(OrderExport, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
-        if obj is not None and obj.status not in services.EDITABLE_STATUSES:
+        if obj is not None and not obj.is_editable:
             readonly.append("shipping_address")
         return readonly
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            # Raised while saving (e.g. stock sold meanwhile): the transaction was rolled back.
-            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
@@ -336,7 +331,9 @@ class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerImportExport, HistoryAdmin):
+class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "customers"
+    resource_classes = [CustomerResource]
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."
@@ -345,6 +342,8 @@ class CustomerAdmin(CustomerImportExport, HistoryAdmin):
     fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
     readonly_fields = ["created_at"]
     inlines = [CustomerOrderInline]
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_order_stats()

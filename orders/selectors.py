@@ -1,8 +1,14 @@
 """Reads about orders that several places share (admin search, dashboard, reports)."""
 
+import datetime as dt
 import re
 
-from .models import Customer
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from .models import Customer, Order, OrderItem, OrderStatus
+from .services import CHARGED_STATUSES, TRANSITIONS, order_transition_refusal
 
 ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,12})$", re.IGNORECASE)
 
@@ -11,6 +17,13 @@ def normalise_order_number(term: str) -> str | None:
     """``123``, ``ord-123`` or ``ORD-000123`` -> ``ORD-000123``; None if it isn't a number."""
     match = ORDER_NUMBER.match(term.strip())
     return f"ORD-{int(match.group(1)):06d}" if match else None
+
+
+def order_named_by(term: str):
+    """``(Order, id)`` for a term written as an order number (``ORD-000123``), else None: how the audit
+    log finds an order's entries (registered with ``audit.registry``)."""
+    number = normalise_order_number(term) if term.strip().upper().startswith("ORD") else None
+    return (Order, int(number[4:])) if number else None
 
 
 def search_orders(queryset, term: str):
@@ -37,12 +50,6 @@ def completed_sales_lines(*, start, end):
 
     Uses the (status, created_at) index; rows come in server-side chunks, so memory stays flat.
     """
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from .models import OrderItem, OrderStatus
-
     zone = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
@@ -67,8 +74,6 @@ def completed_sales_lines(*, start, end):
 
 def order_lines_as_of(*, order, when) -> list[tuple]:
     """The order's lines as they were at ``when``: (product, quantity, unit price, line total)."""
-    from .models import OrderItem
-
     history = OrderItem.history.model.objects.filter(order_id=order.pk, history_date__lte=when)
     latest = {}
     for row in history.select_related("product").order_by("id", "-history_date", "-history_id"):
@@ -82,8 +87,6 @@ def order_lines_as_of(*, order, when) -> list[tuple]:
 
 # --- What a status change will do, said before it is done ------------------------------------------
 def _money_text(amount) -> str:
-    from django.conf import settings
-
     return f"{amount:,.2f} {settings.ORDER_CURRENCY}"
 
 
@@ -94,12 +97,7 @@ def _units_text(units: int) -> str:
 def order_transition_effects(order, to, *, units: int | None = None) -> str:
     """What moving ``order`` to status ``to`` does to money and stock, in the sentence a person
     confirms ("Refund 123.45 USD to the customer's card and return 3 units to stock."). It follows
-    ``orders.services._apply_transition``; ``units`` (the order's units) saves a query."""
-    from django.db.models import Sum
-
-    from .models import OrderStatus
-    from .services import CHARGED_STATUSES, order_transition_refusal
-
+    ``orders.services.status._apply_transition``; ``units`` (the order's units) saves a query."""
     to = OrderStatus(to)
     refusal = order_transition_refusal(order=order, to=to)
     if refusal:
@@ -125,11 +123,6 @@ def order_transition_effects(order, to, *, units: int | None = None) -> str:
 def orders_transition_effects(orders, to) -> tuple[str, list[str]]:
     """For a bulk status change: (what it does to all of them in one sentence, the orders that can't
     make it, named with their status). All or nothing: while one is refused, nothing changes."""
-    from django.db.models import Count, Sum
-
-    from .models import OrderStatus
-    from .services import CHARGED_STATUSES, TRANSITIONS
-
     to = OrderStatus(to)
     orders = list(orders.annotate(units=Sum("items__quantity"), lines=Count("items")).order_by("pk"))
     refused = [

@@ -6,6 +6,8 @@ so an order that was rolled back announces nothing. sender=Order and order=<Orde
 
 from django.dispatch import Signal, receiver
 
+from inventory.services import product_popularity_raise
+
 # An order was placed: lines={product_id: quantity}.
 order_placed = Signal()
 # A pending order was paid (an order charged when placed is announced by order_placed alone).
@@ -19,6 +21,4 @@ order_cancelled = Signal()
 
 @receiver(order_placed)
 def _raise_popularity(sender, order, lines, **kwargs):
-    from inventory.services import product_popularity_raise
-
     product_popularity_raise(quantities=lines)

@@ -5,15 +5,9 @@ reply-to address, in plain text and HTML."""
 import pytest
 from django.db import transaction
 
-from backoffice.tenancy import current_tenant
+from core.tenancy import current_tenant
 from notifications.models import Message
-from orders.services import (
-    order_bulk_transition,
-    order_mark_paid,
-    order_place,
-    order_refund,
-    order_ship,
-)
+from orders.services import order_bulk_transition, order_place, order_transition
 from tests.notifications.conftest import html_of, text_of
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +67,7 @@ def test_an_order_left_to_pay_later_says_so_and_its_payment_sends_a_second_messa
 ):
     order = placed(make_product, ada, django_capture_on_commit_callbacks, charge=False)
     with django_capture_on_commit_callbacks(execute=True):
-        order_mark_paid(order=order)
+        order_transition(to="paid", order=order)
 
     confirmation, payment = mail_server.received
     assert "It waits for your payment of 27.00 USD." in text_of(confirmation)
@@ -90,9 +84,9 @@ def test_shipping_then_refunding_tell_the_customer_with_the_amount(
 ):
     order = placed(make_product, ada, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        order_ship(order=order)
+        order_transition(to="shipped", order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        order_refund(order=order)
+        order_transition(to="refunded", order=order)
 
     _, shipped, refunded = mail_server.received
     assert shipped["Subject"] == f"Your order {order.number} is on its way"
@@ -206,7 +200,7 @@ def test_each_shop_sends_under_its_own_name_and_reply_to_address(
     mail_server, eager_tasks, make_customer, make_product, django_capture_on_commit_callbacks
 ):
     from backoffice.models import Tenant
-    from backoffice.tenancy import activate
+    from core.tenancy import activate
 
     acme = Tenant.objects.create(
         name="Acme", subdomain="acme", email_sender_name="Acme Orders", email_reply_to="care@acme.test"

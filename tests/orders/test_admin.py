@@ -1,14 +1,12 @@
-import re
 from decimal import Decimal
-from html import unescape
 
 import pytest
 from django.urls import reverse
 
 from inventory.models import Product
-from orders.models import Customer, Order, OrderItem, OrderStatus
-from orders.services import order_place, order_ship
-from tests.admin_helpers import action, has_message, query_count
+from orders.models import Customer, Order, OrderItem
+from orders.services import order_place, order_transition
+from tests.admin_helpers import query_count
 
 pytestmark = pytest.mark.django_db
 ORDERS = reverse("admin:orders_order_changelist")
@@ -121,7 +119,7 @@ def test_lines_are_read_only_on_a_shipped_order(
 ):
     mug = make_product(stock=10)
     order = order_place(customer=make_customer(), lines={mug: 2})
-    order_ship(order=order)
+    order_transition(to="shipped", order=order)
     page = client_for(support_user).get(change_url(order))
     inline = page.context["inline_admin_formsets"][0]
     assert (
@@ -129,162 +127,6 @@ def test_lines_are_read_only_on_a_shipped_order(
         and not inline.has_add_permission
         and not inline.has_delete_permission
     )
-
-
-def open_dialog(client, url):
-    """GET a status button's dialog: (the sentence it shows, the form data its Confirm posts)."""
-    page = client.get(url)
-    assert page.status_code == 200
-    html = page.content.decode()
-    effects = re.search(r'id="transition-effects"[^>]*>([^<]*)<', html).group(1)
-    shown = re.search(r'name="effects_shown" value="([^"]*)"', html).group(1)
-    return unescape(effects), {"_form_submitted": "on", "effects_shown": unescape(shown)}
-
-
-def test_cancel_button_says_what_it_does_then_restocks_once_confirmed(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    mug = make_product(stock=10, price="10.00")
-    order = order_place(customer=make_customer(), lines={mug: 4})
-    client = client_for(support_user)
-    url = reverse("admin:orders_order_cancel", args=[order.pk])
-
-    effects, confirm = open_dialog(client, url)
-
-    assert effects == (
-        f"Cancel order {order.number}: give 43.20 USD back to the customer's card "
-        "and return 4 units to stock."
-    )
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID and gateway.refunds == []
-    response = client.post(url, confirm, follow=True)
-
-    assert has_message(response, f"Order {order.number} cancelled; its stock was returned.")
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
-    assert Product.objects.get(pk=mug.pk).stock == 10 and gateway.refunds == [Decimal("43.20")]
-
-
-@pytest.mark.parametrize("button", ["mark_paid", "ship", "complete", "cancel", "refund"])
-def test_a_status_button_opened_with_get_changes_nothing(
-    client_for, support_user, make_product, make_customer, gateway, button
-):
-    mug = make_product(stock=10)
-    order = order_place(customer=make_customer(), lines={mug: 3}, charge=button != "mark_paid")
-    if button == "complete":
-        order_ship(order=order)
-    before = (Order.objects.get(pk=order.pk).status, Product.objects.get(pk=mug.pk).stock)
-    charges = list(gateway.charges)
-    client = client_for(support_user)
-
-    url = reverse(f"admin:orders_order_{button}", args=[order.pk])
-    response = client.get(url + "?_form_submitted=on&effects_shown=x")
-
-    assert response.status_code == 200 and "transition-effects" in response.content.decode()
-    assert (Order.objects.get(pk=order.pk).status, Product.objects.get(pk=mug.pk).stock) == before
-    assert gateway.charges == charges and gateway.refunds == []
-
-
-def test_the_refund_dialog_names_the_money_and_the_units(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    order = order_place(
-        customer=make_customer(), lines={make_product(price="50.00"): 2, make_product(price="7.50"): 1}
-    )
-    effects, _ = open_dialog(client_for(support_user), reverse("admin:orders_order_refund", args=[order.pk]))
-
-    assert effects == (
-        f"Refund order {order.number}: give 116.10 USD back to the customer's card "
-        "and return 3 units to stock."
-    )
-
-
-def test_a_status_change_needs_the_csrf_token(client_for, support_user, make_product, make_customer, gateway):
-    from django.test import Client
-
-    order = order_place(customer=make_customer(), lines={make_product(): 1})
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(support_user)
-    url = reverse("admin:orders_order_refund", args=[order.pk])
-    _, confirm = open_dialog(client, url)
-
-    assert client.post(url, confirm).status_code == 403
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID and gateway.refunds == []
-
-
-def test_a_confirmation_for_an_order_that_changed_meanwhile_is_refused_and_says_what_it_does_now(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    from orders.services import order_line_add
-
-    mug = make_product(stock=10)
-    order = order_place(customer=make_customer(), lines={mug: 1})
-    client = client_for(support_user)
-    url = reverse("admin:orders_order_cancel", args=[order.pk])
-    _, confirm = open_dialog(client, url)
-    order_line_add(order=order, product=mug, quantity=2)  # another person, meanwhile
-
-    response = client.post(url, confirm)
-
-    page = response.content.decode()
-    assert "The order changed while this was open" in page and "return 3 units to stock" in page
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
-    _, again = open_dialog(client, url)
-    client.post(url, again)
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
-
-
-def test_an_illegal_status_change_from_the_page_is_an_error_message(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    order = order_place(customer=make_customer(), lines={make_product(): 1}, charge=False)
-    client = client_for(support_user)
-    url = reverse("admin:orders_order_complete", args=[order.pk])
-    effects, confirm = open_dialog(client, url)
-    assert "is pending and can't become completed" in effects
-
-    response = client.post(url, confirm, follow=True)
-    assert has_message(response, "is pending and can't become completed")
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
-
-
-def test_bulk_refund_says_what_it_does_and_changes_nothing_until_confirmed(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    mug = make_product(stock=10, price="10.00")
-    orders = [order_place(customer=make_customer(), lines={mug: n}) for n in (1, 2)]
-    client = client_for(support_user)
-
-    page = action(client, ORDERS, "bulk_refund", orders, confirm=False)
-
-    assert "Refund 2 orders: give 32.40 USD back to 2 customer cards and return 3 units to stock." in (
-        page.content.decode()
-    )
-    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.PAID} and not gateway.refunds
-    done = action(client, ORDERS, "bulk_refund", orders)
-    assert has_message(done, "2 order(s) refunded and restocked.")
-    assert gateway.refunds == [Decimal("10.80"), Decimal("21.60")]
-
-
-def test_bulk_ship_lists_the_orders_that_cannot_be_shipped_and_offers_no_confirm(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    mug = make_product(stock=10)
-    paid = order_place(customer=make_customer(), lines={mug: 1})
-    pending = order_place(customer=make_customer(), lines={mug: 1}, charge=False)
-
-    page = action(client_for(support_user), ORDERS, "bulk_ship", [paid, pending]).content.decode()
-
-    assert f"{pending.number} (pending)" in page and "Nothing can change while" in page
-    form = page[page.index('name="confirm"') :]
-    assert 'type="submit"' not in form[: form.index("</form>")]  # no Confirm: all or nothing
-    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.PAID, OrderStatus.PENDING}
-
-
-def test_bulk_ship_from_the_list(client_for, support_user, make_product, make_customer, gateway):
-    mug = make_product(stock=10)
-    orders = [order_place(customer=make_customer(), lines={mug: 1}) for _ in range(2)]
-    response = action(client_for(support_user), ORDERS, "bulk_ship", orders)
-    assert has_message(response, "2 order(s) marked shipped.")
-    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
 
 
 def test_orders_cannot_be_deleted_or_added_in_the_admin(
@@ -366,8 +208,46 @@ def test_an_order_page_offers_only_the_status_changes_its_status_allows(
         return [n for n in names if reverse(f"admin:orders_order_{n}", args=[order.pk]) in page]
 
     assert offered() == ["mark_paid", "cancel"]
-    order_ship(order=order_place(customer=make_customer(), lines={make_product(): 1}))
-    from orders.services import order_cancel
+    order_transition(to="shipped", order=order_place(customer=make_customer(), lines={make_product(): 1}))
 
-    order_cancel(order=order)
+    order_transition(to="cancelled", order=order)
     assert offered() == []
+
+
+def test_editing_the_note_goes_through_the_order_service_and_a_shipped_orders_address_stays(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    from orders.services import OrderError, order_update
+
+    order = order_place(customer=make_customer(), lines={make_product(stock=10): 1})
+    client = client_for(support_user)
+    line = order.items.get()
+    data = order_form_data(order, {line: (line.product, 1, False)}, internal_note="Call first")
+
+    assert client.post(change_url(order), data).status_code == 302
+    order.refresh_from_db()
+    edited = order.history.first()
+    assert order.internal_note == "Call first"
+    assert (edited.history_change_reason, edited.history_user) == (
+        "Edited in the admin (internal_note)",
+        support_user,
+    )
+
+    order_transition(to="shipped", order=order)
+    with pytest.raises(OrderError, match="shipped: its delivery address can't change"):
+        order_update(order=order, data={"shipping_address": "Elsewhere"})
+    with pytest.raises(OrderError, match="change through its actions"):
+        order_update(order=order, data={"total": "0.00"})
+    assert Order.objects.get(pk=order.pk).shipping_address == order.shipping_address
+
+
+def test_a_customer_added_in_the_admin_is_saved_by_the_service(client_for, support_user):
+    data = {"name": "Ann", "email": "ANN@Example.com ", "phone": "", "default_shipping_address": ""}
+    data |= {"orders-TOTAL_FORMS": "0", "orders-INITIAL_FORMS": "0"}
+
+    response = client_for(support_user).post(reverse("admin:orders_customer_add"), data)
+
+    assert response.status_code == 302
+    ann = Customer.objects.get()
+    assert ann.email == "ann@example.com"
+    assert ann.history.get().history_change_reason == "Created in the admin"

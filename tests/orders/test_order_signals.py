@@ -7,15 +7,7 @@ import pytest
 from django.db import transaction
 
 from orders import signals
-from orders.services import (
-    OrderError,
-    order_bulk_transition,
-    order_cancel,
-    order_mark_paid,
-    order_place,
-    order_refund,
-    order_ship,
-)
+from orders.services import OrderError, order_bulk_transition, order_place, order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +40,13 @@ def test_each_status_change_is_announced_once_after_the_commit(
     assert heard == [("order_placed", later.number, None)]
 
     with django_capture_on_commit_callbacks(execute=False) as pending:
-        order_mark_paid(order=later)
+        order_transition(to="paid", order=later)
     assert heard == [("order_placed", later.number, None)]  # not before the commit
     for callback in pending:
         callback()
     with django_capture_on_commit_callbacks(execute=True):
-        order_ship(order=later)
-        order_refund(order=later)
+        order_transition(to="shipped", order=later)
+        order_transition(to="refunded", order=later)
     assert heard[1:] == [
         ("order_paid", later.number, None),
         ("order_shipped", later.number, None),
@@ -88,9 +80,9 @@ def test_refused_or_rolled_back_changes_announce_nothing(
 
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(OrderError):
-            order_mark_paid(order=order)  # already paid
+            order_transition(to="paid", order=order)  # already paid
         with pytest.raises(RuntimeError), transaction.atomic():
-            order_cancel(order=order)
+            order_transition(to="cancelled", order=order)
             order_place(customer=make_customer(), lines={mug: 1})
             raise RuntimeError("the request failed after the order service's work")
 
