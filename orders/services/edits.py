@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
+from audit.conflicts import edit_merge
 from audit.recording import history_bulk_record, save_with_reason
+from audit.versions import Version
 from inventory.models import Product, StockMovement
 from inventory.services import stock_apply
 
@@ -140,15 +142,19 @@ def _settle_difference(order: Order, *, old_total: Decimal) -> None:
         )
 
 
-def order_update(*, order: Order, data: dict, user=None, reason: str | None = None) -> Order:
+def order_update(
+    *, order: Order, data: dict, user=None, reason: str | None = None, version: Version | None = None
+) -> Order:
     """Change what support may edit on an order's page: its note, and its delivery address while the
-    order may still change (pending or paid). Status, customer and money change through their own
-    services, never here."""
+    order may still change (pending or paid), on top of what others saved since ``version`` (what the
+    person opened; ``EditConflict`` when they changed the same fields). Status, customer and money
+    change through their own services, never here."""
     refused = sorted(set(data) - {"shipping_address", "internal_note"})
     if refused:
         raise OrderError(f"{', '.join(refused)} of an order change through its actions, not by editing.")
     with transaction.atomic():
         order = lock_order(order)
+        data = edit_merge(order, data=data, version=version)
         moves = data.get("shipping_address", order.shipping_address) != order.shipping_address
         if moves and not order.is_editable:
             status = order.get_status_display().lower()
