@@ -137,6 +137,11 @@ def _note(note: Merged) -> None:
         notes.append(note)
 
 
+def named(record) -> str:
+    """'product image “Front”': a row as people call it in a sentence about a page's rows."""
+    return f"{record._meta.verbose_name} “{record}”"
+
+
 def locked_current(record):
     """``record``'s row as it is now, locked until the transaction ends (None: deleted since)."""
     return locked_in_pk_order(type(record)._default_manager.all(), [record.pk]).first()

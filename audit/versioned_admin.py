@@ -18,7 +18,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from .conflicts import EditConflict, RowEdit, merge_message, note_gone, noting
+from .conflicts import EditConflict, RowEdit, merge_message, named, note_gone, noting
 from .versions import RECORD, THEIRS, YOURS, PageVersions, record_key, versions_of
 
 VERSIONS_FIELD = "_edit_versions"
@@ -140,10 +140,6 @@ class EditedRows:
     added: list = field(default_factory=list)  # new instances
 
 
-def row_label(instance) -> str:
-    return f"{instance._meta.verbose_name} “{instance}”"
-
-
 def edited_rows(request, formset) -> EditedRows:
     """What the person did to an inline's rows, against the versions the page was opened at and with
     their choices on a conflict: rows changed (only their changed fields), deleted and added. A row
@@ -155,10 +151,11 @@ def edited_rows(request, formset) -> EditedRows:
         pk = getattr(form, "edit_pk", form.instance.pk)
         if pk is None:
             continue
-        key, label = record_key(model, pk), row_label(form.instance)
+        key, label = record_key(model, pk), named(form.instance)
         version = versions.of(model, pk) if versions is not None else None
         deleting = formset.can_delete and formset._should_delete_form(form)
-        names = [name for name in form.changed_data if chosen(request, key, name) != THEIRS]
+        editable = _model_fields(form)
+        names = [n for n in form.changed_data if n in editable and chosen(request, key, n) != THEIRS]
         on_record = chosen(request, key, RECORD)
         if getattr(form, "vanished", False):
             if deleting or not names or on_record == THEIRS:
@@ -201,6 +198,16 @@ class VersionedChangeForms:
             ):
                 formset = type(formset.__name__, (VersionedFormSet, formset), {"edit_request": request})
             yield formset, inline
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        for formset in formsets:
+            if formset.is_bound and isinstance(formset, VersionedFormSet):
+                # A posted page shown again pairs each row with the record it edits (Django pairs them
+                # by position, which shifts when a row was deleted since), and keeps a row deleted
+                # since, with the person's values, so they can choose.
+                rows = [form.instance for form in formset.initial_forms]
+                formset.get_queryset = lambda rows=rows: rows
+        return super().get_inline_formsets(request, formsets, inline_instances, obj)
 
     def _changeform_view(self, request, object_id, form_url, extra_context):
         if request.method != "POST" or object_id is None:

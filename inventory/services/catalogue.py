@@ -15,6 +15,7 @@ from audit.conflicts import (
     edit_gone,
     edit_merge,
     locked_current,
+    named,
 )
 from audit.models import ChangeSet
 from audit.recording import change_set_recording, delete_with_reason, history_bulk_record, save_with_reason
@@ -40,7 +41,7 @@ def _saved(record, *, data: dict | None = None, user=None, reason: str | None = 
     with its reason; ``data`` None saves a new record."""
     for name, value in (data or {}).items():
         setattr(record, name, value)
-    _checked(record, exclude=["slug"] if not record.slug else ())
+    _checked(record, exclude=["slug"] if not getattr(record, "slug", True) else ())
     save_with_reason(record, reason=reason or f"Edited ({', '.join(data or {}) or 'no field'})", user=user)
     return record
 
@@ -129,7 +130,7 @@ def product_images_save(
             try:
                 if image is None:
                     raise edit_gone(ProductImage, edit)
-                data = edit_merge(image, data=edit.data, version=edit.version, record=edit.record)
+                data = edit_merge(image, data=edit.data, version=edit.version, record=named(image))
             except EditConflict as conflict:
                 conflicts.append(conflict)
                 continue
@@ -139,7 +140,7 @@ def product_images_save(
             if image is None:
                 continue  # deleted by someone else already
             try:
-                edit_delete_check(image, version=edit.version, record=edit.record)
+                edit_delete_check(image, version=edit.version, record=named(image))
             except EditConflict as conflict:
                 conflicts.append(conflict)
                 continue
