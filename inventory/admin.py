@@ -297,16 +297,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
             ),
         )
         if movement is not REFUSED:
-            self.message_user(
-                request,
-                format_html(
-                    "Stock of {} changed by {} to {}.",
-                    product.name,
-                    f"{movement.quantity:+d}",
-                    movement.stock_after,
-                ),
-                messages.SUCCESS,
-            )
+            self.message_user(request, *form.outcome(movement))
         return redirect_from_dialog(request, reverse("admin:inventory_product_change", args=[object_id]))
 
 

@@ -260,3 +260,33 @@ def test_a_form_whose_versions_were_tampered_with_saves_nothing(olivia, lamp):
 
     assert has_message(response, "can't be read: reload the page")
     assert Product.objects.get(pk=lamp.pk).price == Decimal("10.00")
+
+
+def test_adjusting_stock_that_moved_since_the_dialog_opened_says_what_moved(ada, olivia, make_product):
+    bulbs = make_product(name="Bulb", stock=20)
+    url = reverse("admin:inventory_product_adjust_stock", args=[bulbs.pk])
+    dialog = olivia.get(url).context["form"]
+    assert "Bulb has 20 in stock now." in dialog.render_before_template()
+    seen = {name: dialog[name].value() for name in ("stock_seen", "ledger_seen")}
+    ada.post(url, {"quantity": "-2", "reason": "Broken", "_form_submitted": "1"})
+
+    response = olivia.post(
+        url, {"quantity": "12", "reason": "Delivery 7", "_form_submitted": "1", **seen}, follow=True
+    )
+
+    assert Product.objects.get(pk=bulbs.pk).stock == 30  # +12 on top of what Ada left
+    assert has_message(response, "Stock of Bulb changed by +12 to 30.")
+    assert has_message(response, "The stock was 18 when you confirmed, not 20 as when the dialog opened: ")
+    assert has_message(response, "adjustment -2 (by Ada, at ")
+
+
+def test_adjusting_stock_nobody_moved_says_only_what_it_did(olivia, make_product):
+    bulbs = make_product(name="Bulb", stock=20)
+    url = reverse("admin:inventory_product_adjust_stock", args=[bulbs.pk])
+    dialog = olivia.get(url).context["form"]
+    seen = {name: dialog[name].value() for name in ("stock_seen", "ledger_seen")}
+
+    data = {"quantity": "5", "reason": "Found", "_form_submitted": "1", **seen}
+    response = olivia.post(url, data, follow=True)
+
+    assert messages_of(response)[-1] == "Stock of Bulb changed by +5 to 25."
