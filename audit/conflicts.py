@@ -14,10 +14,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from simple_history.utils import get_history_model_for_model
+
 from core.exceptions import DomainError
 from core.locking import locked_in_pk_order
 
 from .versions import (
+    AUTO_FIELDS,
     RECORD,
     SOMEONE,
     Author,
@@ -262,6 +265,26 @@ def _named(model, name, value) -> str:
 
 def _field(model, name):
     return model._meta.get_field(name)
+
+
+def changed_since(model, pk, history_id: int) -> str | None:
+    """'Ada changed the price at 10:14': what was saved to a record after its history row
+    ``history_id`` (where a page that acts on the whole record was opened); None if nothing was."""
+    history = get_history_model_for_model(model)
+    seen = history.objects.filter(history_id=history_id, **{model._meta.pk.attname: pk}).first()
+    if (
+        seen is None
+        or not history.objects.filter(history_id__gt=history_id, **{model._meta.pk.attname: pk}).exists()
+    ):
+        return None
+    fields = [f for f in history.tracked_fields if not f.primary_key and f.attname not in AUTO_FIELDS]
+    version = Version(model, pk, {f.name: as_json(f, getattr(seen, f.attname)) for f in fields}, history_id)
+    authors, _ = changes_since(version, [f.name for f in fields])
+    parts = [
+        f"{author.who} changed the {label_of(model._meta.get_field(name))}{author.at}"
+        for name, author in authors.items()
+    ]
+    return _joined(parts) if parts else "someone saved it again"
 
 
 def merge_message(notes, *, main_key: str | None = None) -> str:

@@ -40,6 +40,13 @@ def parse_local_datetime(value: str | None):
     return parsed
 
 
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def really_changed(form) -> list[str]:
     # A JSON field reports a change when its text is re-posted unchanged; compare the values.
     return [
@@ -88,6 +95,10 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
         if obj is None:  # only the open shop's records have versions to see
             raise Http404
         if request.method != "POST":
+            # The page carries the record's last history row, so a revert never undoes unseen edits.
+            latest = self.model.history.filter(**{self.opts.pk.attname: obj.pk}).order_by("-history_id")
+            seen = {"revert_seen": latest.values_list("history_id", flat=True).first()}
+            extra_context = {**(extra_context or {}), **seen}
             return super().history_form_view(request, object_id, version_id, extra_context)
         if self.revert_disabled(request, obj):
             raise PermissionDenied
@@ -99,6 +110,7 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
                 history_id=version_id,
                 user=request.user,
                 reason=request.POST.get("revert_reason", ""),
+                seen_history_id=_int_or_none(request.POST.get("revert_seen")),
             ),
         )
         if reverted is REFUSED:

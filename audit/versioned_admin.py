@@ -102,7 +102,10 @@ class VersionedForm:
         cleaned = super().clean()
         conflict = getattr(self.edit_request, "_edit_conflict", None)
         if conflict is not None:
-            raise ValidationError(str(conflict))
+            raise ValidationError(
+                "Someone else saved changes to the same fields since you opened this page: nothing was "
+                "saved. Choose above, field by field, which values to keep, then save again."
+            )
         return cleaned
 
 

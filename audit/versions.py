@@ -37,6 +37,7 @@ from core.exceptions import DomainError
 RECORD = "__record__"  # a clash about the whole row: deleted on one side, changed on the other
 THEIRS, YOURS = "theirs", "yours"
 _SALT = "audit.versions"
+AUTO_FIELDS = {"created_at", "updated_at"}  # stamped on every save: no one's change
 
 
 def record_key(model, pk) -> str:

@@ -290,3 +290,25 @@ def test_adjusting_stock_nobody_moved_says_only_what_it_did(olivia, make_product
     response = olivia.post(url, data, follow=True)
 
     assert messages_of(response)[-1] == "Stock of Bulb changed by +5 to 25."
+
+
+def test_a_revert_page_opened_before_someone_else_saved_refuses_to_undo_their_change(ada, olivia, lamp):
+    first = lamp.history.order_by("history_id").first()
+    save(olivia, lamp, opened(olivia, lamp), price="11.00")
+    url = reverse("admin:inventory_product_simple_history", args=[lamp.pk, first.history_id])
+    revert_page = olivia.get(url)  # Olivia opens the first version to revert to it...
+    seen = revert_page.context["revert_seen"]
+    save(ada, lamp, opened(ada, lamp), name="Desk lamp")  # ...and Ada renames the lamp meanwhile
+
+    refused = olivia.post(url, {"revert_reason": "Wrong price", "revert_seen": seen}, follow=True)
+
+    assert has_message(refused, "Since you opened this page, Ada changed the name at ")
+    assert has_message(refused, "Nothing was changed.")
+    lamp.refresh_from_db()
+    assert (lamp.name, lamp.price) == ("Desk lamp", Decimal("11.00"))
+
+    again = olivia.get(url).context["revert_seen"]  # opened again: she has seen the rename now
+    done = olivia.post(url, {"revert_reason": "Wrong price", "revert_seen": again}, follow=True)
+
+    assert has_message(done, "was reverted")
+    assert Product.objects.get(pk=lamp.pk).price == Decimal("10.00")
