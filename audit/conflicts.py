@@ -4,7 +4,7 @@
 - ``edit_merge``: which of the person's changes to apply on the record as it is now; ``EditConflict``
   (nothing written) when someone changed one of the same fields since, with both values side by side;
 - ``edit_delete_check``, ``edit_gone``, ``note_gone``: the same for deleting a row and for a row
-  deleted since;
+  deleted since; ``rows_merge``: all of these for the rows of a page (inline rows) at once;
 - ``noting`` and ``merge_message``: "Ada changed the price at 10:14; your new name was applied to
   Ada's version."
 """
@@ -249,6 +249,35 @@ def edit_gone(model, edit: RowEdit) -> EditConflict:
             )
         ]
     )
+
+
+def rows_merge(model, current: dict, *, changed=(), deleted=()) -> tuple[list, list]:
+    """Under the caller's lock on the rows of a page (``current``: pk -> ``model`` row as it is now;
+    a row deleted since is absent): which of the person's ``changed`` and ``deleted`` rows
+    (``RowEdit``s) to write. Returns ``(updates, deletions)``: (row, data) pairs and rows. A row
+    deleted since that the person also deleted is left alone; every clash (a row changed or deleted
+    by someone else) is raised together as one ``EditConflict``, before anything is written."""
+    updates, deletions, conflicts = [], [], []
+    for edit in changed:
+        row = current.get(edit.pk)
+        try:
+            if row is None:
+                raise edit_gone(model, edit)
+            updates.append((row, edit_merge(row, data=edit.data, version=edit.version, record=named(row))))
+        except EditConflict as conflict:
+            conflicts.append(conflict)
+    for edit in deleted:
+        row = current.get(edit.pk)
+        if row is None:
+            continue  # deleted by someone else already
+        try:
+            edit_delete_check(row, version=edit.version, record=named(row))
+            deletions.append(row)
+        except EditConflict as conflict:
+            conflicts.append(conflict)
+    if conflicts:
+        raise EditConflict.combine(conflicts)
+    return updates, deletions
 
 
 def note_gone(version: Version | None, *, record: str) -> None:

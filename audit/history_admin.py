@@ -21,7 +21,7 @@ from .conflicts import EditConflict
 from .selectors import field_text, record_as_of
 from .services import record_revert
 from .versioned_admin import VersionedChangeForms, chosen, page_versions
-from .versions import THEIRS, record_key
+from .versions import THEIRS, Version, record_key
 
 
 def message_with_change_set(text: str, change_set):
@@ -184,16 +184,14 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
             reason = self.edit_reason(form, change)
             self._service("create_service")(**record, user=request.user, reason=reason)
             return
-        key, versions = record_key(self.model, obj.pk), page_versions(request)
-        # What this person changed since they opened the page, less what they chose to leave as theirs.
-        names = [name for name in really_changed(form) if chosen(request, key, name) != THEIRS]
+        data, version = self.edited_values(request, form, obj)
         try:
             saved = self._service("update_service")(
                 **record,
-                data={name: form.cleaned_data[name] for name in names},
+                data=data,
                 user=request.user,
-                reason=self.edit_reason(form, change, names),
-                version=versions.of(self.model, obj.pk) if versions is not None else None,
+                reason=self.edit_reason(form, change, list(data)),
+                version=version,
             )
         except EditConflict as conflict:
             request.__dict__.setdefault("_edit_conflicts", []).append(conflict)
@@ -202,6 +200,15 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
             # The admin's copy shows what was saved (the other person's changes included).
             for model_field in self.model._meta.concrete_fields:
                 setattr(obj, model_field.attname, getattr(saved, model_field.attname))
+
+    def edited_values(self, request, form, obj) -> tuple[dict, Version | None]:
+        """What this person changed on the record since they opened the page (field -> value), less
+        what they chose to leave as theirs in a conflict, and the version they opened (None: the page
+        carried none)."""
+        key, versions = record_key(self.model, obj.pk), page_versions(request)
+        names = [name for name in really_changed(form) if chosen(request, key, name) != THEIRS]
+        version = versions.of(self.model, obj.pk) if versions is not None else None
+        return {name: form.cleaned_data[name] for name in names}, version
 
     def delete_model(self, request, obj):
         record = {self.opts.model_name: obj}

@@ -10,6 +10,7 @@ before either, theirs (who, when) and yours, and a choice per field. Saving agai
 goes through against the values shown.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django import forms
@@ -187,6 +188,10 @@ class VersionedChangeForms:
     or come back with the comparison."""
 
     change_form_before_template = "admin/edit_versions.html"
+    # A page is saved in one transaction, so a conflict found late rolls back what the attempt wrote.
+    # An admin whose services commit their own steps (and call a provider between them) turns this
+    # off and checks every conflict before it writes anything.
+    edit_in_one_transaction = True
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -218,7 +223,7 @@ class VersionedChangeForms:
         posted_versions(request)  # a damaged token is refused before anything else
         request._edit_conflicts = []
         try:
-            with transaction.atomic(), noting() as notes:
+            with self._edit_transaction(), noting() as notes:
                 response = super()._changeform_view(request, object_id, form_url, extra_context)
         except EditConflict as conflict:
             # Everything the attempt wrote is rolled back; the form comes back with the comparison.
@@ -228,6 +233,9 @@ class VersionedChangeForms:
             text = merge_message(notes, main_key=record_key(self.model, unquote(object_id)))
             self.message_user(request, text, messages.WARNING)
         return response
+
+    def _edit_transaction(self):
+        return transaction.atomic() if self.edit_in_one_transaction else nullcontext()
 
     def save_related(self, request, form, formsets, change):
         # Every inline's conflicts are gathered (with the record's own), so the person sees them all.

@@ -8,15 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.conflicts import (
-    EditConflict,
-    copy_values,
-    edit_delete_check,
-    edit_gone,
-    edit_merge,
-    locked_current,
-    named,
-)
+from audit.conflicts import copy_values, edit_merge, locked_current, rows_merge
 from audit.models import ChangeSet
 from audit.recording import change_set_recording, delete_with_reason, history_bulk_record, save_with_reason
 from audit.versions import Version
@@ -121,32 +113,13 @@ def product_images_save(
     order and checked against what others did since; ``added`` ones are new. Every conflict (a row
     changed or deleted by someone else) is raised together, and nothing is written then."""
     with transaction.atomic():
-        edits = [*changed, *deleted]
-        rows = locked_in_pk_order(ProductImage.objects.filter(product=product), [e.pk for e in edits])
-        current = {image.pk: image for image in rows}
-        conflicts = []
-        for edit in changed:
-            image = current.get(edit.pk)
-            try:
-                if image is None:
-                    raise edit_gone(ProductImage, edit)
-                data = edit_merge(image, data=edit.data, version=edit.version, record=named(image))
-            except EditConflict as conflict:
-                conflicts.append(conflict)
-                continue
+        pks = [edit.pk for edit in [*changed, *deleted]]
+        current = {i.pk: i for i in locked_in_pk_order(ProductImage.objects.filter(product=product), pks)}
+        updates, deletions = rows_merge(ProductImage, current, changed=changed, deleted=deleted)
+        for image, data in updates:
             _saved(image, data=data, user=user, reason=f"Edited {reason} ({', '.join(data) or 'no field'})")
-        for edit in deleted:
-            image = current.get(edit.pk)
-            if image is None:
-                continue  # deleted by someone else already
-            try:
-                edit_delete_check(image, version=edit.version, record=named(image))
-            except EditConflict as conflict:
-                conflicts.append(conflict)
-                continue
+        for image in deletions:
             delete_with_reason(image, reason=f"Deleted {reason}", user=user)
-        if conflicts:
-            raise EditConflict.combine(conflicts)
         for image in added:
             image.product = product
             product_image_save(image=image, user=user, reason=f"Saved {reason}")
