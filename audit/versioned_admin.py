@@ -88,6 +88,15 @@ def start_from_version(form, versions: PageVersions | None, pk) -> None:
         form.initial[name] = value
 
 
+class TextLinesField(forms.CharField):
+    """A text area's value with plain line endings, as stored: browsers post CRLF, which made an
+    unchanged text count as this person's change (a false conflict, a field named in history)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
 class VersionedForm:
     """Mixed into a change form: ``changed_data`` is measured against the version the page was
     opened at, and while a conflict is shown the form refuses (the table says why)."""
@@ -144,38 +153,56 @@ class EditedRows:
     added: list = field(default_factory=list)  # new instances
 
 
-def edited_rows(request, formset) -> EditedRows:
-    """What the person did to an inline's rows, against the versions the page was opened at and with
-    their choices on a conflict: rows changed (only their changed fields), deleted and added. A row
-    someone deleted since is left deleted when the person didn't change it (and said so), added back
-    when they chose their version, and handed on as changed otherwise (the service names who deleted
-    it)."""
-    versions, rows, model = page_versions(request), EditedRows(), formset.model
+CHANGED, DELETED, ADDED, GONE = "changed", "deleted", "added", "gone"
+
+
+def row_actions(request, formset):
+    """What the person did to each row of an inline, against the versions the page was opened at and
+    with their choices on a conflict: ``(form, action, names)`` with action ``CHANGED`` (``names``:
+    the fields they changed, less those they chose to leave as theirs), ``DELETED``, ``ADDED`` (a new
+    row, or one someone deleted since that they chose to keep) or ``GONE`` (deleted since and left
+    deleted: they didn't change it, deleted it too, or chose so). A row deleted since that they
+    changed, without a choice yet, is ``CHANGED`` (the service names who deleted it)."""
+    model = formset.model
     for form in formset.initial_forms:
         pk = getattr(form, "edit_pk", form.instance.pk)
         if pk is None:
             continue
-        key, label = record_key(model, pk), named(form.instance)
-        version = versions.of(model, pk) if versions is not None else None
+        key = record_key(model, pk)
         deleting = formset.can_delete and formset._should_delete_form(form)
         editable = _model_fields(form)
         names = [n for n in form.changed_data if n in editable and chosen(request, key, n) != THEIRS]
         on_record = chosen(request, key, RECORD)
         if getattr(form, "vanished", False):
             if deleting or not names or on_record == THEIRS:
-                note_gone(version, record=label)
-            elif on_record == YOURS:
-                rows.added.append(form.instance)
+                yield form, GONE, []
             else:
-                rows.changed.append(RowEdit(pk, _values(form, names), version, label))
+                yield form, ADDED if on_record == YOURS else CHANGED, names
         elif deleting:
             if on_record != THEIRS:
-                rows.deleted.append(RowEdit(pk, {}, version, label))
+                yield form, DELETED, []
         elif names:
-            rows.changed.append(RowEdit(pk, _values(form, names), version, label))
+            yield form, CHANGED, names
     for form in formset.extra_forms:
         if form.has_changed() and not (formset.can_delete and formset._should_delete_form(form)):
+            yield form, ADDED, _model_fields(form)
+
+
+def edited_rows(request, formset) -> EditedRows:
+    """What the person did to an inline's rows (``row_actions``) as its service takes them; a row
+    someone deleted since that the person left deleted is noted for the message."""
+    versions, rows, model = page_versions(request), EditedRows(), formset.model
+    for form, action, names in row_actions(request, formset):
+        if action == ADDED:
             rows.added.append(form.instance)
+            continue
+        pk = getattr(form, "edit_pk", form.instance.pk)
+        version = versions.of(model, pk) if versions is not None else None
+        edit = RowEdit(pk, _values(form, names), version, named(form.instance))
+        if action == GONE:
+            note_gone(version, record=edit.record)
+        else:
+            (rows.changed if action == CHANGED else rows.deleted).append(edit)
     return rows
 
 
@@ -192,6 +219,11 @@ class VersionedChangeForms:
     # An admin whose services commit their own steps (and call a provider between them) turns this
     # off and checks every conflict before it writes anything.
     edit_in_one_transaction = True
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.TextField) and not db_field.choices:
+            kwargs.setdefault("form_class", TextLinesField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

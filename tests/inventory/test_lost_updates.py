@@ -97,6 +97,19 @@ def test_an_unchanged_record_saves_as_before_without_a_merge_message(ada, lamp):
     assert not any("version" in message for message in messages_of(response))
 
 
+def test_a_description_posted_back_as_browsers_send_it_is_not_a_change(ada, olivia, make_product):
+    lamp = make_product(name="Lamp", sku="LAMP-2", description="Warm light.\nBrass base.")
+    olivias_page, adas_page = opened(olivia, lamp), opened(ada, lamp)
+    save(ada, lamp, adas_page, description="Warm light.\r\nSteel base.")  # browsers post CRLF
+
+    response = save(olivia, lamp, olivias_page, name="Desk lamp", description="Warm light.\r\nBrass base.")
+
+    assert response.redirect_chain
+    lamp.refresh_from_db()
+    assert (lamp.name, lamp.description) == ("Desk lamp", "Warm light.\nSteel base.")
+    assert history_reasons(lamp)[-2:] == ["Edited in the admin (description)", "Edited in the admin (name)"]
+
+
 def test_two_prices_at_once_come_back_side_by_side_and_nothing_is_saved(ada, olivia, lamp):
     olivias_page, adas_page = opened(olivia, lamp), opened(ada, lamp)
     save(ada, lamp, adas_page, price="12.00")
