@@ -30,6 +30,7 @@ from orders.models import OrderStatus
 from orders.querysets import OPEN_STATUSES, REVENUE_STATUSES
 
 from . import metrics
+from .money import format_money
 
 SALES, STOCK = "sales", "stock"
 EVERYTHING_READER = "audit.view_auditentry"
@@ -123,11 +124,6 @@ def movements_url(*, kind: str, first_day) -> str:
     )
 
 
-def money(amount: Decimal) -> str:
-    amount_text = number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
-    return f"{amount_text} {settings.ORDER_CURRENCY}"
-
-
 def units(n: int) -> str:
     return number_format(n, force_grouping=True)
 
@@ -158,7 +154,7 @@ def sales_context(figures: dict) -> dict:
     revenue_cards = [
         {
             "title": PERIOD_TITLES[key],
-            "value": money(revenue.amount),
+            "value": format_money(revenue.amount),
             "detail": f"{units(revenue.orders)} order{'s' if revenue.orders != 1 else ''}",
             "change": _change(revenue, key),
             "href": orders_url(statuses=REVENUE_STATUSES, first_day=revenue.first_day, last_day=today),
@@ -239,7 +235,7 @@ def stock_context(figures: dict, *, user) -> dict:
             },
             {
                 "title": "Stock value",
-                "value": money(stock["stock_value"]),
+                "value": format_money(stock["stock_value"]),
                 "detail": "units in stock at their current prices",
                 "href": products_url(),
             },

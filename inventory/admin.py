@@ -276,6 +276,8 @@ MOVEMENT_COLOURS = {
     StockMovement.Kind.SALE: "info",
     StockMovement.Kind.CANCELLATION: "warning",
     StockMovement.Kind.REFUND: "warning",
+    StockMovement.Kind.RETURN: "warning",
+    StockMovement.Kind.WRITE_OFF: "danger",
     StockMovement.Kind.ADJUSTMENT: "primary",
     StockMovement.Kind.IMPORT: "primary",
     StockMovement.Kind.CORRECTION: "danger",

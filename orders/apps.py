@@ -6,4 +6,5 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        # The services register what settles their payments (orders.billing.SETTLERS).
+        from . import edits, refunds, services, signals  # noqa: F401

@@ -78,3 +78,42 @@ def order_lines_as_of(*, order, when) -> list[tuple]:
         for row in latest.values()
         if row.history_type != "-"
     ]
+
+
+def lines_with_stock(order) -> list:
+    """The order's lines with their product (its stock now), in the order's order."""
+    return list(order.items.select_related("product").order_by("id"))
+
+
+def returnable_lines(order) -> list:
+    """The order's lines, each with ``returned`` (units back in returns that didn't fail) and
+    ``returnable`` (units still with the customer)."""
+    from .refunds import returned_quantities
+
+    returned = returned_quantities(order)
+    lines = lines_with_stock(order)
+    for line in lines:
+        line.returned = returned.get(line.pk, 0)
+        line.returnable = line.quantity - line.returned
+    return lines
+
+
+def cancellation_preview(order) -> dict:
+    """What cancelling ``order`` would do: the refunds per charge, and the units back on the shelf."""
+    from . import billing
+    from .billing import DomainError
+
+    refundable = billing.order_refundable(order)
+    try:
+        refunds = billing.refunds_allocate(order, refundable) if refundable > 0 else []
+    except DomainError:
+        refunds = []
+    restock = [] if order.is_draft else [line for line in returnable_lines(order) if line.returnable]
+    return {"refunds": refunds, "refund_total": refundable, "restock": restock}
+
+
+def order_charges(order) -> list:
+    """The order's succeeded charges with what was refunded from them and what is left, newest first."""
+    from . import billing
+
+    return billing.charges_refundable(order)

@@ -1,7 +1,20 @@
+"""What happened to an order, for the apps that follow orders (popularity, e-mail to the customer).
+
+Each signal is sent once the transaction that made the change has committed (``transaction.on_commit``),
+so an order that was rolled back announces nothing. sender=Order and order=<Order> for all of them.
+"""
+
 from django.dispatch import Signal, receiver
 
-# Sent once an order is committed: sender=Order, order=<Order>, lines={product_id: quantity}.
+# An order was placed (paid, or awaiting payment on delivery): lines={product_id: quantity}.
 order_placed = Signal()
+# An order awaiting payment was paid (an order charged when placed is announced by order_placed alone).
+order_paid = Signal()
+order_shipped = Signal()
+# Money went back to the customer (a full or partial refund): amount=<Decimal> given back.
+order_refunded = Signal()
+# The order was cancelled: amount=<Decimal> given back (0 when nothing had been charged).
+order_cancelled = Signal()
 
 
 @receiver(order_placed)

@@ -1,0 +1,426 @@
+"""What support does on an order's page and list besides editing it: place a draft, take payment, ship,
+complete, cancel, refund and take goods back, add notes; and the product picker of its lines.
+
+Every action that changes something is a POST after a page or dialog that says what it will do
+(GET never changes anything); each calls one service.
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from unfold.decorators import action
+from unfold.enums import ActionVariant
+
+from backoffice.admin_base import REFUSED, message_with_change_set, redirect_from_dialog
+from backoffice.exceptions import DomainError
+from backoffice.money import format_money
+from backoffice.search import indexed_search
+from inventory.models import Product
+
+from . import billing, refunds, services, timeline
+from .forms import (
+    CancelDialogForm,
+    CompleteDialogForm,
+    OrderNoteForm,
+    PlaceDialogForm,
+    RefundForm,
+    ShipDialogForm,
+    TakePaymentDialogForm,
+)
+from .models import OrderStatus
+
+PRODUCTS_PER_PAGE = 20
+
+
+def plan_key(plan) -> str:
+    """What support reviewed, as text: the confirmation carries it, and anything else is reviewed again."""
+    returns = ",".join(f"{r.line.pk}:{r.quantity}:{r.disposition}" for r in plan.returns)
+    return f"{plan.amount}|{returns}|{plan.reason}"
+
+
+class OrderActions:
+    actions = ["bulk_ship", "bulk_complete", "bulk_cancel"]
+    actions_detail = ["place", "take_payment", "ship", "complete", "cancel", "refund", "as_of"]
+    change_form_after_template = "admin/orders/order/totals.html"
+    change_form_outer_after_template = "admin/orders/order/money_and_timeline.html"
+
+    class Media:
+        js = ["orders/js/order_lines.js"]
+
+    # Which detail actions an order's page offers, by what its status allows.
+    def offered_actions(self, order) -> set[str]:
+        allowed = services.allowed_transitions(order)
+        offered = {"as_of"}
+        if order.status == OrderStatus.DRAFT:
+            offered.add("place")
+        if order.status == OrderStatus.PENDING:
+            offered.add("take_payment")
+        if OrderStatus.SHIPPED in allowed:
+            offered.add("ship")
+        if OrderStatus.COMPLETED in allowed:
+            offered.add("complete")
+        if OrderStatus.CANCELLED in allowed:
+            offered.add("cancel")
+        if order.status in refunds.REFUNDABLE_STATUSES:
+            offered.add("refund")
+        return offered
+
+    def get_actions_detail(self, request, object_id):
+        actions = super().get_actions_detail(request, object_id)
+        order = self.get_object(request, unquote(str(object_id)))
+        if order is None:
+            return actions
+        offered = self.offered_actions(order)
+        return [a for a in actions if a.action_name.removeprefix("orders_order_") in offered]
+
+    def get_urls(self):
+        own = [
+            path("products/", self.admin_site.admin_view(self.products_view), name="orders_order_products"),
+            path(
+                "product-prices/",
+                self.admin_site.admin_view(self.product_prices_view),
+                name="orders_order_product_prices",
+            ),
+            path(
+                "<path:object_id>/notes/",
+                self.admin_site.admin_view(self.note_view),
+                name="orders_order_note",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            context.update(
+                timeline=timeline.order_timeline(obj),
+                charges=billing.charges_refundable(obj),
+                note_form=OrderNoteForm(),
+                can_add_note=self.has_change_permission(request, obj),
+                tax_rate=str(services.settings.ORDER_TAX_RATE),
+                currency=services.settings.ORDER_CURRENCY,
+            )
+        else:
+            context.update(
+                tax_rate=str(services.settings.ORDER_TAX_RATE), currency=services.settings.ORDER_CURRENCY
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # A new draft opens on its own page, where it is placed.
+        if "_addanother" not in request.POST:
+            self.message_user(
+                request, f"Draft {obj.number} saved: place it when it is ready.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
+
+    # --- the product picker ------------------------------------------------------------------------
+    def products_view(self, request):
+        """Published products for an order line (select2's autocomplete protocol), each with its
+        stock and price."""
+        if not (request.user.has_perm("orders.change_order") or request.user.has_perm("orders.add_order")):
+            raise PermissionDenied
+        page = max(int(request.GET.get("page") or 1), 1)
+        products, _ = indexed_search(
+            Product.objects.published().order_by("name", "pk"),
+            request.GET.get("term", ""),
+            prefix={"sku": str.upper},
+            contains=["name"],
+        )
+        start = (page - 1) * PRODUCTS_PER_PAGE
+        chosen = list(
+            products.only("pk", "name", "sku", "stock", "price")[start : start + PRODUCTS_PER_PAGE + 1]
+        )
+        return JsonResponse(
+            {
+                "results": [
+                    {
+                        "id": str(p.pk),
+                        "text": f"{p.name} ({p.sku}) · {p.stock} in stock · {format_money(p.price)}",
+                        "price": str(p.price),
+                        "stock": p.stock,
+                    }
+                    for p in chosen[:PRODUCTS_PER_PAGE]
+                ],
+                "pagination": {"more": len(chosen) > PRODUCTS_PER_PAGE},
+            }
+        )
+
+    def product_prices_view(self, request):
+        """{product id: {price, stock}} of the ids asked (the totals on the order's page)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ids = [i for i in request.GET.getlist("id")[:200] if i]
+        try:
+            products = Product.objects.filter(pk__in=ids).values_list("pk", "price", "stock")
+            return JsonResponse(
+                {str(pk): {"price": str(price), "stock": stock} for pk, price, stock in products}
+            )
+        except DomainError:
+            return JsonResponse({})
+        except Exception:  # an id that isn't one: nothing to say about it
+            return JsonResponse({})
+
+    # --- notes -------------------------------------------------------------------------------------
+    def note_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            raise Http404
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        form = OrderNoteForm(request.POST)
+        if form.is_valid():
+            services.order_note_add(order=order, text=form.cleaned_data["text"], user=request.user)
+            self.message_user(request, "Note added.", messages.SUCCESS)
+        else:
+            self.message_user(request, "A note needs some text.", messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]) + "#timeline")
+
+    # --- detail actions ------------------------------------------------------------------------------
+    def _run(self, request, object_id, call, done):
+        """Call the service with the order; ``done(order, result)`` says what happened."""
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            raise Http404
+        result = self.run_service(request, lambda: call(order))
+        if result is not REFUSED:
+            self.message_user(request, done(order, result), messages.SUCCESS)
+        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
+
+    @action(
+        description="Place order",
+        permissions=["change"],
+        icon="shopping_cart_checkout",
+        variant=ActionVariant.PRIMARY,
+        dialog={
+            "title": "Place this order",
+            "description": "Its stock is taken now. Charged now, it is paid once the charge went through.",
+            "form_class": PlaceDialogForm,
+            "form_submit_text": "Place order",
+        },
+    )
+    def place(self, request, form, object_id):
+        charge = form.cleaned_data["payment"] == "charge"
+        return self._run(
+            request,
+            object_id,
+            lambda order: services.order_place(draft=order, charge=charge, user=request.user),
+            lambda order, placed: (
+                f"Order {order.number} placed: "
+                + (
+                    f"the customer was charged {format_money(placed.total)}."
+                    if charge
+                    else "payment is due on delivery."
+                )
+            ),
+        )
+
+    @action(
+        description="Take payment",
+        permissions=["change"],
+        icon="payments",
+        dialog={
+            "title": "Charge what the customer owes",
+            "form_class": TakePaymentDialogForm,
+            "form_submit_text": "Charge now",
+        },
+    )
+    def take_payment(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda order: services.order_pay(order=order, user=request.user),
+            lambda order, paid: f"Order {order.number} is paid.",
+        )
+
+    @action(
+        description="Mark shipped",
+        permissions=["change"],
+        icon="local_shipping",
+        dialog={
+            "title": "Mark this order shipped",
+            "form_class": ShipDialogForm,
+            "form_submit_text": "Mark shipped",
+        },
+    )
+    def ship(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda order: services.order_ship(order=order, user=request.user),
+            lambda order, shipped: f"Order {order.number} marked shipped.",
+        )
+
+    @action(
+        description="Complete",
+        permissions=["change"],
+        icon="task_alt",
+        dialog={
+            "title": "Complete this order",
+            "form_class": CompleteDialogForm,
+            "form_submit_text": "Complete",
+        },
+    )
+    def complete(self, request, form, object_id):
+        return self._run(
+            request,
+            object_id,
+            lambda order: services.order_complete(order=order, user=request.user),
+            lambda order, completed: f"Order {order.number} completed.",
+        )
+
+    @action(
+        description="Cancel order",
+        permissions=["change"],
+        icon="cancel",
+        variant=ActionVariant.DANGER,
+        dialog={
+            "title": "Cancel this order",
+            "form_class": CancelDialogForm,
+            "form_submit_text": "Cancel the order",
+        },
+    )
+    def cancel(self, request, form, object_id):
+        reason = form.cleaned_data["reason"]
+        refunding = {}
+
+        def cancel(order):
+            refunding["amount"] = billing.order_refundable(order)
+            return services.order_cancel(order=order, reason=reason, user=request.user)
+
+        def done(order, cancelled):
+            money_back = f"{format_money(refunding['amount'])} refunded, " if refunding["amount"] else ""
+            stock = "its stock returned" if order.status != OrderStatus.DRAFT else "no stock had been taken"
+            return f"Order {order.number} cancelled: {money_back}{stock}."
+
+        return self._run(request, object_id, cancel, done)
+
+    @action(
+        description="Refund / return", permissions=["change"], icon="currency_exchange", url_path="refund"
+    )
+    def refund(self, request, object_id):
+        """A page, not a dialog: the lines, the amount and the charges need room. GET: the form.
+        POST: the review of what will happen; POST with ``confirm``: it happens."""
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            raise Http404
+        page_url = reverse("admin:orders_order_change", args=[order.pk])
+        refundable = min(billing.order_refundable(order), order.total)
+        form = RefundForm(request.POST or None, order=order, refundable=refundable)
+        plan = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                plan = refunds.order_refund_preview(
+                    order=order, amount=data["refund_amount"], reason=data["reason"], returns=data["returns"]
+                )
+            except DomainError as error:
+                form.add_error(None, str(error))
+            if plan is not None and request.POST.get("confirm") == plan_key(plan):
+                result = self.run_service(
+                    request,
+                    lambda: refunds.order_refund(
+                        order=order,
+                        amount=plan.amount,
+                        reason=plan.reason,
+                        returns=data["returns"],
+                        user=request.user,
+                    ),
+                )
+                if result is not REFUSED:
+                    self.message_user(request, self._refund_message(order, plan), messages.SUCCESS)
+                    return HttpResponseRedirect(page_url + "#timeline")
+                plan = None
+        return TemplateResponse(
+            request,
+            "admin/orders/order/refund.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Refund or take back goods: {order.number}",
+                "opts": self.opts,
+                "original": order,
+                "order": order,
+                "form": form,
+                "plan": plan,
+                "plan_key": plan_key(plan) if plan else "",
+                "currency": services.settings.ORDER_CURRENCY,
+                "refundable": refundable,
+                "charges": billing.charges_refundable(order),
+                "tax_rate": str(services.settings.ORDER_TAX_RATE),
+                "page_url": page_url,
+            },
+        )
+
+    @staticmethod
+    def _refund_message(order, plan) -> str:
+        parts = []
+        if plan.amount:
+            parts.append(f"{format_money(plan.amount)} refunded on {order.number}")
+        if plan.restocked:
+            parts.append(f"{sum(r.quantity for r in plan.restocked)} unit(s) back to stock")
+        if plan.written_off:
+            parts.append(f"{sum(r.quantity for r in plan.written_off)} unit(s) written off")
+        return "; ".join(parts).capitalize() + "."
+
+    # --- bulk actions ------------------------------------------------------------------------------
+    def _bulk(self, request, queryset, to, verb: str):
+        change_set = self.run_service(
+            request, lambda: services.order_bulk_transition(orders=list(queryset), to=to, user=request.user)
+        )
+        if change_set is not REFUSED:
+            text = f"{change_set.row_count} order(s) {verb}."
+            self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
+
+    @action(description="Mark selected orders shipped", permissions=["change"])
+    def bulk_ship(self, request, queryset):
+        self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
+
+    @action(description="Mark selected orders completed", permissions=["change"])
+    def bulk_complete(self, request, queryset):
+        self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
+
+    @action(description="Cancel selected orders (refund, restock)…", permissions=["change"])
+    def bulk_cancel(self, request, queryset):
+        """An intermediate page lists what each order gives back; a reason, then POST ``apply``."""
+        orders = list(queryset.order_by("pk")[:500])
+        reason = (request.POST.get("reason") or "").strip()
+        if "apply" in request.POST and reason:
+            try:
+                change_set = services.order_bulk_transition(
+                    orders=orders, to=OrderStatus.CANCELLED, user=request.user, reason=reason
+                )
+            except services.BulkCancelIncomplete as incomplete:
+                self.message_user(request, str(incomplete), messages.WARNING)
+                return None
+            except DomainError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return None
+            text = f"{len(orders)} order(s) cancelled: what they had paid was refunded, their stock returned."
+            self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
+            return None
+        from .selectors import cancellation_preview
+
+        rows = [(order, cancellation_preview(order)) for order in orders]
+        return TemplateResponse(
+            request,
+            "admin/orders/order/bulk_cancel.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Cancel these orders?",
+                "opts": self.opts,
+                "rows": rows,
+                "refused": [
+                    o for o in orders if OrderStatus.CANCELLED not in services.allowed_transitions(o)
+                ],
+                "refund_total": sum((preview["refund_total"] for _, preview in rows), Decimal("0.00")),
+                "reason_missing": "apply" in request.POST and not reason,
+                "selected": [o.pk for o in orders],
+            },
+        )

@@ -1,0 +1,334 @@
+"""The payments ledger: every charge and refund is a ``Payment`` row, and money moves in three steps.
+
+1. **Prepare**, in the caller's transaction (which holds the order's row lock and, for a placement
+   or an edit, has taken the stock): ``payment_open`` writes the payment ``pending`` with a fresh
+   idempotency key. The transaction commits.
+2. **Send**, with no transaction open and no lock held: ``payments_carry_out`` calls the provider
+   with that key. A slow provider stalls nobody else.
+3. **Settle**, in a new transaction that locks the order again: the outcome is written on the payment,
+   and once every payment of the batch is settled, what the operation does when its money has moved
+   (or not) is applied exactly once: the settler its purpose registered in ``SETTLERS``.
+
+A crash or a timeout between the steps leaves pending payments: ``payments_resolve`` (a periodic
+Celery task) asks the provider about their keys and settles them, so an order is never paid without
+money, money is never taken without an order, and stock taken for an unpaid order comes back.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.recording import rows_write_with_history
+from backoffice.bulk import instance_rows
+from backoffice.exceptions import DomainError
+
+from .models import Order, Payment
+from .payments import GatewayOperation, GatewayUnavailable, PaymentDeclined, PaymentError, payment_gateway
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal("0.00")
+
+
+class PaymentPending(PaymentError):
+    """The provider didn't answer: the operation waits, and is finished when it is known what the
+    provider did (``payments_resolve``, run every minute)."""
+
+
+@dataclass
+class Settlement:
+    """How a batch of payments ended: ``done`` once none is pending."""
+
+    order: Order
+    done: bool
+    asked: Decimal = ZERO
+    succeeded: Decimal = ZERO
+    failures: list[str] = field(default_factory=list)
+    payments: list = field(default_factory=list)
+
+    @property
+    def all_succeeded(self) -> bool:
+        return self.done and self.succeeded == self.asked
+
+    def raise_unless_succeeded(self, *, pending: str, refused: str) -> None:
+        """Raise ``PaymentPending`` (with ``pending``) or ``PaymentDeclined`` (``refused`` and the
+        provider's reasons) unless all of the batch's money moved."""
+        if not self.done:
+            raise PaymentPending(pending)
+        if not self.all_succeeded:
+            reasons = " ".join(self.failures)
+            raise PaymentDeclined(f"{refused} The payment provider said: {reasons}".strip())
+
+
+# purpose -> function(order, payments, settlement) applying the operation once its money is settled.
+SETTLERS: dict[str, Callable] = {}
+
+
+def settler(purpose: str):
+    def register(function):
+        SETTLERS[purpose] = function
+        return function
+
+    return register
+
+
+# --- step 1 -------------------------------------------------------------------------------------
+def payment_open(
+    *,
+    order: Order,
+    kind: str,
+    purpose: str,
+    amount: Decimal,
+    batch: uuid.UUID,
+    charge: Payment | None = None,
+    user=None,
+    reason: str = "",
+    order_edit=None,
+    order_return=None,
+    with_history: bool = False,
+) -> Payment:
+    """A pending payment of ``order``, in the caller's transaction (which holds the order's lock).
+
+    ``with_history``: written with the rows of the open ``history_batch`` (placing an order writes
+    its order, lines, stock movements and charge in one round trip); the payment then has no id.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise DomainError("A payment is opened in the transaction that locks its order.")
+    if amount <= 0:
+        raise DomainError(f"A payment needs an amount above zero, not {amount}.")
+    payment = Payment(
+        order=order,
+        kind=kind,
+        purpose=purpose,
+        amount=amount,
+        currency=settings.ORDER_CURRENCY,
+        idempotency_key=new_idempotency_key(),
+        charge=charge,
+        batch=batch,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        reason=reason,
+        order_edit=order_edit,
+        order_return=order_return,
+    )
+    if with_history:
+        columns, (row,) = instance_rows([payment])
+        at = columns.index("id")  # taken by the database's sequence
+        rows_write_with_history(Payment, columns[:at] + columns[at + 1 :], [row[:at] + row[at + 1 :]])
+    else:
+        payment.save()
+    return payment
+
+
+def new_batch() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def charges_refundable(order: Order) -> list[Payment]:
+    """The order's succeeded charges, newest first, each with ``refundable``: what it captured minus
+    its refunds that did not fail (a pending refund is spoken for). Read under the order's lock."""
+    return list(Payment.objects.filter(order=order).charges_with_refundable().order_by("-created_at", "-id"))
+
+
+def order_refundable(order: Order) -> Decimal:
+    return sum((charge.refundable for charge in charges_refundable(order)), ZERO)
+
+
+def refunds_allocate(order: Order, amount: Decimal) -> list[tuple[Payment, Decimal]]:
+    """(charge, amount) pairs giving back ``amount``: the newest charge first (an edit's extra
+    charge before the original), none above what is left on it. Refuses more than is refundable."""
+    plan, left = [], amount
+    for charge in charges_refundable(order):
+        if left <= 0:
+            break
+        part = min(left, charge.refundable)
+        if part > 0:
+            plan.append((charge, part))
+            left -= part
+    if left > 0:
+        refundable = amount - left
+        raise DomainError(
+            f"{order.number}: {amount} can't be refunded; {refundable} is left to refund on its charges."
+        )
+    return plan
+
+
+def refunds_open(*, order, amount, purpose, batch, user=None, reason="", order_return=None) -> list[Payment]:
+    """Pending refunds giving back ``amount`` across the order's charges (``refunds_allocate``)."""
+    return [
+        payment_open(
+            order=order,
+            kind=Payment.Kind.REFUND,
+            purpose=purpose,
+            amount=part,
+            batch=batch,
+            charge=charge,
+            user=user,
+            reason=reason,
+            order_return=order_return,
+        )
+        for charge, part in refunds_allocate(order, amount)
+    ]
+
+
+def order_has_pending_payments(order: Order, *, except_kind: str | None = None) -> bool:
+    pending = Payment.objects.filter(order=order, status=Payment.Status.PENDING)
+    if except_kind:
+        pending = pending.exclude(kind=except_kind)
+    return pending.exists()
+
+
+def refuse_while_pending(order: Order, *, except_kind: str | None = None) -> None:
+    if order_has_pending_payments(order, except_kind=except_kind):
+        raise DomainError(
+            f"Order {order.number} has a payment under way with the payment provider; try again once "
+            f"it is settled (within a minute or two)."
+        )
+
+
+# --- steps 2 and 3 -------------------------------------------------------------------------------
+def in_a_transaction() -> bool:
+    """Whether code opened a transaction that is still open (the one a test case wraps around
+    each test doesn't count: it stands for the autocommit of a real run)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def payments_carry_out(batch: uuid.UUID) -> Settlement:
+    """Send the batch's pending payments to the provider, then settle what it answered."""
+    if in_a_transaction():
+        raise DomainError("The payment provider is never called inside a transaction.")
+    gateway = payment_gateway()
+    payments = list(
+        Payment.objects.filter(batch=batch, status=Payment.Status.PENDING).select_related("charge")
+    )
+    outcomes = {payment.pk: _send(gateway, payment) for payment in payments}
+    return payments_settle(batch=batch, outcomes=outcomes)
+
+
+def _send(gateway, payment: Payment) -> GatewayOperation | None:
+    """What the provider did with the payment, or None when that is unknown (no answer)."""
+    try:
+        if payment.kind == Payment.Kind.CHARGE:
+            reference = gateway.charge(
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=payment.idempotency_key,
+                description=f"{payment.order.number}: {payment.get_purpose_display().lower()}",
+            )
+        else:
+            reference = gateway.refund(
+                charge_reference=payment.charge.gateway_reference,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=payment.idempotency_key,
+            )
+    except PaymentDeclined as declined:
+        return GatewayOperation(payment.kind, False, "", payment.amount, payment.currency, str(declined))
+    except GatewayUnavailable:
+        logger.warning("Payment %s: no answer from the provider; asking what it did", payment.idempotency_key)
+        return _look_up(gateway, payment)
+    return GatewayOperation(payment.kind, True, reference, payment.amount, payment.currency)
+
+
+def _look_up(gateway, payment: Payment) -> GatewayOperation | None:
+    try:
+        return gateway.lookup(idempotency_key=payment.idempotency_key)
+    except GatewayUnavailable:
+        return None
+
+
+def payments_settle(*, batch: uuid.UUID, outcomes: dict) -> Settlement:
+    """Write the known outcomes ({payment id: GatewayOperation or None}) of the batch's pending
+    payments; when that settles the batch's last one, apply its purpose's settler (exactly once:
+    the order's row lock makes concurrent settlers of one batch take turns)."""
+    order_id = Payment.objects.filter(batch=batch).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise DomainError(f"No payments in batch {batch}.")
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        payments = list(Payment.objects.filter(batch=batch).select_related("charge").order_by("id"))
+        now = timezone.now()
+        settled_now = False
+        for payment in payments:
+            outcome = outcomes.get(payment.pk)
+            if payment.status != Payment.Status.PENDING or outcome is None:
+                continue
+            _record_outcome(payment, outcome, now=now)
+            settled_now = True
+        settlement = _settlement(order, payments)
+        if settlement.done and settled_now:
+            SETTLERS[payments[0].purpose](order=order, payments=payments, settlement=settlement)
+    return settlement
+
+
+def _record_outcome(payment: Payment, outcome: GatewayOperation, *, now) -> None:
+    if outcome.succeeded:
+        payment.status, payment.gateway_reference = Payment.Status.SUCCEEDED, outcome.reference
+    else:
+        payment.status = Payment.Status.FAILED
+        payment.failure = outcome.message or "Refused by the payment provider."
+    payment.settled_at = now
+    # The one UPDATE the ledger allows: pending -> its outcome (migration 0003's trigger).
+    Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
+        status=payment.status,
+        gateway_reference=payment.gateway_reference,
+        failure=payment.failure,
+        settled_at=now,
+    )
+
+
+def _settlement(order, payments) -> Settlement:
+    return Settlement(
+        order=order,
+        done=all(p.status != Payment.Status.PENDING for p in payments),
+        asked=sum((p.amount for p in payments), ZERO),
+        succeeded=sum((p.amount for p in payments if p.status == Payment.Status.SUCCEEDED), ZERO),
+        failures=[p.failure for p in payments if p.status == Payment.Status.FAILED],
+        payments=payments,
+    )
+
+
+# --- the periodic resolution --------------------------------------------------------------------------
+def payments_resolve(*, older_than: float | None = None) -> dict:
+    """Settle the payments left pending for more than ``older_than`` seconds (a crash or a timeout
+    between the steps), in the open shop: the provider's look-up by idempotency key says what it did;
+    a key it never received is a payment that didn't happen. Returns counts by outcome."""
+    if older_than is None:
+        older_than = settings.PAYMENT_PENDING_SECONDS
+    gateway = payment_gateway()
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    counts = {"succeeded": 0, "failed": 0, "unknown": 0}
+    stale = Payment.objects.filter(status=Payment.Status.PENDING, created_at__lte=cutoff).order_by(
+        "created_at"
+    )
+    for batch in list(dict.fromkeys(stale.values_list("batch", flat=True)[:500])):
+        outcomes = {}
+        for payment in Payment.objects.filter(batch=batch, status=Payment.Status.PENDING):
+            try:
+                found = gateway.lookup(idempotency_key=payment.idempotency_key)
+            except GatewayUnavailable:
+                counts["unknown"] += 1
+                continue
+            if found is None:
+                found = GatewayOperation(
+                    payment.kind,
+                    False,
+                    "",
+                    payment.amount,
+                    payment.currency,
+                    "The payment provider never received this request (resolved after it stayed pending).",
+                )
+            outcomes[payment.pk] = found
+            counts["succeeded" if found.succeeded else "failed"] += 1
+        if outcomes:
+            payments_settle(batch=batch, outcomes=outcomes)
+    return counts

@@ -1,0 +1,169 @@
+"""Forms of the orders desk: the dialogs that say what an action will do before it is confirmed, the
+refund and return page, staff notes, and the product picker of order lines."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.urls import reverse
+from unfold.forms import BaseDialogForm
+from unfold.widgets import (
+    UnfoldAdminDecimalFieldWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldBooleanSwitchWidget,
+)
+
+from . import selectors
+from .models import Order, OrderReturnLine
+from .services import tax_for
+
+NOT_RETURNED = "kept"
+GOODS_CHOICES = [(NOT_RETURNED, "Not returned (refund only)"), *OrderReturnLine.Disposition.choices]
+
+
+class ProductPicker(AutocompleteSelect):
+    """Django's product autocomplete, answered by the order admin's own search: each product shows its
+    stock and price, and the page's script reads the price to update the totals."""
+
+    def get_url(self):
+        return reverse("admin:orders_order_products")
+
+
+class OrderDialogForm(BaseDialogForm):
+    """A dialog on an order's page whose top part says what the action will do (``preview``)."""
+
+    preview_template = ""
+
+    @property
+    def form_before_template(self):
+        return self.preview_template
+
+    def order(self) -> Order:
+        return Order.objects.get(pk=self.object_id)
+
+    def get_before_template_context(self, request, object_id=None):
+        order = Order.objects.with_money().get(pk=object_id)
+        return {"order": order, **self.preview(order)}
+
+    def preview(self, order) -> dict:
+        return {}
+
+
+class PlaceDialogForm(OrderDialogForm):
+    preview_template = "admin/orders/order/dialogs/place.html"
+    payment = forms.ChoiceField(
+        choices=[("charge", "Charge the customer now"), ("on_delivery", "Payment on delivery: leave it due")],
+        initial="charge",
+        widget=UnfoldAdminRadioSelectWidget,
+    )
+
+    def preview(self, order):
+        return {"lines": selectors.lines_with_stock(order)}
+
+
+class TakePaymentDialogForm(OrderDialogForm):
+    preview_template = "admin/orders/order/dialogs/take_payment.html"
+
+
+class ShipDialogForm(OrderDialogForm):
+    preview_template = "admin/orders/order/dialogs/ship.html"
+
+
+class CompleteDialogForm(OrderDialogForm):
+    preview_template = "admin/orders/order/dialogs/complete.html"
+
+
+class CancelDialogForm(OrderDialogForm):
+    preview_template = "admin/orders/order/dialogs/cancel.html"
+    reason = forms.CharField(
+        help_text="Kept with the refund and in the order's history.", widget=UnfoldAdminTextInputWidget
+    )
+
+    def preview(self, order):
+        return selectors.cancellation_preview(order)
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the order is cancelled.")
+        return reason
+
+
+class OrderNoteForm(forms.Form):
+    text = forms.CharField(label="Add a note", widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}))
+
+
+class RefundForm(forms.Form):
+    """Money back, goods back, or both. Per line: how many units, and what happens to them (only once
+    the order has shipped can anything come back). The amount: the full refundable amount, or a given
+    amount, or (left empty) the value of the lines chosen, tax included."""
+
+    full = forms.BooleanField(
+        label="Refund everything that is left", required=False, widget=UnfoldBooleanSwitchWidget
+    )
+    amount = forms.DecimalField(
+        label="Amount to refund",
+        required=False,
+        min_value=Decimal("0.00"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Empty: the value of the lines chosen below, tax included.",
+        widget=UnfoldAdminDecimalFieldWidget,
+    )
+    reason = forms.CharField(
+        help_text="Why: kept with the refund, the return and the order's history.",
+        widget=UnfoldAdminTextInputWidget,
+    )
+
+    def __init__(self, *args, order: Order, refundable: Decimal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order, self.refundable = order, refundable
+        self.lines = selectors.returnable_lines(order)
+        goods = GOODS_CHOICES if order.shipped_at else GOODS_CHOICES[:1]
+        for line in self.lines:
+            self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
+                min_value=0,
+                max_value=line.returnable,
+                initial=0,
+                required=False,
+                widget=UnfoldAdminIntegerFieldWidget(attrs={"data-unit-price": str(line.unit_price)}),
+            )
+            self.fields[f"goods_{line.pk}"] = forms.ChoiceField(
+                choices=goods, initial=NOT_RETURNED, widget=UnfoldAdminSelectWidget
+            )
+
+    def line_rows(self):
+        return [(line, self[f"quantity_{line.pk}"], self[f"goods_{line.pk}"]) for line in self.lines]
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why: a reason is required.")
+        return reason
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        chosen, returns = Decimal("0.00"), {}
+        for line in self.lines:
+            quantity = data.get(f"quantity_{line.pk}") or 0
+            if quantity:
+                value = line.unit_price * quantity
+                chosen += value + tax_for(value)
+                if data.get(f"goods_{line.pk}") != NOT_RETURNED:
+                    returns[line.pk] = (quantity, data[f"goods_{line.pk}"])
+        if data.get("full"):
+            amount = self.refundable
+        elif data.get("amount") is not None:
+            amount = data["amount"]
+        else:
+            amount = min(chosen, self.refundable)
+        if not amount and not returns:
+            raise forms.ValidationError("Choose lines, give an amount, or refund everything that is left.")
+        data["refund_amount"], data["returns"] = amount, returns
+        return data
