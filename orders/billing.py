@@ -208,7 +208,9 @@ def payments_carry_out(batch: uuid.UUID) -> Settlement:
         raise DomainError("The payment provider is never called inside a transaction.")
     gateway = payment_gateway()
     payments = list(
-        Payment.objects.filter(batch=batch, status=Payment.Status.PENDING).select_related("charge")
+        Payment.objects.filter(batch=batch, status=Payment.Status.PENDING)
+        .select_related("charge")
+        .order_by("id")
     )
     outcomes = {payment.pk: _send(gateway, payment) for payment in payments}
     return payments_settle(batch=batch, outcomes=outcomes)
