@@ -29,9 +29,12 @@ def test_the_database_refuses_to_rewrite_or_delete_a_payment(make_product, make_
         "UPDATE orders_payment SET status = 'failed' WHERE id = %s",  # an outcome is written once
         "DELETE FROM orders_payment WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="payments are append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(statement, [charge.pk])
+        with (
+            pytest.raises(DatabaseError, match="payments are append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [charge.pk])
     charge.refresh_from_db()
     assert (charge.status, charge.amount) == ("succeeded", order.total)
 
