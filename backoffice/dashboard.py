@@ -43,7 +43,9 @@ CACHE_KEY = "dashboard:v1:{tenant}:{section}"
 PERIOD_TITLES = {"today": "Revenue today", "7d": "Revenue, last 7 days", "30d": "Revenue, last 30 days"}
 PREVIOUS_PERIOD = {"today": "yesterday at this time", "7d": "the 7 days before", "30d": "the 30 days before"}
 STATUS_COLOURS = {
+    OrderStatus.DRAFT: "var(--color-base-200)",
     OrderStatus.PENDING: "var(--color-base-400)",
+    OrderStatus.PARTIALLY_REFUNDED: "var(--color-base-600)",
     OrderStatus.PAID: "var(--color-primary-600)",
     OrderStatus.SHIPPED: "var(--color-primary-400)",
     OrderStatus.COMPLETED: "var(--color-primary-800)",

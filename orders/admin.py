@@ -231,21 +231,36 @@ class OrderAdmin(OrderActions, OrderExport, HistoryAdmin):
     # --- saving: through the order service, outside one big transaction -------------------------
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """Django's admin saves a page in one transaction; here each service commits its own steps
-        and calls the payment provider between them (never inside a transaction), so the page is
+        and calls the payment provider between them (never inside a transaction), so a POST is
         processed without one. A paid order whose lines would change its total is not saved before
         support has seen and confirmed the difference."""
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
         from unfold.forms import AdminForm, Fieldline
 
-        helpers.AdminForm, helpers.Fieldline = AdminForm, Fieldline  # as Unfold's own changeform_view
-        if request.method == "POST" and object_id and "_confirmed_difference" not in request.POST:
+        helpers.AdminForm, helpers.Fieldline = AdminForm, Fieldline  # as Unfold's changeform_view does
+        if object_id and "_confirmed_difference" not in request.POST:
             confirmation = self.edit_confirmation(request, object_id)
             if confirmation is not None:
                 return confirmation
+        extra_context = {**(extra_context or {}), **self._detail_actions_context(request, object_id)}
         try:
             return self._changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
             self.message_user(request, f"Not saved: {error}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def _detail_actions_context(self, request, object_id) -> dict:
+        """The action buttons Unfold's own changeform_view adds (for a page shown again with errors)."""
+        if not object_id:
+            return {}
+        return {
+            "actions_detail_hide_default": self.actions_detail_hide_default,
+            "actions_submit_line": self.get_actions_submit_line(request, object_id),
+            "actions_detail": self._get_actions_navigation(
+                self.actions_detail, self.get_actions_detail(request, object_id), object_id
+            ),
+        }
 
     def edit_confirmation(self, request, object_id):
         """The page that says what an edit of a paid order will charge or refund, or None."""

@@ -367,7 +367,8 @@ class OrderActions:
             parts.append(f"{sum(r.quantity for r in plan.restocked)} unit(s) back to stock")
         if plan.written_off:
             parts.append(f"{sum(r.quantity for r in plan.written_off)} unit(s) written off")
-        return "; ".join(parts).capitalize() + "."
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:] + "."
 
     # --- bulk actions ------------------------------------------------------------------------------
     def _bulk(self, request, queryset, to, verb: str):

@@ -80,7 +80,9 @@ class CompleteDialogForm(OrderDialogForm):
 class CancelDialogForm(OrderDialogForm):
     preview_template = "admin/orders/order/dialogs/cancel.html"
     reason = forms.CharField(
-        help_text="Kept with the refund and in the order's history.", widget=UnfoldAdminTextInputWidget
+        help_text="Kept with the refund and in the order's history.",
+        widget=UnfoldAdminTextInputWidget,
+        error_messages={"required": "Say why the order is cancelled."},
     )
 
     def preview(self, order):
@@ -117,6 +119,7 @@ class RefundForm(forms.Form):
     reason = forms.CharField(
         help_text="Why: kept with the refund, the return and the order's history.",
         widget=UnfoldAdminTextInputWidget,
+        error_messages={"required": "Say why: a reason is required."},
     )
 
     def __init__(self, *args, order: Order, refundable: Decimal, **kwargs):

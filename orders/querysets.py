@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 
 # Orders whose money was taken and not (all) given back: their total counts as revenue.
 REVENUE_STATUSES = ("paid", "partially_refunded", "shipped", "completed")
-OPEN_STATUSES = ("pending", "paid", "partially_refunded", "shipped")
+OPEN_STATUSES = ("pending", "paid", "shipped")
 ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 

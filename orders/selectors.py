@@ -86,15 +86,15 @@ def lines_with_stock(order) -> list:
 
 
 def returnable_lines(order) -> list:
-    """The order's lines, each with ``returned`` (units back in returns that didn't fail) and
+    """The order's lines, each with ``units_back`` (units back in returns that didn't fail) and
     ``returnable`` (units still with the customer)."""
     from .refunds import returned_quantities
 
     returned = returned_quantities(order)
     lines = lines_with_stock(order)
     for line in lines:
-        line.returned = returned.get(line.pk, 0)
-        line.returnable = line.quantity - line.returned
+        line.units_back = returned.get(line.pk, 0)
+        line.returnable = line.quantity - line.units_back
     return lines
 
 
