@@ -61,7 +61,10 @@ class TenantAdmin(ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "subdomain"]
     filter_horizontal = ["members"]
-    fields = ["name", "subdomain", "is_active", "members"]
+    fieldsets = [
+        (None, {"fields": ["name", "subdomain", "is_active", "members"]}),
+        ("E-mail", {"fields": ["email_sender_name", "email_reply_to"]}),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_count=Count("members"))

@@ -23,6 +23,19 @@ class Tenant(models.Model):
         related_name="tenants",
         help_text="Staff who may open this shop (superusers may open every shop).",
     )
+    # E-mails to the shop's customers and staff come from DEFAULT_FROM_EMAIL's address under this name,
+    # and answers go to the shop's own address.
+    email_sender_name = models.CharField(
+        "e-mail sender name",
+        max_length=120,
+        blank=True,
+        help_text="The name e-mails from this shop come from (the shop's name when empty).",
+    )
+    email_reply_to = models.EmailField(
+        "e-mail reply-to address",
+        blank=True,
+        help_text="Where answers to this shop's e-mails go (none when empty).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -34,6 +47,10 @@ class Tenant(models.Model):
     def save(self, *args, **kwargs):
         self.subdomain = self.subdomain.strip().lower()
         super().save(*args, **kwargs)
+
+    @property
+    def sender_name(self) -> str:
+        return self.email_sender_name or self.name
 
 
 @receiver(post_save, sender=Tenant)

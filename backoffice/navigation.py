@@ -70,8 +70,14 @@ def _all_groups():
             "items": [
                 _item("Orders", "receipt_long", "orders", "order"),
                 _item("Order lines", "list_alt", "orders", "orderitem"),
+                _item("Payments", "payments", "orders", "payment"),
                 _item("Customers", "group", "orders", "customer"),
             ],
+        },
+        {
+            "title": "E-mail",
+            "separator": True,
+            "items": [_item("Outbox", "outgoing_mail", "notifications", "message")],
         },
         {
             "title": "Audit",

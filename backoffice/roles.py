@@ -13,6 +13,8 @@ OPERATIONS, SUPPORT, AUDITOR = "Operations", "Support", "Auditor"
 CATALOGUE = ["inventory.category", "inventory.product", "inventory.productimage"]
 ORDERS = ["orders.order", "orders.orderitem", "orders.customer", "orders.payment"]
 LEDGERS = ["inventory.stockmovement", "inventory.importjob", "audit.auditentry", "audit.changeset"]
+# The e-mails sent to customers and staff: read by every role, written by no one (workers send them).
+OUTBOX = ["notifications.message"]
 ADMINISTRATION = [
     "auth.user",
     "auth.group",
@@ -39,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | _perms("view", ORDERS)
         # Their bulk actions and imports are change sets: they see them, and may undo their own kind.
         | {"audit.view_changeset"}
+        | _perms("view", OUTBOX)
     ),
     # Look up, take (drafts, placed by phone or e-mail) and edit customers' orders, lines and money
     # included (refunds, returns, cancellations); read the payments ledger and the catalogue.
@@ -49,9 +52,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"orders.add_customer"}
         | _perms("view", ["inventory.category", "inventory.product"])
         | {"audit.view_changeset"}
+        # What the customers were sent.
+        | _perms("view", OUTBOX)
     ),
     # Read everything, history and the audit log included; change nothing.
-    AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + ADMINISTRATION),
+    AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + OUTBOX + ADMINISTRATION),
 }
 
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -273,6 +274,13 @@ LOGGING = {
 }
 SLOW_REQUEST_SECONDS = float(os.environ.get("SLOW_REQUEST_SECONDS", "1.0"))
 
+# --- Audit trail ----------------------------------------------------------------------------------
+AUDIT_SEAL_SECONDS = float(os.environ.get("AUDIT_SEAL_SECONDS", "60"))
+AUDIT_VERIFY_SECONDS = float(os.environ.get("AUDIT_VERIFY_SECONDS", "600"))
+# Each new seal is also appended here (JSON lines), outside the database: a write-once store, another
+# machine's disk or a mounted bucket, so that a rewrite of the whole chain is still caught.
+AUDIT_SEAL_PUBLISH_PATH = os.environ.get("AUDIT_SEAL_PUBLISH_PATH", "")
+
 # --- Celery ---------------------------------------------------------------------------------------
 # Redis at scale; with no broker configured, Celery's file-system transport under var/ (no server).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
@@ -297,7 +305,45 @@ CELERY_BEAT_SCHEDULE = {
     # Payments cut off between our steps (a crash, a provider that didn't answer) are settled through
     # the provider's look-up by idempotency key.
     "resolve-pending-payments": {"task": "orders.resolve_pending_payments", "schedule": 60.0},
+    # The audit trail: new entries sealed every minute, every shop's chain verified every 10 minutes.
+    "seal-audit-trails": {"task": "audit.seal_trails", "schedule": AUDIT_SEAL_SECONDS},
+    "verify-audit-trails": {"task": "audit.verify_trails", "schedule": AUDIT_VERIFY_SECONDS},
+    # E-mails whose task was lost (the broker was down when they were recorded) go to a worker again.
+    "resume-waiting-e-mails": {"task": "notifications.resume_waiting_messages", "schedule": 300.0},
 }
+
+# --- E-mail ---------------------------------------------------------------------------------------
+# Development and the demo keep every e-mail in the outbox (E-mail -> Outbox in the admin) instead of
+# sending it. Production sends through the "default" mailer: SMTP configured from EMAIL_HOST and the
+# other EMAIL_* variables, or a provider's backend named by EMAIL_BACKEND (django-anymail's, say).
+EMAIL_KEEP = env_bool("EMAIL_KEEP", DEBUG)
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("EMAIL_PORT", "25")),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS"),  # STARTTLS, usually on port 587
+            "use_ssl": env_bool("EMAIL_USE_SSL"),  # TLS from the start, usually on port 465
+            "timeout": float(os.environ.get("EMAIL_TIMEOUT", "20")),  # a hung server frees the worker
+        },
+    }
+}
+if MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {}  # SMTP's options mean nothing to a provider's backend
+# The address every shop's e-mails come from; each shop sets its own sender name and reply-to address.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A mail server that fails is tried again after EMAIL_RETRY_SECONDS, doubled each time up to
+# EMAIL_RETRY_MAX_SECONDS, EMAIL_MAX_ATTEMPTS times in all (30 s .. 1 h, 8 attempts: about 2 hours).
+EMAIL_RETRY_SECONDS = float(os.environ.get("EMAIL_RETRY_SECONDS", "30"))
+EMAIL_RETRY_MAX_SECONDS = float(os.environ.get("EMAIL_RETRY_MAX_SECONDS", "3600"))
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "8"))
+# Links in e-mails to staff (an import job's page): the default shop's address; other shops are at
+# their subdomain of it (or of BASE_DOMAIN).
+BACKOFFICE_URL = os.environ.get("BACKOFFICE_URL", "http://localhost:8000").rstrip("/")
 
 # --- Business settings ----------------------------------------------------------------------------
 ORDER_TAX_RATE = Decimal(os.environ.get("ORDER_TAX_RATE", "0.08"))

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from itertools import batched
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from backoffice.formats import unescape_cell
 
 from .models import Category, ImportJob, Product, StockMovement, normalise_sku
 from .services import catalogue_cache_clear, stock_apply, stock_open
+from .signals import import_job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -1018,7 +1020,18 @@ def _claim(job_id) -> int | None:
     return ImportJob.objects.values_list("attempts", flat=True).get(pk=job_id)
 
 
-def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None, message: str = "", **counts):
+def _finish(
+    job_id,
+    attempt: int,
+    *,
+    status,
+    report: ImportReport | None = None,
+    message: str = "",
+    announce: bool = False,
+    **counts,
+):
+    """Write the job's outcome (if it is still this attempt's); ``announce`` it to the apps that follow
+    imports (an e-mail to the person who started a background import)."""
     now = timezone.now()
     values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
     if report is not None:
@@ -1032,7 +1045,16 @@ def _finish(job_id, attempt: int, *, status, report: ImportReport | None = None,
         )
         if report.written:
             values["rows_processed"] = report.rows_total
-    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(**values)
+    finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+        **values
+    )
+    if finished and announce:
+        _announce_finished(job_id)
+
+
+def _announce_finished(job_id) -> None:
+    job = ImportJob.unscoped.get(pk=job_id)
+    transaction.on_commit(partial(import_job_finished.send, sender=ImportJob, job=job))
 
 
 @contextmanager
@@ -1052,11 +1074,12 @@ def local_file(field_file):
         os.unlink(copy.name)
 
 
-def import_job_run(job_id) -> ImportReport | None:
+def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
     """Run (or take over) a job: the Celery task calls this, and the admin for small files.
 
     Every outcome is written on the job: done with its counts, or failed with the reason (invalid
     rows listed in ``error_report``). Returns the report, or None when the job wasn't this run's.
+    A ``background`` job's outcome is announced (``import_job_finished``): nobody is watching its page.
     """
     attempt = _claim(job_id)
     if attempt is None:
@@ -1089,7 +1112,14 @@ def import_job_run(job_id) -> ImportReport | None:
         logger.warning("Import job %s was marked failed or taken over while it ran: stopped", job_id)
         return None
     except ImportFileError as error:
-        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error), rows_processed=0)
+        _finish(
+            job_id,
+            attempt,
+            status=ImportJob.Status.FAILED,
+            message=str(error),
+            rows_processed=0,
+            announce=background,
+        )
         return None
     except Exception as error:
         logger.exception("Import job %s stopped", job_id)
@@ -1097,6 +1127,7 @@ def import_job_run(job_id) -> ImportReport | None:
             job_id,
             attempt,
             status=ImportJob.Status.FAILED,
+            announce=background,
             message=(
                 f"The import stopped after {progress['done']} rows: {error}. Rows imported before it are "
                 "kept; retry the job to import the rest (rows already imported are found by their key "
@@ -1110,6 +1141,7 @@ def import_job_run(job_id) -> ImportReport | None:
             attempt,
             status=ImportJob.Status.FAILED,
             report=report,
+            announce=background,
             message=(
                 f"{report.invalid} row(s) are invalid, so nothing was imported (all or nothing). Fix rows "
                 f"{report.rows_to_fix_text()} and import the file again."
@@ -1117,7 +1149,7 @@ def import_job_run(job_id) -> ImportReport | None:
             rows_processed=0,
         )
     else:
-        _finish(job_id, attempt, status=ImportJob.Status.DONE, report=report)
+        _finish(job_id, attempt, status=ImportJob.Status.DONE, report=report, announce=background)
     return report
 
 
@@ -1159,7 +1191,7 @@ def import_jobs_fail_stale(queryset=None) -> int:
     now = timezone.now()
     failed = 0
     for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
-        failed += queryset.filter(
+        marked = queryset.filter(
             pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
         ).update(
             status=ImportJob.Status.FAILED,
@@ -1171,6 +1203,9 @@ def import_jobs_fail_stale(queryset=None) -> int:
                 "the rest (they are found by their key and not duplicated)."
             ),
         )
+        if marked:
+            _announce_finished(job.pk)
+        failed += marked
     return failed
 
 

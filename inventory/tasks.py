@@ -27,7 +27,7 @@ def run_import_job(job_id: int, tenant_id: int | None = None) -> str:
     """Import a queued job's file. Safe to run twice: a job already done, failed or running under a
     live worker is left alone, and the import itself is idempotent (keyed rows, stock set not added)."""
     with activate(_tenant(tenant_id)):
-        report = imports.import_job_run(job_id)
+        report = imports.import_job_run(job_id, background=True)
     return "skipped" if report is None else report.summary()
 
 

@@ -297,7 +297,13 @@ def _edit_settled(*, order, payments, settlement):
     if settlement.succeeded:  # part of a refund across charges went back: the customer has it
         from .refunds import credit
 
-        credit(order, settlement.succeeded, reason=f"Part of the edit refund of {order.number}", user=user)
+        credit(
+            order,
+            settlement.succeeded,
+            reason=f"Part of the edit refund of {order.number}",
+            refund=payments[0].batch,
+            user=user,
+        )
 
 
 def _apply_edit(order: Order, edit: OrderEdit, *, user) -> None:

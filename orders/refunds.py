@@ -205,7 +205,11 @@ def _refund_settled(*, order, payments, settlement):
     user = payments[0].user
     if settlement.succeeded:
         credit(
-            order, settlement.succeeded, reason=f"Refund on {order.number}: {payments[0].reason}", user=user
+            order,
+            settlement.succeeded,
+            reason=f"Refund on {order.number}: {payments[0].reason}",
+            refund=payments[0].batch,
+            user=user,
         )
     order_return = payments[0].order_return
     if order_return is not None:
@@ -216,17 +220,16 @@ def _refund_settled(*, order, payments, settlement):
             OrderReturn.objects.filter(pk=order_return.pk).update(status=Operation.FAILED)
 
 
-def credit(order: Order, amount: Decimal, *, reason: str, user=None) -> None:
-    """``amount`` went back to the customer: they owe that much less, and the order says so."""
+def credit(order: Order, amount: Decimal, *, reason: str, refund, user=None) -> None:
+    """``amount`` went back to the customer (``refund``: the batch of payments that did it): they owe
+    that much less, and the order says so."""
     total = order.total - amount
     status = OrderStatus.REFUNDED if total == 0 else OrderStatus.PARTIALLY_REFUNDED
-    order_update(
-        order,
-        {"credited": order.credited + amount, "total": total, "status": status},
-        reason=reason,
-        user=user,
+    changes = {"credited": order.credited + amount, "total": total, "status": status}
+    order_update(order, changes, reason=reason, user=user)
+    transaction.on_commit(
+        partial(order_refunded.send, sender=Order, order=order, amount=amount, refund=str(refund))
     )
-    transaction.on_commit(partial(order_refunded.send, sender=Order, order=order, amount=amount))
 
 
 def _take_back(order: Order, order_return: OrderReturn | None, *, user) -> None:

@@ -425,7 +425,13 @@ def _cancellation_settled(*, order, payments, settlement):
     elif settlement.succeeded:
         from .refunds import credit
 
-        credit(order, settlement.succeeded, reason=f"Partial refund of {order.number}: {reason}", user=user)
+        credit(
+            order,
+            settlement.succeeded,
+            reason=f"Partial refund of {order.number}: {reason}",
+            refund=payments[0].batch,
+            user=user,
+        )
 
 
 def _cancelled(order: Order, *, refunded: Decimal, reason: str, user) -> None:

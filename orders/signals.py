@@ -11,7 +11,8 @@ order_placed = Signal()
 # An order awaiting payment was paid (an order charged when placed is announced by order_placed alone).
 order_paid = Signal()
 order_shipped = Signal()
-# Money went back to the customer (a full or partial refund): amount=<Decimal> given back.
+# Money went back to the customer (a full or partial refund): amount=<Decimal> given back,
+# refund=<str> naming this refund (an order refunded in parts announces each part).
 order_refunded = Signal()
 # The order was cancelled: amount=<Decimal> given back (0 when nothing had been charged).
 order_cancelled = Signal()

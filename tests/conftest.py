@@ -28,6 +28,19 @@ def _default_tenant():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _celery_queue_of_the_run(tmp_path_factory):
+    """Tasks that tests send without a worker (the e-mails of orders placed in transactional tests)
+    go to a queue folder of the run, never to the project's var/celery/ (a demo worker would run them)."""
+    from backoffice.celery import app
+    from tests.celery_helpers import filesystem_broker, use_broker
+
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+    use_broker(app, *filesystem_broker(tmp_path_factory.mktemp("celery-queue")))
+    yield
+    use_broker(app, *saved)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache

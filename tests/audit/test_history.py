@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -73,7 +74,9 @@ def test_a_bulk_action_writes_one_history_row_per_product_with_the_action(client
 def test_a_service_call_records_its_reason(make_product, make_customer, support_user):
     mug = make_product(stock=5)
     order = order_place(customer=make_customer(), lines={mug: 2}, user=support_user)
-    entry = AuditEntry.objects.filter(object_id=str(order.pk), content_type__model="order").get()
+    entry = AuditEntry.objects.filter(
+        object_id=str(order.pk), content_type__model="order", action="created"
+    ).get()
     assert (entry.action, entry.reason, entry.user) == (
         "created",
         f"Order {order.number} placed",
@@ -159,7 +162,7 @@ def test_as_of_shows_the_product_as_it_was(client_for, ops_user, make_product):
 
 
 def test_as_of_shows_an_order_with_its_lines_then(client_for, support_user, make_product, make_customer):
-    from orders.services import order_line_change
+    from orders.edits import order_line_change
 
     mug = make_product(price="10.00", stock=20)
     order = order_place(customer=make_customer(), lines={mug: 2})
@@ -173,7 +176,7 @@ def test_as_of_shows_an_order_with_its_lines_then(client_for, support_user, make
     rows = {label: (old, new) for label, old, new in page.context["rows"]}
     assert rows["Total"] == ("21.60", "54.00")
     ((_title, _headers, lines),) = page.context["related"]
-    assert [(line[1], line[3]) for line in lines] == [(2, Decimal("20.00"))]
+    assert [(line[1], line[3]) for line in lines] == [(2, "20.00 USD")]
 
 
 def test_revert_restores_a_product_and_is_itself_a_new_version(client_for, ops_user, make_product):
@@ -205,7 +208,7 @@ def test_reverting_an_order_that_would_change_money_or_status_is_refused(
 
     order = order_place(customer=make_customer(), lines={make_product(stock=5): 1})
     placed_version = order.history.first()
-    order_cancel(order=order)
+    order_cancel(order=order, reason="Duplicate")
 
     with pytest.raises(RevertRefused, match="would change its status"):
         record_revert(
@@ -277,7 +280,11 @@ def test_audit_log_filters_search_export_and_constant_queries(
 
 def test_audit_log_date_range_filter(client_for, auditor, make_product):
     make_product()
-    AuditEntry.objects.update(created_at=timezone.now() - dt.timedelta(days=10))
+    # Entries are append-only for the application: a test back-dates them as a database superuser.
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        AuditEntry.objects.update(created_at=timezone.now() - dt.timedelta(days=10))
+        cursor.execute("SET session_replication_role = DEFAULT")
     make_product()
     url = reverse("admin:audit_auditentry_changelist")
     since = (timezone.localdate() - dt.timedelta(days=1)).isoformat()

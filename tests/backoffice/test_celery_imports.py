@@ -14,13 +14,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connection
-from kombu import pools
 
 from inventory import imports
 from inventory.models import Category, ImportJob, Product, StockMovement
+from tests.celery_helpers import embedded_worker, filesystem_broker, use_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 # The worker runs beside the test, on its own database connection: SQLite's in-memory test database
@@ -37,31 +36,9 @@ def write_products(path: Path, count: int, *, prefix="BG") -> Path:
     return path
 
 
-def filesystem_broker(folder: Path) -> tuple[str, dict]:
-    for name in ("messages", "processed", "control"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    return "filesystem://", {
-        "data_folder_in": str(folder / "messages"),
-        "data_folder_out": str(folder / "messages"),
-        "processed_folder": str(folder / "processed"),
-        "control_folder": str(folder / "control"),  # else control/ in the working directory
-        "store_processed": False,
-    }
-
-
-def use_broker(app, url: str, options: dict) -> None:
-    """Point the Celery app at another broker (connections and producers made for the old one go)."""
-    app.conf.broker_url, app.conf.broker_transport_options = url, options
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture(params=["filesystem", "redis"])
 def worker(request, tmp_path):
     """An embedded worker (a thread of this process) on the chosen broker, with a private queue."""
-    from backoffice.celery import app
-
     if request.param == "redis":
         url = os.environ.get("TEST_REDIS_URL")
         if not url:
@@ -69,15 +46,8 @@ def worker(request, tmp_path):
         broker, options = url, {}
     else:
         broker, options = filesystem_broker(tmp_path / "queue")
-    saved = app.conf.broker_url, app.conf.broker_transport_options, app.conf.worker_hijack_root_logger
-    use_broker(app, broker, options)
-    app.conf.worker_hijack_root_logger = False
-    try:
-        with start_worker(app, perform_ping_check=False, shutdown_timeout=30, loglevel="WARNING") as running:
-            yield running
-    finally:
-        use_broker(app, *saved[:2])
-        app.conf.worker_hijack_root_logger = saved[2]
+    with embedded_worker(broker, options) as running:
+        yield running
 
 
 def wait_for(job: ImportJob, *, until, timeout=60.0, seen=None, log: Path | None = None) -> ImportJob:

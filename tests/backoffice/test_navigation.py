@@ -22,7 +22,8 @@ def test_operations_sidebar(client_for, ops_user):
     assert sidebar(client_for(ops_user)) == {
         "Overview": ["Dashboard"],
         "Catalogue": ["Products", "Categories", "Stock movements", "Import jobs"],
-        "Orders": ["Orders", "Order lines", "Customers"],
+        "Orders": ["Orders", "Order lines", "Payments", "Customers"],
+        "E-mail": ["Outbox"],
         "Audit": ["Change sets"],
     }
 
@@ -31,7 +32,8 @@ def test_support_sidebar(client_for, support_user):
     assert sidebar(client_for(support_user)) == {
         "Overview": ["Dashboard"],
         "Catalogue": ["Products", "Categories"],
-        "Orders": ["Orders", "Order lines", "Customers"],
+        "Orders": ["Orders", "Order lines", "Payments", "Customers"],
+        "E-mail": ["Outbox"],
         "Audit": ["Change sets"],
     }
 
@@ -40,6 +42,7 @@ def test_auditor_sidebar_has_the_audit_log_and_administration(client_for, audito
     groups = sidebar(client_for(auditor))
 
     assert groups["Audit"] == ["Audit log", "Change sets"]
+    assert groups["E-mail"] == ["Outbox"]
     assert groups["Administration"] == ["Users", "Groups", "Login lock-outs"]
 
 

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 
 from inventory.models import ImportJob
 from inventory.services import stock_adjust
+from notifications.services import message_record
 from orders.services import order_place
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,9 @@ TABLE = {
     "inventory.product":         ("SOUA", "SO"  , "SOUA", "SO"  , "S"   , "SOUA"),
     "inventory.stockmovement":   ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
     "inventory.importjob":       ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
-    "orders.order":              ("SOUA", ""    , "SOUA", "SU"  , ""    , "SOUA"),
+    "orders.order":              ("SOUA", "SU"  , "SOUA", "SU"  , ""    , "SOUA"),
     "orders.orderitem":          ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
+    "orders.payment":            ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
     "orders.customer":           ("SOUA", "SU"  , "SOUA", "SU"  , ""    , "SOUA"),
     "audit.auditentry":          ("SA"  , ""    , "SA"  , ""    , ""    , "SA"  ),
     "audit.changeset":           ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
@@ -37,6 +39,7 @@ TABLE = {
     "axes.accesslog":            ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "axes.accessfailurelog":     ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "backoffice.tenant":         ("S"   , "S"   , "S"   , "S"   , ""    , "S"   ),
+    "notifications.message":     ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
 }
 # fmt: on
 MATRIX = {label: dict(zip(VIEWS, roles, strict=True)) for label, roles in TABLE.items()}
@@ -51,7 +54,7 @@ BULK_ACTIONS = {
         "delete_selected": "S",
     },
     "inventory.category": {"delete_selected": "S"},
-    "orders.order": {"bulk_ship": "SU", "bulk_complete": "SU", "bulk_cancel": "SU", "bulk_refund": "SU"},
+    "orders.order": {"bulk_ship": "SU", "bulk_complete": "SU", "bulk_cancel": "SU"},
     "auth.user": {"delete_selected": "S"},
     "auth.group": {"delete_selected": "S"},
     "axes.accessattempt": {"delete_selected": "S", "cleanup_expired_attempts": "S"},
@@ -63,7 +66,7 @@ DETAIL_ACTIONS = {
     # The fixture's order is paid: its page offers only the transitions a paid order allows.
     "orders.order": {"ship": "SU", "cancel": "SU", "refund": "SU", "as_of": "SOUA"},
 }
-TRACKED_APPS = ("inventory", "orders", "audit", "auth", "axes", "backoffice")
+TRACKED_APPS = ("inventory", "orders", "audit", "auth", "axes", "backoffice", "notifications")
 
 
 @pytest.fixture
@@ -77,7 +80,8 @@ def one_of_each(make_product, make_customer, superuser):
 
     product = make_product(stock=50)
     stock_adjust(product=product, quantity=1, reason="Count", user=superuser)
-    order_place(customer=make_customer(), lines={product: 1})
+    order = order_place(customer=make_customer(), lines={product: 1})
+    message_record(tenant_id=order.tenant_id, kind="order_placed", event_key="order_placed:x", order=order)
     ImportJob.objects.create(file="imports/x.csv", file_name="x.csv")
     AccessAttempt.objects.create(
         username="x",

@@ -1,6 +1,7 @@
 """The three roles' daily work, in a real browser, against the production-like server."""
 
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -172,3 +173,49 @@ def test_operations_imports_a_csv_after_fixing_the_row_the_preview_names(
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     expect(page.locator("#result_list")).to_contain_text("Desk phone")
     assert Product.objects.get(sku="PH-2").stock == 3
+
+
+def test_support_reads_in_the_outbox_what_the_customer_was_sent(
+    login, page, production_server, production_env, support_user, make_product, make_customer, settings
+):
+    """The demo's e-mail: kept in the outbox (not sent), written by a worker, read by support."""
+    from pathlib import Path
+
+    from notifications.models import Message
+    from orders.services import order_ship
+    from tests.celery_helpers import embedded_worker, filesystem_broker
+
+    settings.EMAIL_KEEP = True
+    mug = make_product(name="Blue mug", price="10.00", stock=20)
+
+    def kept(**which):
+        for _ in range(300):
+            if Message.objects.filter(state="kept", **which).exists():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"no kept message {which}: {list(Message.objects.values('kind', 'state'))}")
+
+    # The worker takes the tasks of this process and of the server (their queue folder).
+    with embedded_worker(*filesystem_broker(Path(production_env["CELERY_QUEUE_DIR"]))):
+        order = order_place(customer=make_customer(email="ada@example.com"), lines={mug: 2})
+        kept(order=order, kind="order_placed")
+        login("sam", "pw-sam")
+        page.goto(production_server + "/admin/notifications/message/")
+        row = page.locator("#result_list tbody tr").first
+        expect(row).to_contain_text(f"Your order {order.number} at Main shop")
+        expect(row).to_contain_text("ada@example.com")
+        expect(row).to_contain_text("Kept, not sent")
+
+        row.get_by_role("link", name=re.compile(order.number)).first.click()
+        mail = page.frame_locator("iframe[title='The e-mail as HTML']")
+        expect(mail.locator("body")).to_contain_text(f"Thank you for your order {order.number}")
+        expect(mail.locator("body")).to_contain_text("21.60 USD")
+        expect(page.locator("body")).to_contain_text("2 x Blue mug")  # the plain text
+
+        order_ship(order=order)
+        kept(order=order, kind="order_shipped")
+        page.goto(production_server + f"/admin/orders/order/{order.pk}/change/")
+        emails = page.locator("#dataset-message-group")
+        expect(emails).to_contain_text(f"Your order {order.number} is on its way")
+        expect(emails).to_contain_text(f"Your order {order.number} at Main shop")
+    assert page.console_errors == []

@@ -33,7 +33,7 @@ def sales(make_product, make_customer, gateway):
     second = completed(5, {mug: 1, lamp: 3})
     completed(9, {mug: 7})
     cancelled = order_place(customer=ada, lines={lamp: 1})
-    order_cancel(order=cancelled)
+    order_cancel(order=cancelled, reason="Customer asked")
     Order.objects.filter(pk=cancelled.pk).update(created_at=timezone.make_aware(dt.datetime(2026, 3, 4, 12)))
     return first, second
 
