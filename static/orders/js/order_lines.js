@@ -2,7 +2,7 @@
    Prices: a line already saved keeps its own unit price (shown in its row); a new or changed product
    is priced as it is now, read from the admin's product-prices endpoint. No inline script: the
    Content Security Policy allows only files like this one. */
-(function () {
+function orderLinesTotals() {
   "use strict";
 
   const box = document.getElementById("order-totals");
@@ -101,4 +101,11 @@
     window.django.jQuery(document).on("change select2:select select2:clear", "select", update);
   }
   update();
-})();
+}
+
+// Loaded in the page's head (the admin's form media): wait for the form.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", orderLinesTotals);
+} else {
+  orderLinesTotals();
+}
