@@ -51,6 +51,7 @@ class Settlement:
     succeeded: Decimal = ZERO
     failures: list[str] = field(default_factory=list)
     payments: list = field(default_factory=list)
+    known: dict = field(default_factory=dict)  # what the caller knew (an order's lines), for the settler
 
     @property
     def all_succeeded(self) -> bool:
@@ -202,18 +203,29 @@ def in_a_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def payments_carry_out(batch: uuid.UUID) -> Settlement:
-    """Send the batch's pending payments to the provider, then settle what it answered."""
+def payments_carry_out(
+    batch: uuid.UUID, *, payments: list | None = None, known: dict | None = None
+) -> Settlement:
+    """Send the batch's pending payments to the provider, then settle what it answered.
+
+    ``payments``: the batch as its caller just wrote it (saves reading it back; placing an order
+    passes its charge); ``known``: what the caller knows that its settler would otherwise read
+    (an order's lines)."""
     if in_a_transaction():
         raise DomainError("The payment provider is never called inside a transaction.")
     gateway = payment_gateway()
-    payments = list(
-        Payment.objects.filter(batch=batch, status=Payment.Status.PENDING)
-        .select_related("charge")
-        .order_by("id")
+    if payments is None:
+        payments = list(
+            Payment.objects.filter(batch=batch, status=Payment.Status.PENDING)
+            .select_related("charge", "order")
+            .order_by("id")
+        )
+    if not payments:
+        raise DomainError(f"No pending payments in batch {batch}.")
+    outcomes = {payment.idempotency_key: _send(gateway, payment) for payment in payments}
+    return payments_settle(
+        batch=batch, outcomes=outcomes, order_id=payments[0].order_id, payments=payments, known=known
     )
-    outcomes = {payment.pk: _send(gateway, payment) for payment in payments}
-    return payments_settle(batch=batch, outcomes=outcomes)
 
 
 def _send(gateway, payment: Payment) -> GatewayOperation | None:
@@ -248,44 +260,67 @@ def _look_up(gateway, payment: Payment) -> GatewayOperation | None:
         return None
 
 
-def payments_settle(*, batch: uuid.UUID, outcomes: dict) -> Settlement:
-    """Write the known outcomes ({payment id: GatewayOperation or None}) of the batch's pending
+def payments_settle(
+    *,
+    batch: uuid.UUID,
+    outcomes: dict,
+    order_id=None,
+    payments: list | None = None,
+    known: dict | None = None,
+) -> Settlement:
+    """Write the known outcomes ({idempotency key: GatewayOperation or None}) of the batch's pending
     payments; when that settles the batch's last one, apply its purpose's settler (exactly once:
-    the order's row lock makes concurrent settlers of one batch take turns)."""
-    order_id = Payment.objects.filter(batch=batch).values_list("order_id", flat=True).first()
+    the order's row lock makes concurrent settlers of one batch take turns, and an outcome is only
+    written on a payment still pending).
+
+    ``payments``: every payment of the batch, as written pending by the caller: when this call
+    settles them all, they need not be read back."""
     if order_id is None:
-        raise DomainError(f"No payments in batch {batch}.")
+        order_id = Payment.objects.filter(batch=batch).values_list("order_id", flat=True).first()
+        if order_id is None:
+            raise DomainError(f"No payments in batch {batch}.")
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        payments = list(Payment.objects.filter(batch=batch).select_related("charge").order_by("id"))
         now = timezone.now()
-        settled_now = False
-        for payment in payments:
-            outcome = outcomes.get(payment.pk)
-            if payment.status != Payment.Status.PENDING or outcome is None:
-                continue
-            _record_outcome(payment, outcome, now=now)
-            settled_now = True
+        settled = {
+            key
+            for key, outcome in outcomes.items()
+            if outcome is not None and _record_outcome(key, outcome, now=now)
+        }
+        if payments is not None and len(settled) == len(payments):
+            for payment in payments:  # all of them were pending and are settled by this call
+                _apply_outcome(payment, outcomes[payment.idempotency_key], now=now)
+        else:
+            payments = list(Payment.objects.filter(batch=batch).select_related("charge").order_by("id"))
         settlement = _settlement(order, payments)
-        if settlement.done and settled_now:
+        settlement.known = known or {}
+        if settlement.done and settled:
             SETTLERS[payments[0].purpose](order=order, payments=payments, settlement=settlement)
     return settlement
 
 
-def _record_outcome(payment: Payment, outcome: GatewayOperation, *, now) -> None:
+def _record_outcome(key: str, outcome: GatewayOperation, *, now) -> bool:
+    """The one UPDATE the ledger allows (migration 0003's trigger): a pending payment gets its
+    outcome. False when it was no longer pending (settled by someone else)."""
+    status = Payment.Status.SUCCEEDED if outcome.succeeded else Payment.Status.FAILED
+    failure = "" if outcome.succeeded else (outcome.message or "Refused by the payment provider.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE orders_payment SET status = %s, gateway_reference = %s, failure = %s, settled_at = %s "
+            "WHERE idempotency_key = %s AND status = 'pending'",
+            [status, outcome.reference if outcome.succeeded else "", failure, now, key],
+        )
+        return cursor.rowcount == 1
+
+
+def _apply_outcome(payment: Payment, outcome: GatewayOperation, *, now) -> None:
+    """The in-memory payment as ``_record_outcome`` wrote it."""
     if outcome.succeeded:
         payment.status, payment.gateway_reference = Payment.Status.SUCCEEDED, outcome.reference
     else:
         payment.status = Payment.Status.FAILED
         payment.failure = outcome.message or "Refused by the payment provider."
     payment.settled_at = now
-    # The one UPDATE the ledger allows: pending -> its outcome (migration 0003's trigger).
-    Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(
-        status=payment.status,
-        gateway_reference=payment.gateway_reference,
-        failure=payment.failure,
-        settled_at=now,
-    )
 
 
 def _settlement(order, payments) -> Settlement:
@@ -329,7 +364,7 @@ def payments_resolve(*, older_than: float | None = None) -> dict:
                     payment.currency,
                     "The payment provider never received this request (resolved after it stayed pending).",
                 )
-            outcomes[payment.pk] = found
+            outcomes[payment.idempotency_key] = found
             counts["succeeded" if found.succeeded else "failed"] += 1
         if outcomes:
             payments_settle(batch=batch, outcomes=outcomes)

@@ -135,14 +135,14 @@ def order_place(
     """
     with transaction.atomic():
         if draft is not None:
-            order, batch = _place_draft(draft, charge=charge, user=user)
+            order, batch, payments, quantities = _place_draft(draft, charge=charge, user=user)
         else:
-            order, batch = _place_new(
+            order, batch, payments, quantities = _place_new(
                 customer=customer, lines=lines, shipping_address=shipping_address, charge=charge, user=user
             )
     if batch is None:
         return order
-    settlement = billing.payments_carry_out(batch)
+    settlement = billing.payments_carry_out(batch, payments=payments, known={"lines": quantities})
     settlement.raise_unless_succeeded(
         pending=(
             f"The payment provider didn't answer: order {order.number} is awaiting payment with its "
@@ -221,8 +221,10 @@ def _place_new(*, customer, lines, shipping_address, charge, user):
             reference=order,
             locked=products,
         )
-        batch = _open_placement_charge(order, charge=charge, user=user, reason=reason, lines=quantities)
-    return order, batch
+        batch, payments = _open_placement_charge(
+            order, charge=charge, user=user, reason=reason, lines=quantities
+        )
+    return order, batch, payments, quantities
 
 
 def _open_placement_charge(order: Order, *, charge: bool, user, reason: str, lines: dict):
@@ -230,7 +232,7 @@ def _open_placement_charge(order: Order, *, charge: bool, user, reason: str, lin
     the order is announced at once."""
     if charge and order.total > 0:
         batch = billing.new_batch()
-        billing.payment_open(
+        payment = billing.payment_open(
             order=order,
             kind=Payment.Kind.CHARGE,
             purpose=Payment.Purpose.PLACEMENT,
@@ -240,9 +242,9 @@ def _open_placement_charge(order: Order, *, charge: bool, user, reason: str, lin
             reason=reason,
             with_history=True,
         )
-        return batch
+        return batch, [payment]
     _announce_placed(order, lines)
-    return None
+    return None, []
 
 
 def _placed_status(*, charge: bool, total: Decimal) -> str:
@@ -270,8 +272,10 @@ def _place_draft(draft: Order, *, charge: bool, user):
             reference=order,
             locked=products,
         )
-        batch = _open_placement_charge(order, charge=charge, user=user, reason=reason, lines=quantities)
-    return order, batch
+        batch, payments = _open_placement_charge(
+            order, charge=charge, user=user, reason=reason, lines=quantities
+        )
+    return order, batch, payments, quantities
 
 
 def _announce_placed(order: Order, lines: dict) -> None:
@@ -282,7 +286,7 @@ def _announce_placed(order: Order, lines: dict) -> None:
 def _placement_settled(*, order, payments, settlement):
     """Paid: the order is announced. Refused: its stock comes back and it is a draft again."""
     user = payments[0].user
-    lines = dict(order.items.values_list("product_id", "quantity"))
+    lines = settlement.known.get("lines") or dict(order.items.values_list("product_id", "quantity"))
     if settlement.all_succeeded:
         order_update(order, {"status": OrderStatus.PAID}, reason=f"Order {order.number} paid", user=user)
         _announce_placed(order, lines)

@@ -136,7 +136,7 @@ def test_placing_when_nobody_knows_what_the_provider_did(shop, gateway, no_wait,
 
 
 def test_a_crash_before_the_provider_is_called_is_resolved_as_no_payment(shop, gateway, no_wait, monkeypatch):
-    monkeypatch.setattr(billing, "payments_carry_out", lambda batch: (_ for _ in ()).throw(Crash()))
+    monkeypatch.setattr(billing, "payments_carry_out", lambda batch, **kw: (_ for _ in ()).throw(Crash()))
     with pytest.raises(Crash):
         order_place(customer=shop["customer"], lines={shop["mug"]: 2})
     monkeypatch.undo()
