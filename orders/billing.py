@@ -163,7 +163,9 @@ def refunds_allocate(order: Order, amount: Decimal) -> list[tuple[Payment, Decim
     return plan
 
 
-def refunds_open(*, order, amount, purpose, batch, user=None, reason="", order_return=None) -> list[Payment]:
+def refunds_open(
+    *, order, amount, purpose, batch, user=None, reason="", order_return=None, order_edit=None
+) -> list[Payment]:
     """Pending refunds giving back ``amount`` across the order's charges (``refunds_allocate``)."""
     return [
         payment_open(
@@ -176,6 +178,7 @@ def refunds_open(*, order, amount, purpose, batch, user=None, reason="", order_r
             user=user,
             reason=reason,
             order_return=order_return,
+            order_edit=order_edit,
         )
         for charge, part in refunds_allocate(order, amount)
     ]

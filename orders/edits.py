@@ -68,6 +68,17 @@ def product_pk(text: str):
     return Product._meta.pk.to_python(text)
 
 
+def units_beyond(lines: list[dict], other: list[dict]) -> dict:
+    """{product id: units} that ``lines`` hold beyond ``other`` (an edit's lines, as it keeps them):
+    what the edit took (after beyond before) or gave back (before beyond after)."""
+    held = {line["product"]: line["quantity"] for line in other}
+    return {
+        product_pk(line["product"]): line["quantity"] - held.get(line["product"], 0)
+        for line in lines
+        if line["quantity"] > held.get(line["product"], 0)
+    }
+
+
 def line_snapshot(product, quantity: int, unit_price: Decimal) -> dict:
     return {
         "product": str(product.pk),
@@ -154,31 +165,30 @@ def order_lines_set(
             return order
         batch = billing.new_batch()
         if plan.difference > 0:
-            billing.payment_open(
+            payments = [
+                billing.payment_open(
+                    order=order,
+                    kind=Payment.Kind.CHARGE,
+                    purpose=Payment.Purpose.EDIT,
+                    amount=plan.difference,
+                    batch=batch,
+                    user=user,
+                    reason=reason,
+                    order_edit=edit,
+                )
+            ]
+        else:
+            payments = billing.refunds_open(
                 order=order,
-                kind=Payment.Kind.CHARGE,
+                amount=-plan.difference,
                 purpose=Payment.Purpose.EDIT,
-                amount=plan.difference,
                 batch=batch,
                 user=user,
                 reason=reason,
                 order_edit=edit,
             )
-        else:
-            for charge, part in billing.refunds_allocate(order, -plan.difference):
-                billing.payment_open(
-                    order=order,
-                    kind=Payment.Kind.REFUND,
-                    purpose=Payment.Purpose.EDIT,
-                    amount=part,
-                    batch=batch,
-                    charge=charge,
-                    user=user,
-                    reason=reason,
-                    order_edit=edit,
-                )
     what = "charge" if plan.difference > 0 else "refund"
-    settlement = billing.payments_carry_out(batch)
+    settlement = billing.payments_carry_out(batch, payments=payments)
     settlement.raise_unless_succeeded(
         pending=f"The payment provider didn't answer: the edit of {order.number} is finished as soon as "
         f"it says whether the {what} of {abs(plan.difference)} went through.",
@@ -280,14 +290,8 @@ def _edit_settled(*, order, payments, settlement):
     if settlement.all_succeeded:
         _apply_edit(order, edit, user=user)
         return
-    before = {line["product"]: line["quantity"] for line in edit.lines_before}
-    taken = {
-        product_pk(line["product"]): line["quantity"] - before.get(line["product"], 0)
-        for line in edit.lines_after
-        if line["quantity"] > before.get(line["product"], 0)
-    }
     stock_apply(
-        changes=taken,
+        changes=units_beyond(edit.lines_after, edit.lines_before),
         kind=StockMovement.Kind.CANCELLATION,
         reason=f"Edit of {order.number} not paid: stock put back",
         user=user,
@@ -309,14 +313,8 @@ def _edit_settled(*, order, payments, settlement):
 def _apply_edit(order: Order, edit: OrderEdit, *, user) -> None:
     """Write the edit's lines and totals, and give back the stock of the units it removed (the units
     it added were taken when it was prepared)."""
-    after = {line["product"]: line["quantity"] for line in edit.lines_after}
-    returned = {
-        product_pk(line["product"]): line["quantity"] - after.get(line["product"], 0)
-        for line in edit.lines_before
-        if line["quantity"] > after.get(line["product"], 0)
-    }
     stock_apply(
-        changes=returned,
+        changes=units_beyond(edit.lines_before, edit.lines_after),
         kind=StockMovement.Kind.CANCELLATION,
         reason=f"Restocked by edit of {order.number}",
         user=user,

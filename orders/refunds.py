@@ -181,7 +181,7 @@ def order_refund(*, order: Order, reason: str, amount=ZERO, returns=None, user=N
             _take_back(order, order_return, user=user)
             return order
         batch = billing.new_batch()
-        billing.refunds_open(
+        payments = billing.refunds_open(
             order=order,
             amount=plan.amount,
             purpose=Payment.Purpose.REFUND,
@@ -190,7 +190,7 @@ def order_refund(*, order: Order, reason: str, amount=ZERO, returns=None, user=N
             reason=reason,
             order_return=order_return,
         )
-    settlement = billing.payments_carry_out(batch)
+    settlement = billing.payments_carry_out(batch, payments=payments)
     settlement.raise_unless_succeeded(
         pending=f"The payment provider didn't answer: the refund of {plan.amount} on {order.number} is "
         f"finished as soon as it says what it did.",

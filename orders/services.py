@@ -213,23 +213,23 @@ def _place_new(*, customer, lines, shipping_address, charge, user):
         rows_write_with_history(OrderItem, *instance_rows(items))
         history_bulk_record([order], reason=reason, user=user, history_type="+")
         history_bulk_record(items, reason=reason, user=user, history_type="+")
-        stock_apply(
-            changes={pk: -quantity for pk, quantity in quantities.items()},
-            kind=StockMovement.Kind.SALE,
-            reason=reason,
-            user=user,
-            reference=order,
-            locked=products,
+        return _take_stock_and_open_charge(
+            order, quantities, products, charge=charge, user=user, reason=reason
         )
-        batch, payments = _open_placement_charge(
-            order, charge=charge, user=user, reason=reason, lines=quantities
-        )
-    return order, batch, payments, quantities
 
 
-def _open_placement_charge(order: Order, *, charge: bool, user, reason: str, lines: dict):
-    """The pending charge of a placed order (its batch), or None when nothing is charged now: then
-    the order is announced at once."""
+def _take_stock_and_open_charge(order: Order, quantities, products, *, charge: bool, user, reason: str):
+    """Step 1's end, in the open ``history_batch``: the lines' stock taken, and the pending charge
+    (with its batch), or, when nothing is charged now, the order announced at once. Gives (order,
+    batch or None, the pending payments, the quantities)."""
+    stock_apply(
+        changes={pk: -quantity for pk, quantity in quantities.items()},
+        kind=StockMovement.Kind.SALE,
+        reason=reason,
+        user=user,
+        reference=order,
+        locked=products,
+    )
     if charge and order.total > 0:
         batch = billing.new_batch()
         payment = billing.payment_open(
@@ -242,9 +242,9 @@ def _open_placement_charge(order: Order, *, charge: bool, user, reason: str, lin
             reason=reason,
             with_history=True,
         )
-        return batch, [payment]
-    _announce_placed(order, lines)
-    return None, []
+        return order, batch, [payment], quantities
+    _announce_placed(order, quantities)
+    return order, None, [], quantities
 
 
 def _placed_status(*, charge: bool, total: Decimal) -> str:
@@ -264,18 +264,9 @@ def _place_draft(draft: Order, *, charge: bool, user):
         order_update(
             order, {"status": _placed_status(charge=charge, total=order.total)}, reason=reason, user=user
         )
-        stock_apply(
-            changes={pk: -quantity for pk, quantity in quantities.items()},
-            kind=StockMovement.Kind.SALE,
-            reason=reason,
-            user=user,
-            reference=order,
-            locked=products,
+        return _take_stock_and_open_charge(
+            order, quantities, products, charge=charge, user=user, reason=reason
         )
-        batch, payments = _open_placement_charge(
-            order, charge=charge, user=user, reason=reason, lines=quantities
-        )
-    return order, batch, payments, quantities
 
 
 def _announce_placed(order: Order, lines: dict) -> None:
@@ -322,16 +313,18 @@ def order_pay(*, order: Order, user=None) -> Order:
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
             return order
         batch = billing.new_batch()
-        billing.payment_open(
-            order=order,
-            kind=Payment.Kind.CHARGE,
-            purpose=Payment.Purpose.PAYMENT,
-            amount=due,
-            batch=batch,
-            user=user,
-            reason=f"Payment of {order.number}",
-        )
-    settlement = billing.payments_carry_out(batch)
+        payments = [
+            billing.payment_open(
+                order=order,
+                kind=Payment.Kind.CHARGE,
+                purpose=Payment.Purpose.PAYMENT,
+                amount=due,
+                batch=batch,
+                user=user,
+                reason=f"Payment of {order.number}",
+            )
+        ]
+    settlement = billing.payments_carry_out(batch, payments=payments)
     settlement.raise_unless_succeeded(
         pending=f"The payment provider didn't answer: the payment of {order.number} is settled as soon "
         f"as it says what it did.",
@@ -402,7 +395,7 @@ def order_cancel(*, order: Order, reason: str, user=None) -> Order:
             _cancelled(order, refunded=ZERO, reason=reason, user=user)
             return order
         batch = billing.new_batch()
-        billing.refunds_open(
+        payments = billing.refunds_open(
             order=order,
             amount=refundable,
             purpose=Payment.Purpose.CANCELLATION,
@@ -410,7 +403,7 @@ def order_cancel(*, order: Order, reason: str, user=None) -> Order:
             user=user,
             reason=reason,
         )
-    settlement = billing.payments_carry_out(batch)
+    settlement = billing.payments_carry_out(batch, payments=payments)
     settlement.raise_unless_succeeded(
         pending=f"The payment provider didn't answer: {order.number} is cancelled as soon as it says "
         f"the refund went through.",
