@@ -12,23 +12,21 @@ from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import display
 
 from backoffice.admin_base import (
-    CsvExportMixin,
     HistoryAdmin,
-    ReadOnlyAdmin,
-    ReadOnlyPermissions,
 )
 from backoffice.exceptions import DomainError
 from backoffice.filters import DayRangeFilter
 from backoffice.money import format_money
-from backoffice.search import indexed_search
 from inventory.models import Product
 
-from . import billing, edits, services
+from . import billing, services
 from .admin_actions import OrderActions
+from .admin_money import OrderMoneyPages
+from .admin_records import money_cell  # also registers the other lists
 from .forms import ProductPicker
-from .models import Customer, Order, OrderItem, OrderStatus, Payment
-from .resources import CustomerImportExport, OrderExport
-from .selectors import normalise_order_number, order_lines_as_of, search_orders
+from .models import Order, OrderItem, OrderStatus
+from .resources import OrderExport
+from .selectors import order_lines_as_of, search_orders
 
 STATUS_COLOURS = {
     OrderStatus.DRAFT: "default",
@@ -40,11 +38,6 @@ STATUS_COLOURS = {
     OrderStatus.CANCELLED: "danger",
     OrderStatus.REFUNDED: "default",
 }
-
-
-def money_cell(amount):
-    """Money in a list or a read-only field: right-aligned digits, with its currency."""
-    return format_html('<span class="whitespace-nowrap tabular-nums">{}</span>', format_money(amount))
 
 
 class OrderLinesFormSet(BaseInlineFormSet):
@@ -69,7 +62,7 @@ class OrderLinesFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors) or self.instance.pk is None:
             return
-        problems = edits.order_lines_check(order=self.instance, quantities=self.wanted_quantities())
+        problems = services.order_lines_check(order=self.instance, quantities=self.wanted_quantities())
         if problems:
             raise ValidationError(problems)
 
@@ -77,7 +70,7 @@ class OrderLinesFormSet(BaseInlineFormSet):
         # The order service writes the lines (stock, totals, money, history), not the formset.
         wanted = self.wanted_quantities()
         if wanted:
-            edits.order_lines_set(
+            services.order_lines_set(
                 order=self.instance,
                 quantities=wanted,
                 user=self.request_user,
@@ -156,7 +149,7 @@ MONEY_FIELDS = [
 
 
 @admin.register(Order)
-class OrderAdmin(OrderActions, OrderExport, HistoryAdmin):
+class OrderAdmin(OrderActions, OrderMoneyPages, OrderExport, HistoryAdmin):
     list_display = [
         "number",
         "customer",
@@ -277,7 +270,7 @@ class OrderAdmin(OrderActions, OrderExport, HistoryAdmin):
         )
         if not formset.is_valid():
             return None  # the page again, with the errors
-        plan = edits.order_edit_preview(order=order, quantities=formset.wanted_quantities())
+        plan = services.order_edit_preview(order=order, quantities=formset.wanted_quantities())
         if not plan.moves_money:
             return None
         from .timeline import line_changes
@@ -302,7 +295,7 @@ class OrderAdmin(OrderActions, OrderExport, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            draft = edits.order_draft_create(
+            draft = services.order_draft_create(
                 customer=form.cleaned_data["customer"],
                 shipping_address=form.cleaned_data.get("shipping_address") or None,
                 user=request.user,
@@ -376,136 +369,3 @@ class OrderAdmin(OrderActions, OrderExport, HistoryAdmin):
             for key, value in figures.items():
                 setattr(obj, key, value)
         return getattr(obj, name)
-
-
-@admin.register(OrderItem)
-class OrderItemAdmin(ReadOnlyAdmin):
-    """Every order line, to look across orders. Lines are edited on their order's page."""
-
-    list_display = ["order", "product", "quantity", "unit_price_money", "line_total_money"]
-    list_select_related = ["order", "product"]
-    search_fields = ["order__number", "product__sku"]
-    search_help_text = "An order number or an exact SKU."
-    ordering = ["-id"]
-
-    def get_search_results(self, request, queryset, search_term):
-        # The order (or products) first, through their own per-shop indexes: a join on
-        # order__number / product__sku can't use them and reads every order (90 ms at a million).
-        number = normalise_order_number(search_term)
-        if number:
-            return queryset.filter(order__in=Order.objects.filter(number=number).values("pk")), False
-        if not search_term.strip():
-            return queryset, False
-        products, _ = indexed_search(Product.objects.all(), search_term, prefix={"sku": str.upper})
-        return queryset.filter(product__in=products.values("pk")), False
-
-    @display(description="Unit price", ordering="unit_price")
-    def unit_price_money(self, obj):
-        return money_cell(obj.unit_price)
-
-    @display(description="Line total", ordering="line_total")
-    def line_total_money(self, obj):
-        return money_cell(obj.line_total)
-
-
-PAYMENT_COLOURS = {
-    Payment.Status.PENDING: "warning",
-    Payment.Status.SUCCEEDED: "success",
-    Payment.Status.FAILED: "danger",
-}
-
-
-@admin.register(Payment)
-class PaymentAdmin(CsvExportMixin, ReadOnlyAdmin):
-    """The payments ledger: every charge and refund, append-only, read-only for everyone."""
-
-    list_display = [
-        "created_at",
-        "order",
-        "kind",
-        "status_badge",
-        "amount_money",
-        "gateway_reference",
-        "purpose",
-        "user",
-        "reason",
-    ]
-    list_select_related = ["order", "user"]
-    list_filter = [
-        ("kind", ChoicesCheckboxFilter),
-        ("status", ChoicesCheckboxFilter),
-        ("created_at", DayRangeFilter),
-    ]
-    search_fields = ["order__number", "gateway_reference"]
-    search_help_text = "An order number, or the provider's reference of a charge or refund."
-    ordering = ["-created_at", "-id"]
-    csv_columns = [
-        ("created_at", lambda p: p.created_at.isoformat()),
-        ("order", lambda p: p.order.number),
-        ("kind", lambda p: p.kind),
-        ("status", lambda p: p.status),
-        ("amount", lambda p: p.amount),
-        ("currency", lambda p: p.currency),
-        ("reference", lambda p: p.gateway_reference),
-        ("purpose", lambda p: p.purpose),
-        ("reason", lambda p: p.reason),
-    ]
-
-    def get_search_results(self, request, queryset, search_term):
-        number = normalise_order_number(search_term)
-        if number:
-            return queryset.filter(order__in=Order.objects.filter(number=number).values("pk")), False
-        term = search_term.strip()
-        return (queryset.filter(gateway_reference=term) if term else queryset), False
-
-    @display(description="Status", ordering="status", label=PAYMENT_COLOURS)
-    def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
-
-    @display(description="Amount", ordering="amount")
-    def amount_money(self, obj):
-        return money_cell(obj.amount if obj.kind == Payment.Kind.CHARGE else -obj.amount)
-
-
-class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
-    model = Order
-    fields = ["number", "status", "total_money", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    per_page = 10
-    show_change_link = True
-    can_delete = False
-    ordering = ["-created_at", "-id"]
-
-    @display(description="Total")
-    def total_money(self, obj):
-        return money_cell(obj.total)
-
-
-@admin.register(Customer)
-class CustomerAdmin(CustomerImportExport, HistoryAdmin):
-    list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
-    search_fields = ["email", "name"]
-    search_help_text = "The start of an e-mail address, or words of the name."
-    ordering = ["name", "id"]
-    list_filter = [("created_at", DayRangeFilter)]
-    fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
-    readonly_fields = ["created_at"]
-    inlines = [CustomerOrderInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_order_stats()
-
-    def get_search_results(self, request, queryset, search_term):
-        return indexed_search(queryset, search_term, prefix={"email": str.lower}, contains=["name"])
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # customers with orders are kept; their history stays readable
-
-    @display(description="Orders", ordering="order_count")
-    def order_count(self, obj):
-        return obj.order_count
-
-    @display(description="Lifetime value", ordering="lifetime_value")
-    def lifetime_value(self, obj):
-        return money_cell(obj.lifetime_value)

@@ -7,4 +7,4 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         # The services register what settles their payments (orders.billing.SETTLERS).
-        from . import edits, refunds, services, signals  # noqa: F401
+        from . import services, signals  # noqa: F401

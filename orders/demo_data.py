@@ -1,23 +1,22 @@
 """Deterministic demo customers and orders (statuses spread over the last 12 months), whose units
 go through the stock ledger as live orders' do."""
 
-import heapq
 import random
 import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit.recording import history_bulk_record
 from audit.seeding import copy_with_history
 from backoffice.bulk import copy_rows, reset_sequence
 from inventory.models import Product, StockMovement
 
 from .demo_money import DemoMoney, money_story
+from .demo_shelf import MOVEMENT_COLUMNS, Shelf, settle_stock
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .services import money, tax_for
 
@@ -174,68 +173,6 @@ def _status_for(age_days: float, rng: random.Random) -> str:
     return OrderStatus.REFUNDED
 
 
-MOVEMENT_COLUMNS = [
-    "product_id",
-    "quantity",
-    "kind",
-    "reason",
-    "user_id",
-    "reference_type_id",
-    "reference_id",
-    "stock_after",
-    "created_at",
-]
-
-
-class _Shelf:
-    """The demo catalogue's stock while orders are replayed in time order: every unit sold, returned
-    or received becomes a ledger movement with the stock right after it, so the ledger explains every
-    product's final stock, and "sold" on the dashboard agrees with the orders."""
-
-    def __init__(self, products, *, rng: random.Random, user_id, order_type_id):
-        self.stock = {pk: stock for pk, _, stock, _ in products}
-        self.created = {pk: created for pk, _, _, created in products}
-        self.rng, self.user_id, self.order_type_id = rng, user_id, order_type_id
-        self.movements: list[tuple] = []
-        self.returns: list[tuple] = []  # heap of (when, sequence, order id, number, kind, lines)
-        self._sequence = 0
-
-    def move(self, product_id, quantity, kind, reason, when, order_id=None):
-        self.stock[product_id] += quantity
-        self.movements.append(
-            (
-                product_id,
-                quantity,
-                kind,
-                reason,
-                self.user_id,
-                self.order_type_id if order_id else None,
-                str(order_id) if order_id else "",
-                self.stock[product_id],
-                when,
-            )
-        )
-
-    def sell(self, product_id, quantity, when, order_id, number):
-        if self.stock[product_id] < quantity:  # the shop reorders before it runs out
-            self.move(product_id, self.rng.randint(60, 300), StockMovement.Kind.RECEIPT, RESTOCK, when)
-        self.move(product_id, -quantity, StockMovement.Kind.SALE, f"Order {number} placed", when, order_id)
-
-    def give_back_later(self, when, order_id, reason, kind, lines):
-        self._sequence += 1
-        heapq.heappush(self.returns, (when, self._sequence, order_id, reason, kind, lines))
-
-    def returns_until(self, until):
-        """The units coming back (cancellations, returns) due by ``until``, in time order."""
-        while self.returns and self.returns[0][0] <= until:
-            when, _, order_id, reason, kind, lines = heapq.heappop(self.returns)
-            for product_id, quantity in lines:
-                self.move(product_id, quantity, kind, reason, when, order_id)
-
-
-RESTOCK = "Supplier delivery (demo data)"
-
-
 def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> int:
     """``count`` orders over the last year, replayed in time order through the stock ledger: each
     placed order takes its units (a sale movement), cancelled ones give them back later, returns
@@ -250,7 +187,7 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
     customers = list(Customer.objects.values_list("pk", "default_shipping_address"))
     if not catalogue or not customers:
         return 0
-    shelf = _Shelf(
+    shelf = Shelf(
         catalogue,
         rng=rng,
         user_id=user.pk if user else None,
@@ -294,7 +231,7 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
     reset_sequence(Order)
     reset_sequence(OrderItem)
     DemoMoney.finish()
-    _settle_stock(shelf.stock, user=user)
+    settle_stock(shelf.stock, user=user)
     return done
 
 
@@ -409,22 +346,3 @@ def _demo_order(pk, created, *, now, rng, customers, catalogue):
         "charged": charged,
     }
     return order, lines
-
-
-def _settle_stock(stock: dict, *, user) -> None:
-    """Products' stock as their movements left it, each with a history row that says why."""
-    products = list(Product.objects.filter(pk__in=list(stock)).order_by("pk"))
-    changed = [product for product in products if product.stock != stock[product.pk]]
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            ids = [product.pk for product in changed]
-            cursor.execute(
-                "UPDATE inventory_product AS p SET stock = c.stock "
-                "FROM unnest(%s::uuid[], %s::int[]) AS c(id, stock) WHERE p.id = c.id",
-                [ids, [stock[pk] for pk in ids]],
-            )
-        for product in changed:
-            product.stock = stock[product.pk]
-        history_bulk_record(
-            changed, reason="Stock after the demo orders (demo data)", user=user, changed_fields=["stock"]
-        )

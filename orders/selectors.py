@@ -88,7 +88,7 @@ def lines_with_stock(order) -> list:
 def returnable_lines(order) -> list:
     """The order's lines, each with ``units_back`` (units back in returns that didn't fail) and
     ``returnable`` (units still with the customer)."""
-    from .refunds import returned_quantities
+    from .services import returned_quantities
 
     returned = returned_quantities(order)
     lines = lines_with_stock(order)

@@ -162,7 +162,7 @@ def test_as_of_shows_the_product_as_it_was(client_for, ops_user, make_product):
 
 
 def test_as_of_shows_an_order_with_its_lines_then(client_for, support_user, make_product, make_customer):
-    from orders.edits import order_line_change
+    from orders.services import order_line_change
 
     mug = make_product(price="10.00", stock=20)
     order = order_place(customer=make_customer(), lines={mug: 2})

@@ -16,8 +16,7 @@ from backoffice.money import format_money
 from inventory.models import Product
 from inventory.services import stock_adjust
 from orders.models import Order
-from orders.refunds import order_refund
-from orders.services import order_cancel, order_complete, order_place, order_ship
+from orders.services import order_cancel, order_complete, order_place, order_refund, order_ship
 
 pytestmark = pytest.mark.django_db
 

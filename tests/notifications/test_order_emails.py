@@ -7,8 +7,7 @@ from django.db import transaction
 
 from backoffice.tenancy import current_tenant
 from notifications.models import Message
-from orders.refunds import order_refund
-from orders.services import order_bulk_transition, order_pay, order_place, order_ship
+from orders.services import order_bulk_transition, order_pay, order_place, order_refund, order_ship
 from tests.notifications.conftest import html_of, text_of
 
 pytestmark = pytest.mark.django_db

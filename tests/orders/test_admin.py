@@ -183,9 +183,7 @@ def test_support_adds_a_note_which_logs_no_change_of_the_order(
 def test_the_timeline_tells_the_orders_story_newest_first(
     client_for, support_user, make_product, make_customer, gateway
 ):
-    from orders.edits import order_lines_set
-    from orders.refunds import order_refund
-    from orders.services import order_note_add
+    from orders.services import order_lines_set, order_note_add, order_refund
 
     mug = make_product(price="10.00", stock=10, name="Blue mug", sku="MUG-1")
     order = order_place(customer=make_customer(), lines={mug: 1}, user=support_user)

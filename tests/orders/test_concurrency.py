@@ -11,8 +11,7 @@ from backoffice.models import Tenant
 from backoffice.tenancy import activate, current_tenant
 from inventory.models import Product, StockMovement
 from orders.models import Order, OrderItem, Payment
-from orders.refunds import order_refund
-from orders.services import InsufficientStock, OrderError, order_place, order_ship
+from orders.services import InsufficientStock, OrderError, order_place, order_refund, order_ship
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

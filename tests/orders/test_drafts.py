@@ -5,9 +5,16 @@ from decimal import Decimal
 import pytest
 
 from inventory.models import Product, StockMovement
-from orders.edits import order_draft_create, order_lines_set
 from orders.models import OrderStatus, Payment
-from orders.services import OrderError, PaymentDeclined, order_cancel, order_details_set, order_place
+from orders.services import (
+    OrderError,
+    PaymentDeclined,
+    order_cancel,
+    order_details_set,
+    order_draft_create,
+    order_lines_set,
+    order_place,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,7 @@ from django.db.models import Sum
 from inventory.models import Product, StockMovement
 from inventory.selectors import ledger_balance
 from inventory.services import stock_adjust
-from orders.edits import order_line_add, order_line_change, order_line_remove, order_lines_set
 from orders.models import Order, OrderItem, OrderStatus, Payment
-from orders.refunds import order_refund
 from orders.services import (
     InsufficientStock,
     OrderError,
@@ -19,8 +17,13 @@ from orders.services import (
     order_bulk_transition,
     order_cancel,
     order_complete,
+    order_line_add,
+    order_line_change,
+    order_line_remove,
+    order_lines_set,
     order_pay,
     order_place,
+    order_refund,
     order_ship,
 )
 

@@ -7,10 +7,16 @@ import pytest
 from django.db import transaction
 
 from orders import signals
-from orders.edits import order_draft_create
 from orders.payments import PaymentDeclined
-from orders.refunds import order_refund
-from orders.services import OrderError, order_bulk_transition, order_pay, order_place, order_ship
+from orders.services import (
+    OrderError,
+    order_bulk_transition,
+    order_draft_create,
+    order_pay,
+    order_place,
+    order_refund,
+    order_ship,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,9 @@ from inventory.models import Product
 from inventory.selectors import ledger_balance
 from orders import billing
 from orders.billing import PaymentPending
-from orders.edits import order_lines_set
 from orders.models import Operation, Order, OrderEdit, OrderReturn, OrderStatus, Payment
 from orders.payments import PaymentDeclined
-from orders.refunds import order_refund
-from orders.services import order_cancel, order_pay, order_place, order_ship
+from orders.services import order_cancel, order_lines_set, order_pay, order_place, order_refund, order_ship
 from orders.tasks import resolve_pending_payments
 
 pytestmark = pytest.mark.django_db

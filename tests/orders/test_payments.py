@@ -10,8 +10,7 @@ from django.db import DatabaseError, connection, transaction
 
 from orders.models import Order, OrderStatus, Payment
 from orders.payments import FakePaymentGateway, PaymentDeclined
-from orders.refunds import order_refund
-from orders.services import order_place, order_ship
+from orders.services import order_place, order_refund, order_ship
 
 pytestmark = pytest.mark.django_db
 

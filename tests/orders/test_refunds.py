@@ -8,10 +8,17 @@ from django.core.management import call_command
 
 from inventory.models import Product, StockMovement
 from inventory.selectors import ledger_balance
-from orders.edits import order_lines_set
 from orders.models import Operation, OrderReturn, OrderStatus, Payment
-from orders.refunds import order_refund, order_refund_preview
-from orders.services import OrderError, order_cancel, order_complete, order_place, order_ship
+from orders.services import (
+    OrderError,
+    order_cancel,
+    order_complete,
+    order_lines_set,
+    order_place,
+    order_refund,
+    order_refund_preview,
+    order_ship,
+)
 from orders.signals import order_cancelled, order_refunded
 
 pytestmark = pytest.mark.django_db

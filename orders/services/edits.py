@@ -18,9 +18,9 @@ from backoffice.bulk import next_ids
 from inventory.models import Product, StockMovement
 from inventory.services import stock_apply
 
-from . import billing
-from .billing import settler
-from .models import (
+from .. import billing
+from ..billing import settler
+from ..models import (
     EDITABLE_STATUSES,
     Customer,
     Operation,
@@ -31,7 +31,8 @@ from .models import (
     Payment,
     order_number_for,
 )
-from .services import OrderError, as_quantities, lock_order, money, normalise_text, order_update, tax_for
+from .common import OrderError, as_quantities, lock_order, money, normalise_text, order_update, tax_for
+from .refunds import credit
 
 ZERO = Decimal("0.00")
 
@@ -299,8 +300,6 @@ def _edit_settled(*, order, payments, settlement):
     )
     OrderEdit.objects.filter(pk=edit.pk).update(status=Operation.FAILED)
     if settlement.succeeded:  # part of a refund across charges went back: the customer has it
-        from .refunds import credit
-
         credit(
             order,
             settlement.succeeded,

@@ -19,11 +19,11 @@ from django.db.models import Sum
 from inventory.models import StockMovement
 from inventory.services import stock_apply
 
-from . import billing
-from .billing import settler
-from .models import Operation, Order, OrderReturn, OrderReturnLine, OrderStatus, Payment
-from .services import OrderError, lock_order, order_update, required_reason
-from .signals import order_refunded
+from .. import billing
+from ..billing import settler
+from ..models import Operation, Order, OrderReturn, OrderReturnLine, OrderStatus, Payment
+from ..signals import order_refunded
+from .common import OrderError, lock_order, order_update, required_reason
 
 ZERO = Decimal("0.00")
 REFUNDABLE_STATUSES = (

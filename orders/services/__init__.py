@@ -1,0 +1,75 @@
+"""The order services: the only way an order's status, lines, stock and money change.
+
+Rows are locked in a fixed order: the order first, then its products in primary-key order (through
+``inventory.services.stock_apply``), so two operations never deadlock. Money moves in three steps
+(``orders.billing``): the operation is prepared and committed (stock taken, payments written
+pending), the provider is called with no transaction open, and the outcome is settled in a new
+transaction. Importing this package registers what settles each kind of payment.
+"""
+
+from inventory.services import InsufficientStock
+
+from ..billing import PaymentPending
+from ..payments import PaymentDeclined, PaymentError
+from .common import (
+    TRANSITIONS,
+    OrderError,
+    allowed_transitions,
+    as_quantities,
+    check_transition,
+    lock_order,
+    money,
+    normalise_text,
+    order_update,
+    tax_for,
+)
+from .details import order_details_set, order_note_add
+from .edits import (
+    order_draft_create,
+    order_edit_preview,
+    order_line_add,
+    order_line_change,
+    order_line_remove,
+    order_lines_check,
+    order_lines_set,
+)
+from .placement import order_pay, order_place
+from .refunds import REFUNDABLE_STATUSES, order_refund, order_refund_preview, returned_quantities
+from .status import BulkCancelIncomplete, order_bulk_transition, order_cancel, order_complete, order_ship
+
+__all__ = [
+    "REFUNDABLE_STATUSES",
+    "TRANSITIONS",
+    "BulkCancelIncomplete",
+    "InsufficientStock",
+    "OrderError",
+    "PaymentDeclined",
+    "PaymentError",
+    "PaymentPending",
+    "allowed_transitions",
+    "as_quantities",
+    "check_transition",
+    "lock_order",
+    "money",
+    "normalise_text",
+    "order_bulk_transition",
+    "order_cancel",
+    "order_complete",
+    "order_details_set",
+    "order_draft_create",
+    "order_edit_preview",
+    "order_line_add",
+    "order_line_change",
+    "order_line_remove",
+    "order_lines_check",
+    "order_lines_set",
+    "order_note_add",
+    "order_pay",
+    "order_place",
+    "order_refund",
+    "order_refund_preview",
+    "order_ship",
+    "order_update",
+    "returned_quantities",
+    "tax_for",
+]
