@@ -9,18 +9,6 @@ from django.db import connection, transaction
 from audit.recording import history_bulk_record
 from inventory.models import Product, StockMovement
 
-MOVEMENT_COLUMNS = [
-    "product_id",
-    "quantity",
-    "kind",
-    "reason",
-    "user_id",
-    "reference_type_id",
-    "reference_id",
-    "stock_after",
-    "created_at",
-]
-
 
 class Shelf:
     """The demo catalogue's stock while orders are replayed in time order: every unit sold, returned
