@@ -14,9 +14,10 @@ from django.utils import timezone
 from audit.seeding import copy_with_history
 from backoffice.bulk import copy_rows, reset_sequence
 from inventory.models import Product, StockMovement
+from inventory.services import MOVEMENT_COLUMNS
 
 from .demo_money import DemoMoney, money_story
-from .demo_shelf import MOVEMENT_COLUMNS, Shelf, settle_stock
+from .demo_shelf import Shelf, settle_stock
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .services import money, tax_for
 
