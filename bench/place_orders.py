@@ -422,17 +422,17 @@ class NoHistory:
         from django.conf import settings
 
         import inventory.services
-        import orders.services
+        import orders.services.common
+        import orders.services.placement
 
+        writers = (inventory.services, orders.services.common, orders.services.placement)
         self.saved = [
             (settings, "SIMPLE_HISTORY_ENABLED", getattr(settings, "SIMPLE_HISTORY_ENABLED", True)),
-            *(
-                (module, "history_bulk_record", module.history_bulk_record)
-                for module in (inventory.services, orders.services)
-            ),
+            *((module, "history_bulk_record", module.history_bulk_record) for module in writers),
         ]
         settings.SIMPLE_HISTORY_ENABLED = False
-        inventory.services.history_bulk_record = orders.services.history_bulk_record = lambda *a, **k: None
+        for module in writers:
+            module.history_bulk_record = lambda *a, **k: None
         return self
 
     def __exit__(self, *exc):
