@@ -26,6 +26,7 @@ from backoffice.admin_base import (
     redirect_from_dialog,
 )
 from backoffice.filters import DayRangeFilter
+from backoffice.money import format_money
 from backoffice.pagination import related_count
 from backoffice.search import indexed_search
 
@@ -158,6 +159,11 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
+
+    @display(description="Price", ordering="price")
+    def price(self, obj):
+        # The list's price column as money (the form's price field is the model's, unchanged).
+        return format_html('<span class="whitespace-nowrap tabular-nums">{}</span>', format_money(obj.price))
 
     @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)
     def stock_badge(self, obj):
