@@ -1,9 +1,6 @@
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -16,8 +13,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 
 from backoffice.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, message_with_change_set
-from backoffice.filters import DayRangeFilter
-from backoffice.tenancy import current_tenant
+from backoffice.filters import DayRangeFilter, StaffUserFilter
 
 from .models import AuditEntry, ChangeSet
 from .sealing import sealed_expression, trail_status
@@ -29,18 +25,6 @@ ACTION_COLOURS = {
     AuditEntry.Action.CHANGED: "info",
     AuditEntry.Action.DELETED: "danger",
 }
-
-
-class StaffUserFilter(RelatedDropdownFilter):
-    """The open shop's staff: its members, superusers, and (in the default shop) staff of no shop."""
-
-    def field_choices(self, field, request, model_admin):
-        tenant = current_tenant()
-        members = Q(tenants=tenant) | Q(is_superuser=True)
-        if tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN:
-            members |= Q(tenants__isnull=True)
-        staff = get_user_model().objects.filter(members, is_staff=True).distinct().order_by("username")
-        return [(user.pk, str(user)) for user in staff]
 
 
 class ModelFilter(RelatedDropdownFilter):

@@ -4,6 +4,7 @@ from functools import cache
 
 from django.contrib import messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import model_ngettext, unquote
 from django.core.exceptions import PermissionDenied
 from django.forms import JSONField
@@ -43,6 +44,33 @@ def redirect_from_dialog(request, url: str) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return HttpResponse(headers={"HX-Redirect": url})
     return HttpResponseRedirect(url)
+
+
+def action_confirmation(
+    model_admin, request, *, title: str, effects: str, refusals=(), submit: str = "Confirm"
+) -> TemplateResponse | None:
+    """The page a list action shows before it writes: what it will do (``effects``), then Confirm
+    (posted again with the CSRF token and the same selection) or Cancel. Returns None once the
+    person confirmed: the action then runs. With ``refusals`` (why some selected rows can't take
+    part) it offers no Confirm: the action is all or nothing."""
+    if request.method == "POST" and request.POST.get("confirm") == "yes" and not refusals:
+        return None
+    return TemplateResponse(
+        request,
+        "admin/confirm_action.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": title,
+            "opts": model_admin.opts,
+            "effects": effects,
+            "refusals": list(refusals),
+            "submit_label": submit,
+            "action": request.POST.get("action", ""),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
 
 
 @cache
@@ -287,7 +315,12 @@ class CsvExportMixin:
     def export_csv_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            # A filter the list doesn't have (an edited link): as the list itself does, start over.
+            changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return HttpResponseRedirect(f"{changelist}?e=1")
         return streaming_csv(
             filename=self.opts.model_name,
             header=[header for header, _ in self.csv_columns],

@@ -1,8 +1,12 @@
 import datetime as dt
 
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from unfold.contrib.filters.admin import RangeDateFilter
+from unfold.contrib.filters.admin import RangeDateFilter, RelatedDropdownFilter
+
+from .tenancy import current_tenant, tenant_staff
 
 
 class DayRangeFilter(RangeDateFilter):
@@ -36,3 +40,16 @@ def _day(value):
 
 def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+class StaffUserFilter(RelatedDropdownFilter):
+    """A "user" filter offering the open shop's staff (and superusers, who work in every shop), never
+    the staff of other shops."""
+
+    def field_choices(self, field, request, model_admin):
+        staff = (
+            get_user_model()
+            .objects.filter(tenant_staff(current_tenant()) | Q(is_superuser=True))
+            .order_by("username")
+        )
+        return [(user.pk, str(user)) for user in staff]

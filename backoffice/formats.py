@@ -5,11 +5,25 @@ django-import-export's own ``IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT`` only drop
 formats keep the setting's meaning but escape like ``backoffice.exports.spreadsheet_safe`` (the
 streaming CSV exports): a text cell that a spreadsheet would run gets a leading apostrophe; numbers
 stay numbers. JSON is not opened by spreadsheets and is left as it is.
+
+Files are read by ``backoffice.tables`` (not tablib's readers), as imports read them: the admin's
+preview of a file and its import can't disagree about its rows (semicolons, line ends, encodings).
 """
 
 from import_export.formats import base_formats
 
 from .exports import FORMULA_STARTS, spreadsheet_safe
+from .tables import content_dataset
+
+
+class ReadByTables:
+    """Read uploads with the import's own readers, from the file's bytes."""
+
+    def create_dataset(self, in_stream, **kwargs):
+        return content_dataset(in_stream, self.get_extension())
+
+    def get_read_mode(self):
+        return "rb"
 
 
 def _escape_text_cells(dataset):
@@ -27,17 +41,17 @@ def unescape_cell(text: str) -> str:
     return text
 
 
-class CSV(base_formats.CSV):
+class CSV(ReadByTables, base_formats.CSV):
     def _escape_formulae(self, dataset):
         _escape_text_cells(dataset)
 
 
-class XLSX(base_formats.XLSX):
+class XLSX(ReadByTables, base_formats.XLSX):
     def _escape_formulae(self, dataset):
         _escape_text_cells(dataset)
 
 
-class JSON(base_formats.JSON):
+class JSON(ReadByTables, base_formats.JSON):
     def _escape_formulae(self, dataset):
         pass  # no spreadsheet runs JSON; its values are exported exactly
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 DNS_LABEL = RegexValidator(
@@ -58,13 +58,3 @@ def _forget_cached_tenant(sender, instance, **kwargs):
     from .tenancy import forget_tenant_caches
 
     forget_tenant_caches(subdomains=[instance.subdomain])
-
-
-@receiver(m2m_changed, sender=Tenant.members.through)
-def _forget_cached_memberships(sender, instance, pk_set=None, reverse=False, **kwargs):
-    from .tenancy import forget_tenant_caches
-
-    user_ids = [instance.pk] if reverse else list(pk_set or [])
-    if not reverse and kwargs.get("action") == "post_clear":
-        user_ids = []  # cleared: entries expire within a minute
-    forget_tenant_caches(user_ids=user_ids)

@@ -140,20 +140,18 @@ def tenant_by_subdomain(subdomain: str):
 
 
 def memberships_of(user) -> set:
+    """The ids of the shops ``user`` is a member of: read on every request (one query on the
+    membership table's user index), so removing a member applies to that person's next request in
+    every worker; a per-process cache would let them in for as long as it lives."""
+    from .models import Tenant
+
+    return set(Tenant.members.through.objects.filter(user_id=user.pk).values_list("tenant_id", flat=True))
+
+
+def forget_tenant_caches(*, subdomains=()) -> None:
     from django.core.cache import cache
 
-    key = f"tenant-memberships:{user.pk}"
-    memberships = cache.get(key)
-    if memberships is None:
-        memberships = set(user.tenants.values_list("pk", flat=True))
-        cache.set(key, memberships, TENANT_CACHE_SECONDS)
-    return memberships
-
-
-def forget_tenant_caches(*, subdomains=(), user_ids=()) -> None:
-    from django.core.cache import cache
-
-    cache.delete_many([f"tenant:{s}" for s in subdomains] + [f"tenant-memberships:{u}" for u in user_ids])
+    cache.delete_many([f"tenant:{s}" for s in subdomains])
 
 
 def may_open(user, tenant) -> bool:
@@ -165,6 +163,21 @@ def may_open(user, tenant) -> bool:
     if not memberships:
         return tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN
     return tenant.pk in memberships
+
+
+def tenant_staff(tenant):
+    """The users who work in ``tenant`` (a ``Q`` on users): its members and, in the default shop,
+    staff who are members of no shop (as ``may_open`` lets them in). Superusers are of every shop and
+    of none: they are not listed."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from .models import Tenant
+
+    memberships = Tenant.members.through.objects.filter(user_id=OuterRef("pk"))
+    members = Q(Exists(memberships.filter(tenant_id=tenant.pk)))
+    if tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN:
+        members |= Q(~Exists(memberships), is_staff=True)
+    return members
 
 
 # Answer without a tenant (and without touching the database first): load balancers' health checks.

@@ -19,8 +19,17 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.urls import re_path
+    from django.views.static import serve
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Product images only (production serves MEDIA_ROOT from the web server). Import files live
+    # outside MEDIA_ROOT and have no URL at all: see backoffice.uploads.
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>products/.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
 if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))

@@ -22,10 +22,11 @@ from backoffice.admin_base import (
     HistoryAdmin,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
+    action_confirmation,
     message_with_change_set,
     redirect_from_dialog,
 )
-from backoffice.filters import DayRangeFilter
+from backoffice.filters import DayRangeFilter, StaffUserFilter
 from backoffice.money import format_money
 from backoffice.pagination import related_count
 from backoffice.search import indexed_search
@@ -33,8 +34,9 @@ from backoffice.search import indexed_search
 from . import services
 from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
 from .import_admin import CategoryImportExport, ImportJobPageMixin, ProductImportExport
+from .imports import import_job_is_stale
 from .models import Category, ImportJob, Product, ProductImage, StockMovement
-from .selectors import reference_label
+from .selectors import product_flag_effects, reference_label
 from .stock_state import StockState
 
 
@@ -181,6 +183,15 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
 
     # --- bulk actions: each goes through the catalogue service and writes history per row ------
     def _flag_action(self, request, queryset, flag: str, verb: str):
+        page = action_confirmation(
+            self,
+            request,
+            title=f"{services.PRODUCT_FLAGS[flag][2]} of the selected products",
+            effects=product_flag_effects(queryset, flag),
+            submit=services.PRODUCT_FLAGS[flag][2],
+        )
+        if page is not None:
+            return page
         selected = queryset.count()
         change_set = self.run_service(
             request,
@@ -190,22 +201,23 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
         )
         if change_set is not REFUSED:
             self.message_changed(request, change_set, selected, verb)
+        return None
 
     @action(description="Publish selected products", permissions=["change"])
     def publish(self, request, queryset):
-        self._flag_action(request, queryset, "publish", "published")
+        return self._flag_action(request, queryset, "publish", "published")
 
     @action(description="Unpublish selected products", permissions=["change"])
     def unpublish(self, request, queryset):
-        self._flag_action(request, queryset, "unpublish", "unpublished")
+        return self._flag_action(request, queryset, "unpublish", "unpublished")
 
     @action(description="Feature selected products", permissions=["change"])
     def feature(self, request, queryset):
-        self._flag_action(request, queryset, "feature", "featured")
+        return self._flag_action(request, queryset, "feature", "featured")
 
     @action(description="Stop featuring selected products", permissions=["change"])
     def unfeature(self, request, queryset):
-        self._flag_action(request, queryset, "unfeature", "no longer featured")
+        return self._flag_action(request, queryset, "unfeature", "no longer featured")
 
     @action(description="Adjust stock of selected products", permissions=["change"])
     def adjust_stock_selected(self, request, queryset):
@@ -307,7 +319,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_select_related = ["product", "user", "reference_type"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),
-        ("user", RelatedDropdownFilter),
+        ("user", StaffUserFilter),
         ("product", AutocompleteSelectFilter),
         ("created_at", DayRangeFilter),
     ]
@@ -368,6 +380,8 @@ class ImportJobAdmin(ImportJobPageMixin, ReadOnlyAdmin):
 
     @display(description="Status", ordering="status", label=IMPORT_STATUS_COLOURS)
     def status_badge(self, obj):
+        if import_job_is_stale(obj):  # its worker died: failed, though not yet marked so
+            return ImportJob.Status.FAILED, ImportJob.Status.FAILED.label
         return obj.status, obj.get_status_display()
 
     @display(description="Progress")

@@ -4,7 +4,7 @@ fix when a file was refused, and a retry for failed jobs."""
 from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.urls import path, reverse
 from unfold.decorators import action
 
@@ -20,6 +20,14 @@ IMPORT_PERMISSIONS = {
     ImportJob.Resource.PRODUCTS: ("inventory.import_product",),
     ImportJob.Resource.CATEGORIES: ("inventory.add_category", "inventory.change_category"),
     ImportJob.Resource.CUSTOMERS: ("orders.add_customer", "orders.change_customer"),
+}
+
+
+# Who may read a job's file: those who may read what it holds.
+READ_PERMISSIONS = {
+    ImportJob.Resource.PRODUCTS: "inventory.view_product",
+    ImportJob.Resource.CATEGORIES: "inventory.view_category",
+    ImportJob.Resource.CUSTOMERS: "orders.view_customer",
 }
 
 
@@ -67,7 +75,32 @@ class ImportJobPageMixin:
             self.admin_site.admin_view(self.progress_view),
             name="inventory_importjob_progress",
         )
-        return [progress, *super().get_urls()]
+        download = path(
+            "<path:object_id>/file/",
+            self.admin_site.admin_view(self.file_view),
+            name="inventory_importjob_file",
+        )
+        return [progress, download, *super().get_urls()]
+
+    def file_view(self, request, object_id):
+        """The job's file, streamed to staff who may read both import jobs and what the file holds
+        (products, categories or customers): import files have no URL of their own."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = self._job(request, object_id)
+        if not request.user.has_perm(READ_PERMISSIONS[job.resource]) or not job.file:
+            raise PermissionDenied
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError as error:
+            raise Http404("This import's file is no longer kept.") from error
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=job.file_name,
+            content_type="application/octet-stream",
+            headers={"Cache-Control": "private, no-store"},
+        )
 
     def _job(self, request, object_id) -> ImportJob:
         job = self.get_object(request, unquote(str(object_id)))
@@ -75,30 +108,23 @@ class ImportJobPageMixin:
             raise Http404("No such import")
         return job
 
-    def _fail_if_stale(self, job: ImportJob) -> ImportJob:
-        if job.status == ImportJob.Status.RUNNING and imports.import_jobs_fail_stale(
-            ImportJob.objects.filter(pk=job.pk)
-        ):
-            job.refresh_from_db()
-        return job
-
     def progress_view(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        job = self._fail_if_stale(self._job(request, object_id))
+        job = self._job(request, object_id)
         return JsonResponse(imports.import_job_progress(job), headers={"Cache-Control": "no-store"})
-
-    def changelist_view(self, request, extra_context=None):
-        imports.import_jobs_fail_stale()  # jobs whose worker died show as failed, not running forever
-        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self.get_object(request, unquote(str(object_id)))
         extra = {}
         if job is not None:
-            job = self._fail_if_stale(job)
             extra = {
                 "job": job,
+                "file_url": (
+                    reverse("admin:inventory_importjob_file", args=[job.pk])
+                    if job.file and request.user.has_perm(READ_PERMISSIONS[job.resource])
+                    else None
+                ),
                 "progress": imports.import_job_progress(job),
                 "progress_url": reverse("admin:inventory_importjob_progress", args=[job.pk]),
                 "problems": job.error_report if isinstance(job.error_report, list) else [],
@@ -116,7 +142,11 @@ class ImportJobPageMixin:
     def get_actions_detail(self, request, object_id):
         actions = super().get_actions_detail(request, object_id)
         job = self.get_object(request, unquote(str(object_id)))
-        retryable = job is not None and job.status == ImportJob.Status.FAILED and bool(job.file)
+        retryable = (
+            job is not None
+            and (job.status == ImportJob.Status.FAILED or imports.import_job_is_stale(job))
+            and bool(job.file)
+        )
         return [a for a in actions if retryable or a.action_name != "inventory_importjob_retry"]
 
     @action(

@@ -16,26 +16,22 @@ An import reads the file twice:
    are committed with each batch, so the admin's progress bar moves while the job runs.
 """
 
-import codecs
-import csv
-import json
 import logging
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from functools import partial
 from itertools import batched
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Lookup, Q, Value
 from django.utils import timezone
 from django.utils.text import slugify
@@ -44,8 +40,27 @@ from audit.models import ChangeSet
 from audit.recording import history_bulk_record, recording_change_set
 from backoffice.bulk import copy_rows
 from backoffice.exceptions import DomainError
-from backoffice.formats import unescape_cell
+from backoffice.tables import (  # noqa: F401 (importable from here)
+    FORMATS,
+    ImportFileError,
+    Table,
+    dataset_table,
+    detect_format,
+    open_table,
+    printable,
+    records_table,
+)
+from backoffice.tenancy import current_tenant
 
+from .cells import (  # noqa: F401 (importable from here)
+    CellError,
+    bad_characters,
+    checked_text,
+    parse_count,
+    parse_flag,
+    parse_price,
+    text_of,
+)
 from .models import Category, ImportJob, Product, StockMovement, normalise_sku
 from .services import catalogue_cache_clear, stock_apply, stock_open
 from .signals import import_job_finished
@@ -54,15 +69,14 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 MAX_PROBLEMS = 1000  # problems kept for the report (all of them are counted)
-FORMATS = ("csv", "xlsx", "json")
-
-
-class ImportFileError(DomainError):
-    """The file can't be read as a table of products: format, encoding, columns."""
 
 
 class ImportRefused(DomainError):
     pass
+
+
+class ImportBusy(ImportRefused):
+    """Another import into the same shop is running (imports of one shop take turns)."""
 
 
 class JobTakenOver(Exception):
@@ -73,243 +87,8 @@ def import_reason(file_name: str) -> str:
     return f"Imported from {file_name}"
 
 
-# --- Reading files --------------------------------------------------------------------------------
-@dataclass
-class Table:
-    """The rows of a file, which can be read more than once (an import checks, then writes)."""
-
-    headers: list[str]
-    open_rows: Callable[[], Iterator[Sequence]]
-    # The number a person sees for the first data row: 2 in a spreadsheet under its header row, 1 for
-    # the first record of a JSON list.
-    first_row_number: int = 2
-
-    def rows(self) -> Iterator[tuple[int, Sequence]]:
-        """(row number, cells) of every non-blank row."""
-        number = self.first_row_number - 1
-        iterator = self.open_rows()
-        while True:
-            number += 1
-            try:
-                cells = next(iterator)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as error:
-                raise ImportFileError(
-                    f"Row {number} is not UTF-8 text (byte {error.object[error.start : error.start + 1]!r}): "
-                    "save the file as “CSV UTF-8” and import it again. Nothing was imported."
-                ) from error
-            except csv.Error as error:
-                raise ImportFileError(
-                    f"Row {number} can't be read as CSV: {error}. Nothing was imported."
-                ) from error
-            if any(cell is not None and str(cell).strip() for cell in cells):
-                yield number, cells
-
-
-def detect_format(file_name: str, file_format: str | None = None) -> str:
-    chosen = (file_format or Path(file_name).suffix.lstrip(".")).lower()
-    if chosen not in FORMATS:
-        raise ImportFileError(
-            f"Can't tell the format of “{Path(file_name).name}”: use a .csv, .xlsx or .json file "
-            f"(or name the format: {', '.join(FORMATS)})."
-        )
-    return chosen
-
-
-def open_table(path, file_format: str | None = None) -> Table:
-    """A ``Table`` over a file on disk, streamed (CSV, XLSX) or loaded (JSON, a list of objects)."""
-    path = Path(path)
-    kind = detect_format(path.name, file_format)
-    if not path.exists():
-        raise ImportFileError(f"There is no file {path}.")
-    return {"csv": _csv_table, "xlsx": _xlsx_table, "json": _json_table}[kind](path)
-
-
-def _utf8_lines(path: Path) -> Iterator[str]:
-    """The file's lines as text, decoded one by one so a wrong encoding is reported on its line."""
-    with path.open("rb") as handle:
-        for line_number, raw in enumerate(handle, 1):
-            if line_number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                byte = raw[error.start : error.start + 1].hex()
-                raise ImportFileError(
-                    f"Line {line_number} of the file is not UTF-8 text (byte 0x{byte}): save the file as "
-                    "“CSV UTF-8” and import it again. Nothing was imported."
-                ) from error
-
-
-def _csv_table(path: Path) -> Table:
-    lines = _utf8_lines(path)
-    first_line = next(lines, "")
-    lines.close()
-    if not first_line.strip():
-        raise ImportFileError("The file is empty: the first row must name the columns.")
-    # Spreadsheets in many locales save CSV with semicolons.
-    delimiter = max(",;\t", key=first_line.count)
-    headers = next(csv.reader([first_line], delimiter=delimiter))
-
-    def open_rows():
-        reader = csv.reader(_utf8_lines(path), delimiter=delimiter)
-        next(reader, None)
-        yield from reader
-
-    return Table(headers=headers, open_rows=open_rows)
-
-
-def _xlsx_table(path: Path) -> Table:
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    def workbook():
-        try:
-            return openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
-            raise ImportFileError(
-                f"“{path.name}” is not an Excel workbook (.xlsx) that can be read: {error}."
-            ) from error
-
-    book = workbook()
-    try:
-        header_row = next(book.active.iter_rows(max_row=1, values_only=True), None)
-    finally:
-        book.close()
-    if not header_row or not any(header_row):
-        raise ImportFileError("The first sheet is empty: its first row must name the columns.")
-    headers = ["" if cell is None else str(cell) for cell in header_row]
-
-    def open_rows():
-        book = workbook()
-        try:
-            rows = book.active.iter_rows(values_only=True)
-            next(rows, None)
-            yield from rows
-        finally:
-            book.close()
-
-    return Table(headers=headers, open_rows=open_rows)
-
-
-def _json_table(path: Path) -> Table:
-    # A JSON list is read whole (the standard library has no streaming parser): fine for the
-    # catalogue files people export and edit; very big files are better sent as CSV.
-    try:
-        with path.open(encoding="utf-8-sig") as handle:
-            records = json.load(handle)
-    except UnicodeDecodeError as error:
-        raise ImportFileError("The file is not UTF-8 text: save it as UTF-8 and import it again.") from error
-    except json.JSONDecodeError as error:
-        raise ImportFileError(
-            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
-        ) from error
-    return records_table(records)
-
-
-def records_table(records) -> Table:
-    if not isinstance(records, list) or not all(isinstance(record, dict) for record in records):
-        raise ImportFileError('A JSON import is a list of objects, one per row: [{"sku": …}, …].')
-    headers: dict[str, None] = {}
-    for record in records:
-        headers.update(dict.fromkeys(record))
-    names = list(headers)
-    return Table(
-        headers=names,
-        open_rows=lambda: (tuple(record.get(name) for name in names) for record in records),
-        first_row_number=1,
-    )
-
-
-def dataset_table(dataset, *, first_row_number: int = 2) -> Table:
-    """A ``Table`` over a tablib Dataset (what django-import-export's admin has read)."""
-    return Table(
-        headers=[str(header or "") for header in dataset.headers or []],
-        open_rows=lambda: iter(dataset),
-        first_row_number=first_row_number,
-    )
-
-
-# --- Cells ----------------------------------------------------------------------------------------
-class CellError(ValueError):
-    pass
-
-
-def text_of(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # spreadsheets store 12345 as 12345.0
-    return unescape_cell(str(value).strip())
-
-
-def parse_price(value) -> Decimal:
-    if isinstance(value, bool):
-        raise CellError(f"“{value}” is not a price")
-    if isinstance(value, float):
-        amount = Decimal(repr(value))
-    elif isinstance(value, int | Decimal):
-        amount = Decimal(value)
-    else:
-        text = text_of(value).replace(" ", "")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise CellError(f"“{text}” is not a price: write a number such as 12.50") from None
-    if not amount.is_finite():
-        raise CellError(f"“{value}” is not a price: write a number such as 12.50")
-    if amount < 0:
-        raise CellError(f"{amount} is negative: a price is 0 or more")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise CellError(f"{amount} has more than 2 decimal places")
-    if amount >= Decimal("1e10"):
-        raise CellError(f"{amount} is too large (at most 9999999999.99)")
-    return amount.quantize(Decimal("0.01"))
-
-
-def parse_count(value, *, what: str = "a quantity") -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)
-    elif isinstance(value, bool):
-        raise CellError(f"“{value}” is not a whole number")
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    else:
-        text = text_of(value)
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise CellError(f"“{text}” is not a whole number") from None
-        if not amount.is_finite() or amount != amount.to_integral_value():
-            raise CellError(f"“{text}” is not a whole number")
-        number = int(amount)
-    if number < 0:
-        raise CellError(f"{number} is negative: {what} is 0 or more")
-    if number > 2_147_483_647:
-        raise CellError(f"{number} is too large")
-    return number
-
-
-TRUE_WORDS = {"1", "true", "yes", "y", "x", "on", "published", "featured"}
-FALSE_WORDS = {"0", "false", "no", "n", "off", "draft", "-"}
-
-
-def parse_flag(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = text_of(value).lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise CellError(f"“{text_of(value)}” is not yes or no (write yes/no, true/false or 1/0)")
-
-
+# Files are read by backoffice.tables and cells by inventory.cells (both bounded); their names stay
+# importable from here.
 # --- Columns and categories -----------------------------------------------------------------------
 PRODUCT_COLUMNS = [
     "sku",
@@ -475,6 +254,10 @@ class ProductRow:
         ]
 
 
+# The most characters each text column takes (the model's max_length; a category's slug or path; a
+# description is a text column, bounded so that one cell can't hold a whole file).
+TEXT_LIMITS = {"sku": 64, "name": 200, "category": 1000, "description": 20_000}
+
 OPTIONAL_PARSERS = (
     ("stock", lambda value: parse_count(value, what="stock")),
     ("low_stock_threshold", lambda value: parse_count(value, what="a threshold")),
@@ -491,11 +274,12 @@ class ProductRowReader:
         repeated = sorted({key for key in keys if key and keys.count(key) > 1})
         if repeated:
             raise ImportFileError(
-                f"The column(s) {', '.join(repeated)} appear more than once: keep one of each."
+                f"The column(s) {', '.join(map(printable, repeated))} appear more than once: "
+                "keep one of each."
             )
         missing = [column for column in REQUIRED_COLUMNS if column not in keys]
         if missing:
-            found = ", ".join(str(header) for header in headers if str(header).strip()) or "none"
+            found = ", ".join(printable(str(header)) for header in headers if str(header).strip()) or "none"
             raise ImportFileError(
                 f"The file has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}. "
                 f"A product file needs the columns {', '.join(REQUIRED_COLUMNS)} (optional: "
@@ -504,7 +288,9 @@ class ProductRowReader:
             )
         self.positions = {key: index for index, key in enumerate(keys) if key in PRODUCT_COLUMNS}
         self.ignored_columns = [
-            str(h) for h, key in zip(headers, keys, strict=True) if key and key not in self.positions
+            printable(str(header))
+            for header, key in zip(headers, keys, strict=True)
+            if key and key not in self.positions
         ]
         self.categories = categories
 
@@ -519,21 +305,17 @@ class ProductRowReader:
         problems: list[RowProblem] = []
         values: dict[str, object] = {}
 
-        sku = normalise_sku(text_of(raw["sku"]))
-        if not sku:
+        sku = normalise_sku(self._text(raw, "sku", number, problems) or "")
+        if not sku and not problems:
             problems.append(RowProblem(number, "sku", "is empty: every product needs a SKU"))
-        elif len(sku) > 64:
-            problems.append(RowProblem(number, "sku", f"is {len(sku)} characters long (at most 64)"))
 
-        name = text_of(raw["name"])
-        if not name:
+        name = self._text(raw, "name", number, problems)
+        if name == "":
             problems.append(RowProblem(number, "name", "is empty"))
-        elif len(name) > 200:
-            problems.append(RowProblem(number, "name", f"is {len(name)} characters long (at most 200)"))
         values["name"] = name
 
-        category = text_of(raw["category"])
-        if not category:
+        category = self._text(raw, "category", number, problems)
+        if category == "":
             problems.append(
                 RowProblem(
                     number,
@@ -541,15 +323,15 @@ class ProductRowReader:
                     "is empty: give the category's slug (phones) or path (Electronics/Phones)",
                 )
             )
-        else:
+        elif category is not None:
             category_id = self.categories.find(category)
             if category_id is None:
                 problems.append(
                     RowProblem(
                         number,
                         "category",
-                        f"no category has the slug or path “{category}”: create it first, or use an "
-                        "existing one's slug (phones) or path (Electronics/Phones)",
+                        f"no category has the slug or path “{printable(category)}”: create it first, or use "
+                        "an existing one's slug (phones) or path (Electronics/Phones)",
                     )
                 )
             values["category"] = category_id
@@ -576,12 +358,23 @@ class ProductRowReader:
                 stock = parsed
             else:
                 values[column] = parsed
-        if "description" in raw and text_of(raw["description"]):
-            values["description"] = str(raw["description"]).strip()
+        if "description" in raw:
+            description = self._text(raw, "description", number, problems)
+            if description:
+                values["description"] = description
 
         if problems:
             return problems
         return ProductRow(number, sku, values, stock)
+
+    @staticmethod
+    def _text(raw, column: str, number: int, problems: list) -> str | None:
+        """The column's text within its limits, or None with the problem added."""
+        try:
+            return checked_text(raw[column], max_length=TEXT_LIMITS[column], what=f"a {column}")
+        except CellError as error:
+            problems.append(RowProblem(number, column, str(error)))
+            return None
 
 
 # --- The import -----------------------------------------------------------------------------------
@@ -721,25 +514,27 @@ class ProductImport:
         return report
 
     def _write_all(self, table, reader, report, repeats):
-        change_set = ChangeSet.objects.create(
-            kind=ChangeSet.Kind.IMPORT, title=f"Imported {self.file_name}"[:255], user=self.user
-        )
-        report.change_set = change_set
+        recorded = JobChangeSet(job=self.job, title=f"Imported {self.file_name}", user=self.user)
         done = 0
-        with recording_change_set(change_set):
-            for read, rows in self._batches(table, reader, None, repeats):
-                with transaction.atomic():
+        for read, rows in self._batches(table, reader, None, repeats):
+            try:
+                with transaction.atomic(), recorded.batch() as change_set:
                     changed = self._write(rows, report)
                     if changed:
                         ChangeSet.objects.filter(pk=change_set.pk).update(row_count=F("row_count") + changed)
                     done += read
                     self.on_progress("importing", done, report.rows_total)
-                forget_logged_queries()
+            except IntegrityError as error:
+                # Another writer (a person in the admin) created one of these SKUs meanwhile; imports
+                # themselves take turns (shop_import_lock). The batch was rolled back.
+                raise ImportRefused(
+                    f"Rows {rows[0].number} to {rows[-1].number} clash with products created meanwhile by "
+                    "someone else; nothing of these rows was written. Import the file again: rows already "
+                    "imported are found by their SKU and left as they are."
+                ) from error
+            forget_logged_queries()
         report.written = True
-        change_set.refresh_from_db()
-        if not change_set.row_count:
-            change_set.delete()  # nothing changed: no empty change set in the list
-            report.change_set = None
+        report.change_set = recorded.finish(count_entries=False)
 
     # -- deciding and writing --
     def _plan(self, rows: list[ProductRow], report: ImportReport, *, lock=False, preview=False):
@@ -942,19 +737,118 @@ def product_import(
 
 
 # --- Jobs -----------------------------------------------------------------------------------------
+# Imports into one shop take turns: two at once would both plan to create the same SKUs, and the
+# second would fail on the unique index half-way. A PostgreSQL advisory lock per shop, held by the
+# importing connection for the whole import (released when it ends, or when the connection dies).
+IMPORT_LOCK_NAMESPACE = 0x1D0C
+REQUEST_LOCK_WAIT = 3.0  # an import confirmed in the admin waits this long, then goes to a worker
+COMMAND_LOCK_WAIT = 120.0  # the shell's import waits this long, then says which import runs
+WORKER_LOCK_WAIT = 3600.0  # a worker waits (with heartbeats) this long, then fails the job (retry later)
+LOCK_POLL_SECONDS = 0.25
+
+
+@contextmanager
+def shop_import_lock(*, wait: float, on_wait: Callable[[], None] | None = None):
+    """Hold the open shop's import lock; wait up to ``wait`` seconds for it (calling ``on_wait``
+    between tries), else refuse with ``ImportBusy`` naming the import that runs. Re-entrant."""
+    import time
+
+    key = [IMPORT_LOCK_NAMESPACE, current_tenant().pk]
+    deadline = time.monotonic() + wait
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise ImportBusy(_busy_message())
+            if on_wait is not None:
+                on_wait()
+            time.sleep(LOCK_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _busy_message() -> str:
+    running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING).select_related("user").first()
+    which = ""
+    if running is not None:
+        who = f" by {running.user}" if running.user else ""
+        which = f" ({running.file_name}, started {timezone.localtime(running.started_at):%H:%M}{who})"
+    return (
+        f"Another import into this shop is running{which}; imports of one shop take turns. "
+        "Start this one again when it has finished: nothing of it was imported."
+    )
+
+
+class JobChangeSet:
+    """The one change set of an import, over all the attempts of its job.
+
+    Created in the transaction of the first batch (a run that fails before writing anything leaves
+    no empty change set) and kept on the job in that transaction, so a retry records into the same
+    change set: the whole import is undone as one, however many attempts it took.
+    """
+
+    def __init__(self, *, job: ImportJob | None, title: str, user=None):
+        self.job, self.title, self.user = job, title[:255], user
+        self.change_set = None
+        if job is not None and job.change_set_id:
+            self.change_set = ChangeSet.objects.filter(pk=job.change_set_id).first()
+
+    @contextmanager
+    def batch(self):
+        """Use inside a batch's transaction: its history records into the change set."""
+        if self.change_set is None:
+            self.change_set = ChangeSet.objects.create(
+                kind=ChangeSet.Kind.IMPORT, title=self.title, user=self.user
+            )
+            if self.job is not None:
+                ImportJob.objects.filter(pk=self.job.pk).update(change_set=self.change_set)
+                self.job.change_set = self.change_set
+        with recording_change_set(self.change_set):
+            yield self.change_set
+
+    def finish(self, *, count_entries: bool) -> ChangeSet | None:
+        """The change set once the import is written; deleted (None) when it changed nothing.
+        ``count_entries``: count its records from the audit log (else batches counted them)."""
+        change_set = self.change_set
+        if change_set is None:
+            return None
+        if count_entries:
+            change_set.row_count = (
+                change_set.entries.values("content_type_id", "object_id").distinct().count()
+            )
+            change_set.save(update_fields=["row_count"])
+        else:
+            change_set.refresh_from_db()
+        if not change_set.row_count:
+            change_set.delete()  # nothing changed: no empty change set in the list
+            return None
+        return change_set
+
+
 def stale_after() -> timedelta:
     """A running job whose heartbeat is older than this has lost its worker."""
     return timedelta(seconds=getattr(settings, "IMPORT_STALE_SECONDS", 120))
+
+
+def shown_file_name(file_name) -> str:
+    """The name a file is shown and recorded by (the stored file is named by the server): no path,
+    no control characters."""
+    return "".join(ch for ch in Path(str(file_name)).name if ch.isprintable())[:255] or "import"
 
 
 def import_job_create(*, resource: str, file_name: str, content, file_format: str, user=None) -> ImportJob:
     """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
     from django.core.files.base import ContentFile, File
 
-    name = Path(file_name).name
+    name = shown_file_name(file_name)
     job = ImportJob(
         resource=resource,
-        file_name=name[:255],
+        file_name=name,
         file_format=file_format,
         user=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -972,7 +866,12 @@ def import_job_start(job: ImportJob, *, rows: int):
     if rows > settings.IMPORT_BACKGROUND_ROWS:
         import_job_enqueue(job)
         return job, None
-    report = import_job_run(job.pk)
+    try:
+        with shop_import_lock(wait=REQUEST_LOCK_WAIT):
+            report = import_job_run(job.pk)
+    except ImportBusy:
+        import_job_enqueue(job)  # a worker runs it when the running import has finished
+        return job, None
     job.refresh_from_db()
     return job, report
 
@@ -1033,6 +932,8 @@ def _finish(
     """Write the job's outcome (if it is still this attempt's); ``announce`` it to the apps that follow
     imports (an e-mail to the person who started a background import)."""
     now = timezone.now()
+    # Messages may quote a file: never a character the database refuses (NUL).
+    message = message.replace("\x00", "\\x00")
     values = {"status": status, "finished_at": now, "heartbeat_at": now, "error_message": message, **counts}
     if report is not None:
         values.update(
@@ -1096,8 +997,15 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
         if not alive:
             raise JobTakenOver
 
+    def heartbeat():
+        alive = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
+            heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise JobTakenOver
+
     try:
-        with local_file(job.file) as path:
+        with shop_import_lock(wait=WORKER_LOCK_WAIT, on_wait=heartbeat), local_file(job.file) as path:
             if job.resource == ImportJob.Resource.PRODUCTS:
                 report = product_import(
                     table=open_table(path, job.file_format),
@@ -1120,6 +1028,9 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
             rows_processed=0,
             announce=background,
         )
+        return None
+    except ImportRefused as error:
+        _finish(job_id, attempt, status=ImportJob.Status.FAILED, message=str(error))
         return None
     except Exception as error:
         logger.exception("Import job %s stopped", job_id)
@@ -1154,8 +1065,11 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
 
 
 def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
-    """Queue a failed job again. Rows it imported before failing are found by their key and left
-    alone, so a retry never duplicates anything."""
+    """Queue a failed job (or one whose worker died) again. Rows it imported before failing are found
+    by their key and left alone, so a retry never duplicates anything."""
+    if import_job_is_stale(job):
+        import_jobs_fail_stale(ImportJob.objects.filter(pk=job.pk))
+        job.refresh_from_db()
     if job.status != ImportJob.Status.FAILED:
         raise ImportRefused(
             f"Only a failed import can be retried; this one is {job.get_status_display().lower()}."
@@ -1185,6 +1099,25 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
     return job
 
 
+def import_job_is_stale(job: ImportJob) -> bool:
+    """A running job whose worker stopped sending heartbeats (it died): shown as failed at once, and
+    marked failed by the next worker that starts, by Celery beat, or when it is retried."""
+    return (
+        job.status == ImportJob.Status.RUNNING
+        and job.heartbeat_at is not None
+        and job.heartbeat_at < timezone.now() - stale_after()
+    )
+
+
+def _stale_message(job: ImportJob) -> str:
+    return (
+        f"The worker running this import stopped answering (last heartbeat "
+        f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
+        f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
+        "the rest (they are found by their key and not duplicated)."
+    )
+
+
 def import_jobs_fail_stale(queryset=None) -> int:
     """Mark failed the running jobs whose worker is gone (no heartbeat for ``stale_after()``)."""
     queryset = ImportJob.objects.all() if queryset is None else queryset
@@ -1193,16 +1126,7 @@ def import_jobs_fail_stale(queryset=None) -> int:
     for job in queryset.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=now - stale_after()):
         marked = queryset.filter(
             pk=job.pk, status=ImportJob.Status.RUNNING, heartbeat_at=job.heartbeat_at
-        ).update(
-            status=ImportJob.Status.FAILED,
-            finished_at=now,
-            error_message=(
-                f"The worker running this import stopped answering (last heartbeat "
-                f"{timezone.localtime(job.heartbeat_at):%Y-%m-%d %H:%M:%S}) after {job.rows_processed} of "
-                f"{job.rows_total or '?'} rows. Rows imported before it are kept; retry the job to import "
-                "the rest (they are found by their key and not duplicated)."
-            ),
-        )
+        ).update(status=ImportJob.Status.FAILED, finished_at=now, error_message=_stale_message(job))
         if marked:
             _announce_finished(job.pk)
         failed += marked
@@ -1210,20 +1134,25 @@ def import_jobs_fail_stale(queryset=None) -> int:
 
 
 def import_job_progress(job: ImportJob) -> dict:
-    """What the job page's progress bar shows (polled as JSON)."""
-    if job.status == ImportJob.Status.RUNNING and not job.rows_total:
+    """What the job page's progress bar shows (polled as JSON). Reading it changes nothing: a job
+    whose worker died shows as failed, and is marked so by a worker, by beat, or by its retry."""
+    status, error_message = job.status, job.error_message
+    if import_job_is_stale(job):
+        status, error_message = ImportJob.Status.FAILED, _stale_message(job)
+    status_label = ImportJob.Status(status).label
+    if status == ImportJob.Status.RUNNING and not job.rows_total:
         phase = f"Checking the file: {job.rows_processed} rows read"
-    elif job.status == ImportJob.Status.RUNNING:
+    elif status == ImportJob.Status.RUNNING:
         phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
-    elif job.status == ImportJob.Status.QUEUED:
+    elif status == ImportJob.Status.QUEUED:
         phase = "Waiting for a worker"
     else:
-        phase = job.get_status_display()
+        phase = status_label
     return {
-        "status": job.status,
-        "status_label": job.get_status_display(),
+        "status": status,
+        "status_label": status_label,
         "phase": phase,
-        "finished": job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        "finished": status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
         "rows_total": job.rows_total,
         "rows_processed": job.rows_processed,
         "percent": job.progress_percent,
@@ -1231,7 +1160,7 @@ def import_job_progress(job: ImportJob) -> dict:
         "updated": job.updated_count,
         "unchanged": job.skipped_count,
         "invalid": job.failed_count,
-        "error_message": job.error_message,
+        "error_message": error_message,
     }
 
 
@@ -1274,28 +1203,20 @@ def resource_import(*, job: ImportJob, path: Path, on_progress: ProgressCallback
     if report.invalid:
         return report
 
-    change_set = ChangeSet.objects.create(
-        kind=ChangeSet.Kind.IMPORT, title=f"Imported {job.file_name}"[:255], user=kwargs["user"]
-    )
+    recorded = JobChangeSet(job=job, title=f"Imported {job.file_name}", user=kwargs["user"])
     done = 0
-    with recording_change_set(change_set):
-        size = getattr(settings, "IMPORT_BATCH_ROWS", BATCH_SIZE)
-        for start in range(0, len(dataset), size):
-            chunk = Dataset(*dataset[start : start + size], headers=dataset.headers)
-            with transaction.atomic():
-                result = resource_class().import_data(chunk, dry_run=False, raise_errors=True, **kwargs)
-                report.created += result.totals["new"]
-                report.updated += result.totals["update"]
-                report.unchanged += result.totals["skip"]
-                done += len(chunk)
-                on_progress("importing", done, report.rows_total)
+    size = getattr(settings, "IMPORT_BATCH_ROWS", BATCH_SIZE)
+    for start in range(0, len(dataset), size):
+        chunk = Dataset(*dataset[start : start + size], headers=dataset.headers)
+        with transaction.atomic(), recorded.batch():
+            result = resource_class().import_data(chunk, dry_run=False, raise_errors=True, **kwargs)
+            report.created += result.totals["new"]
+            report.updated += result.totals["update"]
+            report.unchanged += result.totals["skip"]
+            done += len(chunk)
+            on_progress("importing", done, report.rows_total)
     report.written = True
-    change_set.row_count = change_set.entries.values("content_type_id", "object_id").distinct().count()
-    if change_set.row_count:
-        change_set.save(update_fields=["row_count"])
-        report.change_set = change_set
-    else:
-        change_set.delete()
+    report.change_set = recorded.finish(count_entries=True)
     return report
 
 
@@ -1313,12 +1234,27 @@ def product_import_recorded(
     all_or_nothing: bool = True,
     on_progress: ProgressCallback | None = None,
     batch_size: int | None = None,
+    lock_wait: float = COMMAND_LOCK_WAIT,
 ) -> tuple[ImportJob | None, ImportReport]:
     """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
-    ledger's reference and the admin's record, unless nothing was written (then none is left)."""
+    ledger's reference and the admin's record, unless nothing was written (then none is left).
+    Waits up to ``lock_wait`` seconds for another import into the shop to finish (``ImportBusy``)."""
+    with shop_import_lock(wait=lock_wait):
+        return _product_import_recorded(
+            table=table,
+            file_name=file_name,
+            user=user,
+            all_or_nothing=all_or_nothing,
+            on_progress=on_progress,
+            batch_size=batch_size,
+        )
+
+
+def _product_import_recorded(*, table, file_name, user, all_or_nothing, on_progress, batch_size):
+    file_name = shown_file_name(file_name)
     job = ImportJob.objects.create(
         resource=ImportJob.Resource.PRODUCTS,
-        file_name=file_name[:255],
+        file_name=file_name,
         file_format=Path(file_name).suffix.lstrip(".").lower()[:10] or "csv",
         status=ImportJob.Status.RUNNING,
         user=user if getattr(user, "is_authenticated", False) else None,

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
 from backoffice.tenancy import TenantScoped, tenant_manager
+from backoffice.uploads import import_file_path, private_storage
 
 from .querysets import CategoryQuerySet, ImportJobQuerySet, ProductQuerySet, StockMovementQuerySet
 from .stock_state import StockState, stock_state_of
@@ -253,7 +254,9 @@ class ImportJob(TenantScoped):
         CUSTOMERS = "customers", "Customers"
 
     resource = models.CharField(max_length=20, choices=Resource.choices, default=Resource.PRODUCTS)
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Named by the server and kept where no URL reaches (backoffice.uploads); file_name is the
+    # name the person uploaded, shown only.
+    file = models.FileField(upload_to=import_file_path, storage=private_storage, max_length=200)
     file_name = models.CharField(max_length=255)
     file_format = models.CharField(max_length=10, default="csv")
     user = models.ForeignKey(
@@ -269,6 +272,10 @@ class ImportJob(TenantScoped):
     error_report = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Every attempt records into this one change set (a retried job is undone as one).
+    change_set = models.ForeignKey(
+        "audit.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from audit.recording import change_set_recording
 from backoffice.formats import unescape_cell
 
 from . import imports
+from .cells import bad_characters
 from .models import Category, ImportJob, Product
 
 PREVIEW_ROWS = 500  # rows the admin's preview lists (the counts cover the whole file)
@@ -30,10 +31,22 @@ class ImportedResource(resources.ModelResource):
     """What the library-driven imports share: the history reason names the file, the import is one
     change set, text cells escaped by our exports come back as they were."""
 
+    # The most characters a text cell takes (model fields check their own max_length too; this bounds
+    # text columns, and refuses what the database can't store before it is asked to).
+    max_text = 20_000
+
     def before_import_row(self, row, **kwargs):
+        problems = {}
         for key, value in row.items():
             if isinstance(value, str):
                 row[key] = unescape_cell(value.strip())
+                problem = bad_characters(row[key])
+                if problem is None and len(row[key]) > self.max_text:
+                    problem = f"is {len(row[key]):,} characters long (at most {self.max_text:,})"
+                if problem:
+                    problems[str(key)] = [problem]
+        if problems:
+            raise ValidationError(problems)
 
     def before_save_instance(self, instance, row, **kwargs):
         instance._change_reason = imports.import_reason(kwargs.get("file_name") or "a file")

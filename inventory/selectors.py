@@ -63,3 +63,27 @@ def stock_mismatches():
         .values("pk", "sku", "name", "stock", "ledger_sum")
         .order_by("pk")
     )
+
+
+def product_flag_effects(products, flag: str) -> str:
+    """What a bulk publish/unpublish/feature/unfeature of ``products`` (a queryset) will do, in the
+    sentence a person confirms."""
+    from .services import PRODUCT_FLAGS
+
+    field, value, title = PRODUCT_FLAGS[flag]
+    selected = products.count()
+    changing = products.exclude(**{field: value}).count()
+    state = {
+        "publish": "published",
+        "unpublish": "unpublished (drafts)",
+        "feature": "featured",
+        "unfeature": "not featured",
+    }[flag]
+    already = selected - changing
+    products = f"product{'' if selected == 1 else 's'}"
+    text = f"{title}: {changing} of the {selected} selected {products} will be {state}"
+    if already:
+        text += f" ({already} already {'is' if already == 1 else 'are'})"
+    if not changing:
+        return text + ". Nothing will change."
+    return text + ". Each gets a history row, and the whole change can be undone as one."

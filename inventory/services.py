@@ -67,6 +67,9 @@ def catalogue_cache_clear(*, product_ids: Iterable) -> None:
 
 
 # --- Stock -----------------------------------------------------------------------------------------
+STOCK_MAX = 2_147_483_647  # the stock and movement columns are PostgreSQL integers
+
+
 @dataclass(frozen=True)
 class StockChange:
     product_id: object
@@ -103,6 +106,7 @@ def stock_apply(
     changes = {pk: qty for pk, qty in changes.items() if qty}
     if not changes:
         return []
+    _check_quantities(changes.values())
     if kind not in StockMovement.Kind.values:
         raise CatalogueError(f"Unknown stock movement kind {kind!r}.")
 
@@ -122,6 +126,11 @@ def stock_apply(
             quantity = changes[product.pk]
             if product.stock + quantity < 0:
                 raise InsufficientStock(product=product, available=product.stock, requested=-quantity)
+            if product.stock + quantity > STOCK_MAX:
+                raise CatalogueError(
+                    f"{product.name} ({product.sku}) would hold {product.stock + quantity:,} units: a "
+                    f"product's stock is at most {STOCK_MAX:,}. Nothing was changed."
+                )
 
         now = timezone.now()
         _add_to_stock(changes, now=now)
@@ -140,6 +149,18 @@ def stock_apply(
     return movements
 
 
+def _check_quantities(quantities) -> None:
+    """Refuse, before anything is written, a change the stock columns can't hold."""
+    for quantity in quantities:
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise CatalogueError(f"A stock change is a whole number of units, not {quantity!r}.")
+        if abs(quantity) > STOCK_MAX:
+            raise CatalogueError(
+                f"A stock change of {quantity:,} units is more than a product can hold "
+                f"(at most {STOCK_MAX:,})."
+            )
+
+
 def stock_open(*, products, kind: str, reason: str, user=None, reference=None) -> list[StockMovement]:
     """The first ledger movement of products created with their stock in this transaction (an
     import's new rows), so that their stock still equals the sum of their movements.
@@ -153,6 +174,7 @@ def stock_open(*, products, kind: str, reason: str, user=None, reference=None) -
         raise CatalogueError("Opening stock is written in the transaction that creates the products.")
     if any(product.stock < 0 for product in products):
         raise CatalogueError("A new product's stock can't be below zero.")
+    _check_quantities(product.stock for product in products)
     caused_by = _reference(reference)
     movements = [
         _movement(product, product.stock, kind=kind, reason=reason, user=user, caused_by=caused_by)
@@ -262,6 +284,7 @@ def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kin
         raise CatalogueError("A stock adjustment needs a quantity other than zero.")
     if not (reason or "").strip():
         raise CatalogueError("Say why the stock changes: a reason is required.")
+    _check_quantities([quantity])
     (movement,) = stock_apply(
         changes={product.pk: quantity},
         kind=kind or StockMovement.Kind.ADJUSTMENT,
@@ -314,10 +337,7 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
     """
     field, value, default_reason = PRODUCT_FLAGS[flag]
     reason = reason or default_reason
-    with (
-        transaction.atomic(),
-        change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set,
-    ):
+    with transaction.atomic():
         to_change = list(
             Product.objects.filter(pk__in=_pks(products))
             .exclude(**{field: value})
@@ -325,15 +345,17 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
             .select_for_update()
         )
         if not to_change:
-            transaction.set_rollback(True)  # no empty change set
-            return None
-        now = timezone.now()
-        Product.objects.filter(pk__in=[p.pk for p in to_change]).update(**{field: value, "updated_at": now})
-        for product in to_change:
-            setattr(product, field, value)
-            product.updated_at = now
-        history_bulk_record(to_change, reason=reason, user=user, changed_fields=[field])
-        catalogue_cache_clear(product_ids=[p.pk for p in to_change])
+            return None  # nothing to change: no change set at all, rather than an empty one
+        with change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set:
+            now = timezone.now()
+            Product.objects.filter(pk__in=[p.pk for p in to_change]).update(
+                **{field: value, "updated_at": now}
+            )
+            for product in to_change:
+                setattr(product, field, value)
+                product.updated_at = now
+            history_bulk_record(to_change, reason=reason, user=user, changed_fields=[field])
+            catalogue_cache_clear(product_ids=[p.pk for p in to_change])
     return change_set
 
 
@@ -359,6 +381,7 @@ def stock_adjust_many(*, products, quantity: int, reason: str, user=None):
         raise CatalogueError("A stock adjustment needs a quantity other than zero.")
     if not (reason or "").strip():
         raise CatalogueError("Say why the stock changes: a reason is required.")
+    _check_quantities([quantity])
     with (
         transaction.atomic(),
         change_set_recording(
@@ -385,6 +408,7 @@ def product_create(*, stock: int = 0, user=None, reason: str = "Opening stock", 
         raise CatalogueError(validation_message(error)) from error
     if stock < 0:
         raise CatalogueError("Stock can't be negative.")
+    _check_quantities([stock])
     with transaction.atomic():
         product._change_reason = "Created"
         product.save()
@@ -462,7 +486,11 @@ def product_undo(*, records, reason: str, user=None) -> None:
             if record.before.stock != record.current.stock:
                 stock_changes[record.pk] = record.before.stock - record.current.stock
     restore_changed(Product, changed, reason=reason, user=user)
-    stock_apply(changes=stock_changes, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user)
+    # The undo locked these products (in primary-key order) and compared them: not locked again.
+    locked = {record.pk: record.current for record in records if record.current is not None}
+    stock_apply(
+        changes=stock_changes, kind=StockMovement.Kind.CORRECTION, reason=reason, user=user, locked=locked
+    )
     if created:
         on_orders = list(
             Product.objects.filter(pk__in=[p.pk for p in created], order_items__isnull=False)

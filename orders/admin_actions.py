@@ -14,13 +14,13 @@ from django.urls import path, reverse
 from unfold.decorators import action
 from unfold.enums import ActionVariant
 
-from backoffice.admin_base import REFUSED, message_with_change_set, redirect_from_dialog
+from backoffice.admin_base import REFUSED, action_confirmation, message_with_change_set, redirect_from_dialog
 from backoffice.exceptions import DomainError
 from backoffice.money import format_money
 from backoffice.search import indexed_search
 from inventory.models import Product
 
-from . import billing, services, timeline
+from . import billing, selectors, services, timeline
 from .forms import (
     CancelDialogForm,
     CompleteDialogForm,
@@ -32,6 +32,33 @@ from .forms import (
 from .models import OrderStatus
 
 PRODUCTS_PER_PAGE = 20
+
+
+def order_dialog(name, *, label, icon, form_class, title, submit, call, done, variant=None, description=None):
+    """A detail action of an order's page: a dialog (``form_class`` says what it will do), and on its
+    confirmation (a POST with the CSRF token) one service call, ``call(request, form, order)``;
+    ``done(order, result)`` is the message saying what happened. A refusal is an error message."""
+
+    def run(self, request, form, object_id):
+        order = self.get_object(request, unquote(str(object_id)))
+        if order is None:
+            raise Http404("No order with this id.")
+        result = self.run_service(request, lambda: call(request, form, order))
+        if result is not REFUSED:
+            self.message_user(request, done(order, result), messages.SUCCESS)
+        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
+
+    run.__name__ = run.__qualname__ = name  # Unfold finds a detail action by its name
+    dialog = {"title": title, "form_class": form_class, "form_submit_text": submit}
+    if description:
+        dialog["description"] = description
+    return action(
+        description=label,
+        permissions=["change"],
+        icon=icon,
+        variant=variant or ActionVariant.DEFAULT,
+        dialog=dialog,
+    )(run)
 
 
 class OrderActions:
@@ -172,138 +199,105 @@ class OrderActions:
             self.message_user(request, "A note needs some text.", messages.ERROR)
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]) + "#timeline")
 
-    # --- detail actions ------------------------------------------------------------------------------
-    def _run(self, request, object_id, call, done):
-        """Call the service with the order; ``done(order, result)`` says what happened."""
-        order = self.get_object(request, unquote(object_id))
-        if order is None:
-            raise Http404
-        result = self.run_service(request, lambda: call(order))
-        if result is not REFUSED:
-            self.message_user(request, done(order, result), messages.SUCCESS)
-        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
-
-    @action(
-        description="Place order",
-        permissions=["change"],
+    # --- detail actions: each a dialog that says what it does (orders.forms), then a POST ----------
+    place = order_dialog(
+        "place",
+        label="Place order",
         icon="shopping_cart_checkout",
         variant=ActionVariant.PRIMARY,
-        dialog={
-            "title": "Place this order",
-            "description": "Its stock is taken now. Charged now, it is paid once the charge went through.",
-            "form_class": PlaceDialogForm,
-            "form_submit_text": "Place order",
-        },
+        form_class=PlaceDialogForm,
+        title="Place this order",
+        description="Its stock is taken now. Charged now, it is paid once the charge went through.",
+        submit="Place order",
+        call=lambda request, form, order: services.order_place(
+            draft=order, charge=form.cleaned_data["payment"] == "charge", user=request.user
+        ),
+        done=lambda order, placed: (
+            f"Order {order.number} placed: "
+            + (
+                f"the customer was charged {format_money(placed.total)}."
+                if placed.status == OrderStatus.PAID
+                else "payment is due on delivery."
+            )
+        ),
     )
-    def place(self, request, form, object_id):
-        charge = form.cleaned_data["payment"] == "charge"
-        return self._run(
-            request,
-            object_id,
-            lambda order: services.order_place(draft=order, charge=charge, user=request.user),
-            lambda order, placed: (
-                f"Order {order.number} placed: "
-                + (
-                    f"the customer was charged {format_money(placed.total)}."
-                    if charge
-                    else "payment is due on delivery."
-                )
-            ),
-        )
-
-    @action(
-        description="Take payment",
-        permissions=["change"],
+    take_payment = order_dialog(
+        "take_payment",
+        label="Take payment",
         icon="payments",
-        dialog={
-            "title": "Charge what the customer owes",
-            "form_class": TakePaymentDialogForm,
-            "form_submit_text": "Charge now",
-        },
+        form_class=TakePaymentDialogForm,
+        title="Charge what the customer owes",
+        submit="Charge now",
+        call=lambda request, form, order: services.order_pay(order=order, user=request.user),
+        done=lambda order, paid: f"Order {order.number} is paid.",
     )
-    def take_payment(self, request, form, object_id):
-        return self._run(
-            request,
-            object_id,
-            lambda order: services.order_pay(order=order, user=request.user),
-            lambda order, paid: f"Order {order.number} is paid.",
-        )
-
-    @action(
-        description="Mark shipped",
-        permissions=["change"],
+    ship = order_dialog(
+        "ship",
+        label="Mark shipped",
         icon="local_shipping",
-        dialog={
-            "title": "Mark this order shipped",
-            "form_class": ShipDialogForm,
-            "form_submit_text": "Mark shipped",
-        },
+        form_class=ShipDialogForm,
+        title="Mark this order shipped",
+        submit="Mark shipped",
+        call=lambda request, form, order: services.order_ship(order=order, user=request.user),
+        done=lambda order, shipped: f"Order {order.number} marked shipped.",
     )
-    def ship(self, request, form, object_id):
-        return self._run(
-            request,
-            object_id,
-            lambda order: services.order_ship(order=order, user=request.user),
-            lambda order, shipped: f"Order {order.number} marked shipped.",
-        )
-
-    @action(
-        description="Complete",
-        permissions=["change"],
+    complete = order_dialog(
+        "complete",
+        label="Complete",
         icon="task_alt",
-        dialog={
-            "title": "Complete this order",
-            "form_class": CompleteDialogForm,
-            "form_submit_text": "Complete",
-        },
+        form_class=CompleteDialogForm,
+        title="Complete this order",
+        submit="Complete",
+        call=lambda request, form, order: services.order_complete(order=order, user=request.user),
+        done=lambda order, completed: f"Order {order.number} completed.",
     )
-    def complete(self, request, form, object_id):
-        return self._run(
-            request,
-            object_id,
-            lambda order: services.order_complete(order=order, user=request.user),
-            lambda order, completed: f"Order {order.number} completed.",
-        )
-
-    @action(
-        description="Cancel order",
-        permissions=["change"],
+    cancel = order_dialog(
+        "cancel",
+        label="Cancel order",
         icon="cancel",
         variant=ActionVariant.DANGER,
-        dialog={
-            "title": "Cancel this order",
-            "form_class": CancelDialogForm,
-            "form_submit_text": "Cancel the order",
-        },
+        form_class=CancelDialogForm,
+        title="Cancel this order",
+        submit="Cancel the order",
+        call=lambda request, form, order: (
+            billing.order_refundable(order),
+            services.order_cancel(order=order, reason=form.cleaned_data["reason"], user=request.user),
+        ),
+        done=lambda order, result: (
+            f"Order {order.number} cancelled: "
+            + (f"{format_money(result[0])} refunded, " if result[0] else "")
+            + ("its stock returned." if order.status != OrderStatus.DRAFT else "no stock had been taken.")
+        ),
     )
-    def cancel(self, request, form, object_id):
-        reason = form.cleaned_data["reason"]
-        refunding = {}
-
-        def cancel(order):
-            refunding["amount"] = billing.order_refundable(order)
-            return services.order_cancel(order=order, reason=reason, user=request.user)
-
-        def done(order, cancelled):
-            money_back = f"{format_money(refunding['amount'])} refunded, " if refunding["amount"] else ""
-            stock = "its stock returned" if order.status != OrderStatus.DRAFT else "no stock had been taken"
-            return f"Order {order.number} cancelled: {money_back}{stock}."
-
-        return self._run(request, object_id, cancel, done)
 
     # --- bulk actions ------------------------------------------------------------------------------
     def _bulk(self, request, queryset, to, verb: str):
+        """First a page saying what it does (and which selected orders can't: then no Confirm, all
+        or nothing); the change once confirmed."""
+        orders = list(queryset.order_by("pk"))
+        effects, refused = selectors.orders_bulk_effects(orders, to)
+        page = action_confirmation(
+            self,
+            request,
+            title=f"{services.BULK_TITLES[to]} of the selected orders",
+            effects=effects,
+            refusals=refused,
+            submit=services.BULK_TITLES[to],
+        )
+        if page is not None:
+            return page
         change_set = self.run_service(
-            request, lambda: services.order_bulk_transition(orders=list(queryset), to=to, user=request.user)
+            request, lambda: services.order_bulk_transition(orders=orders, to=to, user=request.user)
         )
         if change_set is not REFUSED:
-            text = f"{change_set.row_count} order(s) {verb}."
+            text = f"{len(orders)} order(s) {verb}."
             self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
+        return None
 
     @action(description="Mark selected orders shipped", permissions=["change"])
     def bulk_ship(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
+        return self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
 
     @action(description="Mark selected orders completed", permissions=["change"])
     def bulk_complete(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
+        return self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")

@@ -4,7 +4,9 @@ refund and return page, staff notes, and the product picker of order lines."""
 from decimal import Decimal
 
 from django import forms
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from unfold.forms import BaseDialogForm
 from unfold.widgets import (
@@ -34,23 +36,53 @@ class ProductPicker(AutocompleteSelect):
 
 
 class OrderDialogForm(BaseDialogForm):
-    """A dialog on an order's page whose top part says what the action will do (``preview``)."""
+    """A dialog on an order's page whose top part says what the action will do (``preview``). If the
+    order changed while the dialog was open (another person's edit, a refund), the confirmation is
+    refused and the dialog says what it would do now, to be confirmed again."""
 
     preview_template = ""
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, request, object_id=None, *args, **kwargs):
+        super().__init__(request, object_id, *args, **kwargs)
+        try:
+            self.order = Order.objects.with_money().filter(pk=unquote(str(object_id))).first()
+        except (ValueError, ValidationError):
+            self.order = None
+        self.fields["seen"].initial = self.fingerprint()
+
+    def fingerprint(self) -> str:
+        """What the preview depends on: the order as it is (any change of it moves ``updated_at``)
+        and its money."""
+        order = self.order
+        if order is None:
+            return ""
+        return f"{order.status}|{order.total}|{order.paid}|{order.refunded}|{order.updated_at.isoformat()}"
 
     @property
     def form_before_template(self):
         return self.preview_template
 
-    def order(self) -> Order:
-        return Order.objects.get(pk=self.object_id)
-
     def get_before_template_context(self, request, object_id=None):
-        order = Order.objects.with_money().get(pk=object_id)
-        return {"order": order, **self.preview(order)}
+        errors = self.non_field_errors() if self.is_bound else []
+        if self.order is None:
+            return {"errors": errors}
+        return {"order": self.order, "errors": errors, **self.preview(self.order)}
 
     def preview(self, order) -> dict:
         return {}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.order is None:
+            raise forms.ValidationError("This order doesn't exist.")
+        if cleaned.get("seen") != self.fingerprint():
+            self.data = self.data.copy()
+            self.data[self.add_prefix("seen")] = self.fingerprint()
+            raise forms.ValidationError(
+                "The order changed while this was open; read what it does now and confirm again."
+            )
+        return cleaned
 
 
 class PlaceDialogForm(OrderDialogForm):

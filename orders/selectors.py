@@ -117,3 +117,17 @@ def order_charges(order) -> list:
     from . import billing
 
     return billing.charges_refundable(order)
+
+
+def orders_bulk_effects(orders, to) -> tuple[str, list[str]]:
+    """For shipping or completing several orders: what it does in one sentence, and the orders that
+    can't make the change, named with their status (all or nothing: while one can't, none changes)."""
+    from .models import OrderStatus
+    from .services import allowed_transitions
+
+    to = OrderStatus(to)
+    refused = [
+        f"{o.number} ({o.get_status_display().lower()})" for o in orders if to not in allowed_transitions(o)
+    ]
+    noun = f"{len(orders)} order{'' if len(orders) == 1 else 's'}"
+    return f"Mark {noun} {to.label.lower()}: no money or stock moves.", refused

@@ -35,9 +35,18 @@ from .edits import (
 )
 from .placement import order_pay, order_place
 from .refunds import REFUNDABLE_STATUSES, order_refund, order_refund_preview, returned_quantities
-from .status import BulkCancelIncomplete, order_bulk_transition, order_cancel, order_complete, order_ship
+from .status import (
+    BULK_TITLES,
+    BulkCancelIncomplete,
+    order_bulk_transition,
+    order_cancel,
+    order_complete,
+    order_ship,
+    order_transition,
+)
 
 __all__ = [
+    "BULK_TITLES",
     "REFUNDABLE_STATUSES",
     "TRANSITIONS",
     "BulkCancelIncomplete",
@@ -69,6 +78,7 @@ __all__ = [
     "order_refund",
     "order_refund_preview",
     "order_ship",
+    "order_transition",
     "order_update",
     "returned_quantities",
     "tax_for",

@@ -141,6 +141,33 @@ def _cancelled(order: Order, *, refunded: Decimal, reason: str, user) -> None:
     transaction.on_commit(partial(order_cancelled.send, sender=Order, order=order, amount=refunded))
 
 
+# --- Any status, by name ------------------------------------------------------------------------------
+def order_transition(*, order: Order, to: str, user=None, reason: str = "") -> Order:
+    """Move ``order`` to status ``to`` through the service that does it: paid (``order_pay``), shipped,
+    completed, cancelled (a reason is required) or refunded (everything left to refund, a reason
+    required; ``order_refund`` refunds part, or takes goods back)."""
+    from .placement import order_pay
+    from .refunds import order_refund, order_refund_preview
+
+    to = OrderStatus(to)
+    if to == OrderStatus.PAID:
+        return order_pay(order=order, user=user)
+    if to == OrderStatus.SHIPPED:
+        return order_ship(order=order, user=user)
+    if to == OrderStatus.COMPLETED:
+        return order_complete(order=order, user=user)
+    if to == OrderStatus.CANCELLED:
+        return order_cancel(order=order, reason=reason, user=user)
+    if to == OrderStatus.REFUNDED:
+        order = Order.objects.get(pk=order.pk)  # as it is now; order_refund locks it and checks again
+        check_transition(order, to)
+        everything = order_refund_preview(order=order, amount=order.total, reason=reason).amount
+        return order_refund(order=order, amount=everything, reason=reason, user=user)
+    raise OrderError(
+        f"Orders become {to.label.lower()} only through their own actions (placing, refunding part)."
+    )
+
+
 # --- Many orders at once ----------------------------------------------------------------------------------
 BULK_TITLES = {
     OrderStatus.SHIPPED: "Bulk ship",

@@ -149,6 +149,7 @@ def test_a_worker_process_killed_mid_file_leaves_the_job_failed_and_a_retry_fini
         "CELERY_BROKER_URL": "",
         "CELERY_QUEUE_DIR": str(queue),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PRIVATE_FILES_ROOT": str(settings.PRIVATE_FILES_ROOT),
         "IMPORT_BATCH_ROWS": "200",
         "IMPORT_STALE_SECONDS": "2",
         "DEBUG": "1",

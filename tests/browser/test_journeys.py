@@ -30,6 +30,11 @@ def test_operations_bulk_publishes_low_stock_products_and_sees_it_in_history(
     page.select_option("select[name=action]", "publish")
     page.get_by_role("button", name="Run").click()
 
+    # First what it will do; nothing changes until confirmed.
+    expect(page.locator("#action-effects")).to_contain_text("Bulk publish: 3 of the 3 selected products")
+    assert not any(Product.objects.get(pk=p.pk).is_published for p in low)
+    page.get_by_role("button", name="Bulk publish").click()
+
     expect(page.locator("body")).to_contain_text("3 products published.")
     expect(page.locator("#result_list")).to_contain_text("Published")
     assert all(Product.objects.get(pk=p.pk).is_published for p in low)
@@ -70,7 +75,10 @@ def test_support_changes_a_line_and_cancels_another_order(
     page.goto(production_server + f"/admin/orders/order/{other.pk}/change/")
     page.get_by_role("link", name=re.compile("Cancel order")).click()
     dialog = page.locator("#dialog")
+    # A dialog says what cancelling does; only its button changes anything.
     expect(dialog).to_contain_text("97.20 USD goes back to the customer")
+    expect(dialog).to_contain_text("3 x Steel kettle")
+    assert Order.objects.get(pk=other.pk).status == OrderStatus.PAID
     dialog.locator("input[name=reason]").fill("Customer found it cheaper elsewhere")
     dialog.locator("button[type=submit]").click()
     expect(page.locator("body")).to_contain_text(

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from audit.models import ChangeSet
 from inventory.models import Category, Product
 from tests.admin_helpers import action, has_message, query_count
 
@@ -54,6 +55,43 @@ def test_bulk_publish_reports_how_many_changed_and_writes_history_per_row(client
         assert latest.history_change_reason == "Bulk publish" and latest.history_user == ops_user
         assert latest.is_published
     assert already.history.first().history_change_reason != "Bulk publish"
+
+
+def test_bulk_publish_says_what_it_will_do_and_changes_nothing_until_confirmed(
+    client_for, ops_user, make_product
+):
+    drafts = [make_product(published=False) for _ in range(2)]
+    already = make_product(published=True)
+
+    page = action(client_for(ops_user), PRODUCTS, "publish", [*drafts, already], confirm=False)
+
+    assert "Bulk publish: 2 of the 3 selected products will be published (1 already is)." in (
+        page.content.decode()
+    )
+    assert Product.objects.filter(is_published=True).count() == 1 and not ChangeSet.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        ("publish", "is_published", True),
+        ("unpublish", "is_published", False),
+        ("feature", "is_featured", True),
+        ("unfeature", "is_featured", False),
+    ],
+)
+def test_a_bulk_action_on_products_already_in_that_state_changes_nothing_and_says_so(
+    client_for, ops_user, make_product, name, field, value
+):
+    products = [make_product(published=value, is_featured=value) for _ in range(2)]
+
+    response = action(client_for(ops_user), PRODUCTS, name, products)
+
+    assert response.status_code == 200
+    assert has_message(response, "0 products")
+    assert has_message(response, "(2 already were)")
+    assert all(getattr(p, field) == value for p in Product.objects.all())
+    assert not ChangeSet.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 import re
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -225,27 +226,109 @@ def test_lines_are_read_only_on_a_shipped_order(
     )
 
 
+def open_dialog(client, url):
+    """GET an order action's dialog: (what it says it will do, as text; the form data its confirm
+    button posts, with the fingerprint of what was shown)."""
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    seen = re.search(r'name="seen" value="([^"]*)"', html).group(1)
+    return text_of(page), {"_form_submitted": "on", "seen": unescape(seen)}
+
+
 def test_the_cancel_dialog_says_what_will_happen_and_only_a_post_with_a_reason_cancels(
     client_for, support_user, make_product, make_customer, gateway
 ):
     mug = make_product(price="10.00", stock=10, name="Blue mug", sku="MUG-1")
     order = order_place(customer=make_customer(), lines={mug: 4})
     client = client_for(support_user)
+    url = action_url("cancel", order)
 
-    dialog = text_of(client.get(action_url("cancel", order)))
+    dialog, confirm = open_dialog(client, url)
     assert "43.20 USD goes back to the customer" in dialog and "4 x Blue mug (MUG-1)" in dialog
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID  # GET changed nothing
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID and gateway.refunds == []
 
-    without_reason = client.post(action_url("cancel", order), {"_form_submitted": "1", "reason": ""})
+    without_reason = client.post(url, {**confirm, "reason": ""})
     assert "Say why the order is cancelled." in without_reason.content.decode()
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
 
-    response = client.post(
-        action_url("cancel", order), {"_form_submitted": "1", "reason": "Customer called"}, follow=True
-    )
+    response = client.post(url, {**confirm, "reason": "Customer called"}, follow=True)
     assert has_message(response, f"Order {order.number} cancelled: 43.20 USD refunded, its stock returned.")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
-    assert Product.objects.get(pk=mug.pk).stock == 10
+    assert Product.objects.get(pk=mug.pk).stock == 10 and gateway.refunds == [Decimal("43.20")]
+
+
+@pytest.mark.parametrize("button", ["place", "take_payment", "ship", "complete", "cancel", "refund"])
+def test_an_order_action_opened_with_get_changes_nothing(
+    client_for, support_user, make_product, make_customer, gateway, button
+):
+    from orders.services import order_draft_create
+
+    mug = make_product(stock=10)
+    if button == "place":
+        order = order_draft_create(customer=make_customer(), lines={mug: 3})
+    else:
+        order = order_place(customer=make_customer(), lines={mug: 3}, charge=button != "take_payment")
+    if button == "complete":
+        order_ship(order=order)
+    before = (Order.objects.get(pk=order.pk).status, Product.objects.get(pk=mug.pk).stock)
+    charges = list(gateway.charges)
+    client = client_for(support_user)
+
+    response = client.get(action_url(button, order) + "?_form_submitted=on&reason=x&payment=charge&seen=x")
+
+    assert response.status_code == 200
+    assert (Order.objects.get(pk=order.pk).status, Product.objects.get(pk=mug.pk).stock) == before
+    assert gateway.charges == charges and gateway.refunds == []
+
+
+def test_an_order_action_needs_the_csrf_token(client_for, support_user, make_product, make_customer, gateway):
+    from django.test import Client
+
+    order = order_place(customer=make_customer(), lines={make_product(): 1})
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(support_user)
+    url = action_url("cancel", order)
+    _, confirm = open_dialog(client, url)
+
+    assert client.post(url, {**confirm, "reason": "Fraud"}).status_code == 403
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID and gateway.refunds == []
+
+
+def test_a_confirmation_for_an_order_that_changed_meanwhile_is_refused_and_says_what_it_does_now(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    from orders.services import order_line_add
+
+    mug = make_product(stock=10, price="10.00", name="Blue mug")
+    order = order_place(customer=make_customer(), lines={mug: 1})
+    client = client_for(support_user)
+    url = action_url("cancel", order)
+    _, confirm = open_dialog(client, url)
+    order_line_add(order=order, product=mug, quantity=2)  # another person, meanwhile
+
+    response = client.post(url, {**confirm, "reason": "Customer called"})
+
+    page = text_of(response)
+    assert "The order changed while this was open" in page
+    assert "32.40 USD goes back to the customer" in page and "3 x Blue mug" in page  # what it does now
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+    _, again = open_dialog(client, url)
+    client.post(url, {**again, "reason": "Customer called"})
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+
+
+def test_an_order_action_its_status_does_not_allow_is_an_error_message(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    order = order_place(customer=make_customer(), lines={make_product(): 1}, charge=False)
+    client = client_for(support_user)
+    url = action_url("complete", order)  # not offered on the page, posted all the same
+    _, confirm = open_dialog(client, url)
+
+    response = client.post(url, confirm, follow=True)
+    assert has_message(response, "is awaiting payment and can't become completed")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
 
 
 def test_refund_page_reviews_then_confirms_a_partial_refund_with_a_return(
@@ -337,11 +420,9 @@ def test_support_takes_an_order_by_phone_as_a_draft_then_places_it(
     assert has_message(response, f"Draft {draft.number} saved: place it when it is ready.")
     assert Product.objects.get(pk=mug.pk).stock == 5
 
-    dialog = text_of(client.get(action_url("place", draft)))
+    dialog, confirm = open_dialog(client, action_url("place", draft))
     assert "2 x Blue mug (MUG-1) — 5 in stock" in dialog and "21.60 USD" in dialog
-    placed = client.post(
-        action_url("place", draft), {"_form_submitted": "1", "payment": "charge"}, follow=True
-    )
+    placed = client.post(action_url("place", draft), {**confirm, "payment": "charge"}, follow=True)
 
     assert has_message(placed, f"Order {draft.number} placed: the customer was charged 21.60 USD.")
     assert Order.objects.get().status == OrderStatus.PAID and Product.objects.get(pk=mug.pk).stock == 3
@@ -358,6 +439,37 @@ def test_the_product_picker_shows_stock_and_price(client_for, support_user, make
         reverse("admin:orders_order_product_prices"), {"id": [found["results"][0]["id"]]}
     ).json()
     assert prices == {found["results"][0]["id"]: {"price": "1234.50", "stock": 7}}
+
+
+def test_bulk_complete_says_what_it_does_and_changes_nothing_until_confirmed(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    mug = make_product(stock=10, price="10.00")
+    orders = [order_ship(order=order_place(customer=make_customer(), lines={mug: n})) for n in (1, 2)]
+    client = client_for(support_user)
+
+    page = action(client, ORDERS, "bulk_complete", orders, confirm=False)
+
+    assert "Mark 2 orders completed: no money or stock moves." in text_of(page)
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
+    done = action(client, ORDERS, "bulk_complete", orders)
+    assert has_message(done, "2 order(s) completed.")
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.COMPLETED}
+
+
+def test_bulk_ship_lists_the_orders_that_cannot_be_shipped_and_offers_no_confirm(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    mug = make_product(stock=10)
+    paid = order_place(customer=make_customer(), lines={mug: 1})
+    pending = order_place(customer=make_customer(), lines={mug: 1}, charge=False)
+
+    page = action(client_for(support_user), ORDERS, "bulk_ship", [paid, pending]).content.decode()
+
+    assert f"{pending.number} (awaiting payment)" in page and "Nothing can change while" in page
+    form = page[page.index('name="confirm"') :]
+    assert 'type="submit"' not in form[: form.index("</form>")]  # no Confirm: all or nothing
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.PAID, OrderStatus.PENDING}
 
 
 def test_bulk_ship_from_the_list(client_for, support_user, make_product, make_customer, gateway):

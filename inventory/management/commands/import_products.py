@@ -12,6 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from backoffice.exceptions import DomainError
 from backoffice.tenancy import activate
 from inventory import imports
 
@@ -65,9 +66,26 @@ class Command(BaseCommand):
             "--batch-size", type=int, help="rows per batch (default: settings.IMPORT_BATCH_ROWS)"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--lock-wait",
+            type=float,
+            default=imports.COMMAND_LOCK_WAIT,
+            help="seconds to wait for another import into the shop to finish (imports take turns)",
+        )
 
     def handle(
-        self, *args, path, dry_run, format, skip_invalid, user, tenant, batch_size, no_progress, **options
+        self,
+        *args,
+        path,
+        dry_run,
+        format,
+        skip_invalid,
+        user,
+        tenant,
+        batch_size,
+        no_progress,
+        lock_wait,
+        **options,
     ):
         from backoffice.models import Tenant
         from backoffice.tenancy import default_tenant
@@ -109,8 +127,9 @@ class Command(BaseCommand):
                         all_or_nothing=not skip_invalid,
                         on_progress=progress,
                         batch_size=batch_size,
+                        lock_wait=lock_wait,
                     )
-            except imports.ImportFileError as error:
+            except DomainError as error:  # a file that can't be read, another import running, ...
                 raise CommandError(str(error)) from error
             finally:
                 progress.close()

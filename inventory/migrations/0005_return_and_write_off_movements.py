@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0002_postgres_search_and_ledger_guard'),
+        ('inventory', '0004_import_job_change_set'),
     ]
 
     operations = [
