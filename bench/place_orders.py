@@ -576,8 +576,10 @@ def report(args, results, load, server):
         f"start: {load}. {args.buyers} buyers ({buyers}), each with its own connection, {args.seconds:g} s "
         f"per way in {args.rounds} interleaved slices; up to {args.products} products, {args.scarce} of them "
         f"scarce ({SCARCE_STOCK} units, restocked before each slice; the others refilled to "
-        f"{PLENTY_STOCK:,}). Goal: the service at least 50% of "
-        "the floor (the same rows written by hand-written SQL), zero oversell.",
+        f"{PLENTY_STOCK:,}). Each order is paid in two steps (the order and a pending charge "
+        "committed, the fake provider called, the charge settled and the order paid), and its e-mail "
+        "recorded and queued. Goal: the service at least 50% of the floor (the same steps written by "
+        "hand in SQL), zero oversell.",
         "",
         table,
         "",

@@ -184,15 +184,17 @@ def refunds_open(
     ]
 
 
-def order_has_pending_payments(order: Order, *, except_kind: str | None = None) -> bool:
+def order_has_pending_payments(order: Order, *, except_purpose: str | None = None) -> bool:
     pending = Payment.objects.filter(order=order, status=Payment.Status.PENDING)
-    if except_kind:
-        pending = pending.exclude(kind=except_kind)
+    if except_purpose:
+        pending = pending.exclude(purpose=except_purpose)
     return pending.exists()
 
 
-def refuse_while_pending(order: Order, *, except_kind: str | None = None) -> None:
-    if order_has_pending_payments(order, except_kind=except_kind):
+def refuse_while_pending(order: Order, *, except_purpose: str | None = None) -> None:
+    """One money operation at a time per order (refunds may run beside other refunds: each counts
+    the others' pending amounts against what is refundable)."""
+    if order_has_pending_payments(order, except_purpose=except_purpose):
         raise DomainError(
             f"Order {order.number} has a payment under way with the payment provider; try again once "
             f"it is settled (within a minute or two)."

@@ -159,7 +159,7 @@ def order_refund(*, order: Order, reason: str, amount=ZERO, returns=None, user=N
     reason = required_reason(reason, "money or goods come back")
     with transaction.atomic():
         order = lock_order(order)
-        billing.refuse_while_pending(order, except_kind=Payment.Kind.REFUND)
+        billing.refuse_while_pending(order, except_purpose=Payment.Purpose.REFUND)
         plan = order_refund_preview(order=order, amount=amount, reason=reason, returns=returns)
         order_return = None
         if plan.returns:

@@ -186,3 +186,24 @@ def test_refunds_and_cancellations_announce_the_money_given_back(
         order_refunded.disconnect(dispatch_uid="test")
         order_cancelled.disconnect(dispatch_uid="test")
     assert heard == [("refunded", Decimal("4.00")), ("cancelled", Decimal("0.00"))]
+
+
+def test_refunds_run_beside_other_refunds_but_not_beside_a_cancellation(make_product, make_customer, gateway):
+    from backoffice.exceptions import DomainError
+    from orders.services import PaymentPending
+
+    order = order_place(customer=make_customer(), lines={make_product(price="10.00", stock=5): 2})  # 21.60
+    gateway.fail("refund", "timeout")
+    with pytest.raises(PaymentPending):
+        order_refund(order=order, amount=Decimal("5.00"), reason="Late")
+    # Another refund meanwhile: fine, the pending 5.00 counts against what is left.
+    order_refund(order=order, amount=Decimal("10.00"), reason="Broken")
+    with pytest.raises(OrderError, match=r"7.00 is more than can be refunded on .*: 6.60 is left"):
+        order_refund(order=order, amount=Decimal("7.00"), reason="Again")
+
+    gateway.fail("refund", "timeout")
+    other = order_place(customer=make_customer(), lines={make_product(price="10.00", stock=5): 1})
+    with pytest.raises(PaymentPending):
+        order_cancel(order=other, reason="Changed their mind")
+    with pytest.raises(DomainError, match="has a payment under way"):
+        order_refund(order=other, amount=Decimal("1.00"), reason="Goodwill")
