@@ -3,8 +3,8 @@
 Every record the change set touched goes back to its state just before the change set, as a new
 change set ("Undo of …") with one history row per record, in one transaction. Records changed again
 since are conflicts: listed, and skipped only when the user says so. Models with rules of their own
-undo through their services (``UNDO_HANDLERS``: products restore stock through the stock ledger);
-orders refuse, because only their status actions may move stock and money.
+undo through the handlers their apps register (``audit.registry.track``: products restore stock
+through the stock ledger; orders refuse, because only their status actions may move stock and money).
 
 Work is done in batches with a bounded number of queries per batch, never a query per row.
 """
@@ -20,9 +20,10 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
-from backoffice.exceptions import DomainError
-from backoffice.locking import locked_in_pk_order
+from core.exceptions import DomainError
+from core.locking import locked_in_pk_order
 
+from . import registry
 from .models import AuditEntry, ChangeSet
 from .recording import change_set_recording, delete_with_history, history_bulk_record
 
@@ -228,7 +229,7 @@ def change_set_undo(*, change_set: ChangeSet, user, skip_conflicts: bool = False
                 by_model[record.model].append(record)
             try:
                 for model, model_records in by_model.items():
-                    handler = UNDO_HANDLERS.get(model._meta.label, restore_records)
+                    handler = registry.undo_handler(model) or restore_records
                     handler(records=model_records, reason=reason, user=user)
             except IntegrityError as error:
                 raise UndoRefused(f"The earlier values clash with today's data: {error}") from error
@@ -335,24 +336,3 @@ def _update_fields(model, objs, diffs, *, now) -> None:
 
 def _hashable(value):
     return repr(value) if isinstance(value, dict | list) else value
-
-
-def refuse_orders(*, records, reason, user):
-    names = ", ".join(record.label for record in records[:10])
-    raise UndoRefused(
-        f"Orders can't be undone in bulk ({names}): their status, stock and money change only through "
-        f"each order's actions. Nothing was changed."
-    )
-
-
-def _product_handler(**kwargs):
-    from inventory.services import product_undo
-
-    return product_undo(**kwargs)
-
-
-UNDO_HANDLERS = {
-    "inventory.Product": _product_handler,
-    "orders.Order": refuse_orders,
-    "orders.OrderItem": refuse_orders,
-}

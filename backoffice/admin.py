@@ -11,9 +11,10 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from .admin_base import action_confirmation
+from core.admin_base import action_confirmation
+from core.tenancy import current_tenant, tenant_staff
+
 from .models import Tenant
-from .tenancy import current_tenant, tenant_staff
 
 for model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
     if admin.site.is_registered(model):

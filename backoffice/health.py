@@ -3,7 +3,7 @@
 a load balancer gets its answer in about a second even when a server hangs.
 
 The cache isn't checked: a Redis outage degrades pages to uncached ones, it doesn't take the
-service down (see ``backoffice.cache``).
+service down (see ``core.cache``).
 """
 
 from django.conf import settings
@@ -11,6 +11,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from .celery import app
 
 TIMEOUT_SECONDS = 1
 
@@ -33,8 +35,6 @@ def broker_status() -> tuple[bool, str] | None:
     """The Celery broker's state, when a server broker (Redis) is configured; None otherwise."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return None
-    from backoffice.celery import app
-
     transport_options = {
         **(app.conf.broker_transport_options or {}),
         "socket_timeout": TIMEOUT_SECONDS,

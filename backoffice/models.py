@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from core.tenancy import forget_tenant_caches
+
 DNS_LABEL = RegexValidator(
     r"^(?!-)[a-z0-9-]{1,63}(?<!-)$",
     "A subdomain is 1 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.",
@@ -55,6 +57,4 @@ class Tenant(models.Model):
 
 @receiver(post_save, sender=Tenant)
 def _forget_cached_tenant(sender, instance, **kwargs):
-    from .tenancy import forget_tenant_caches
-
     forget_tenant_caches(subdomains=[instance.subdomain])

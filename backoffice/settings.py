@@ -48,6 +48,8 @@ if not SECRET_KEY:
 # Tenants: <subdomain>.<base domain> opens that shop; bare hosts open the default one.
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "")
 TENANT_BASE_DOMAINS = ["localhost", *([BASE_DOMAIN] if BASE_DOMAIN else [])]
+# The shop model (the site's table; the kernel's tenancy names it here, as auth does its users).
+TENANT_MODEL = "backoffice.Tenant"
 DEFAULT_TENANT_SUBDOMAIN = os.environ.get("DEFAULT_TENANT_SUBDOMAIN", "main")
 DEFAULT_TENANT_NAME = os.environ.get("DEFAULT_TENANT_NAME", "Main shop")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]") + [
@@ -75,7 +77,9 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "axes",
+    "core",
     "backoffice",
+    "imports",
     "inventory",
     "orders",
     "audit",
@@ -90,7 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "backoffice.tenancy.TenantMiddleware",
+    "core.tenancy.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -156,7 +160,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "backoffice.cache.ForgivingRedisCache",
+            "BACKEND": "core.cache.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": 300,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -207,11 +211,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 # Public uploads (product images), served at MEDIA_URL by the web server in front of the app.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or VAR_DIR / "media")
-# Import files: never served by URL (backoffice.uploads). Celery workers on other machines need it shared.
+# Import files: never served by URL (imports.uploads). Celery workers on other machines need it shared.
 PRIVATE_FILES_ROOT = Path(os.environ.get("PRIVATE_FILES_ROOT") or VAR_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "backoffice.uploads.PrivateFileStorage"},
+    "private": {"BACKEND": "imports.uploads.PrivateFileStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -363,9 +367,7 @@ DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 
 # --- Admin ----------------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True  # reasons name files and orders: no cut-off
-IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (backoffice.formats)
-IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (core.formats)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 UNFOLD = {

@@ -23,7 +23,7 @@ if settings.DEBUG:
     from django.views.static import serve
 
     # Product images only (production serves MEDIA_ROOT from the web server). Import files live
-    # outside MEDIA_ROOT and have no URL at all: see backoffice.uploads.
+    # outside MEDIA_ROOT and have no URL at all: see imports.uploads.
     urlpatterns.append(
         re_path(
             rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>products/.*)$",

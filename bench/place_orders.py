@@ -421,11 +421,11 @@ class NoHistory:
     def __enter__(self):
         from django.conf import settings
 
-        import inventory.services
+        import inventory.services.stock
         import orders.services.common
         import orders.services.placement
 
-        writers = (inventory.services, orders.services.common, orders.services.placement)
+        writers = (inventory.services.stock, orders.services.common, orders.services.placement)
         self.saved = [
             (settings, "SIMPLE_HISTORY_ENABLED", getattr(settings, "SIMPLE_HISTORY_ENABLED", True)),
             *((module, "history_bulk_record", module.history_bulk_record) for module in writers),

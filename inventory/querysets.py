@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
 from django.db.models.functions import Coalesce
 
-from backoffice.locking import locked_in_pk_order
+from core.locking import locked_in_pk_order
 
 from .stock_state import STOCK_STATE_CONDITIONS, StockState, stock_state_expression
 
@@ -83,7 +83,3 @@ class ProductQuerySet(models.QuerySet):
 class StockMovementQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("Stock movements are append-only: write a correction movement instead.")
-
-
-class ImportJobQuerySet(models.QuerySet):
-    pass

@@ -15,8 +15,8 @@ from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.datasets import BaseDataset
 from unfold.decorators import display
 
-from backoffice.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
-from backoffice.filters import DayRangeFilter
+from core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
+from core.filters import DayRangeFilter
 from orders.models import Order
 from orders.selectors import normalise_order_number
 
@@ -127,7 +127,7 @@ class MessageAdmin(MessageColumns, ReadOnlyAdmin):
         if obj.order_id:
             return _link(obj.order, "admin:orders_order_change", obj.order_id)
         if obj.import_job_id:
-            return _link(obj.import_job, "admin:inventory_importjob_change", obj.import_job_id)
+            return _link(obj.import_job, "admin:imports_importjob_change", obj.import_job_id)
         return "-"
 
     @display(description="Next attempt")

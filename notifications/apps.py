@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from core.registry import SidebarItem, register_sidebar_item
+
 
 class NotificationsConfig(AppConfig):
     """E-mail to customers and staff: it follows what the orders and imports announce, keeps every
@@ -9,7 +11,14 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Outbox"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects to the orders' and imports' signals)
+        # Receivers connect to the orders' and imports' signals; tasks register (the outbox queues
+        # them by name).
+        from . import receivers, tasks  # noqa: F401
         from .admin import show_emails_on_order_pages
 
         show_emails_on_order_pages()
+        register_sidebar_item(
+            SidebarItem(
+                group="E-mail", title="Outbox", icon="outgoing_mail", model="notifications.message", order=300
+            )
+        )

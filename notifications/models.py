@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from backoffice.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_manager
 
 
 class Message(TenantScoped):
@@ -35,7 +35,7 @@ class Message(TenantScoped):
         "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
     )
     import_job = models.ForeignKey(
-        "inventory.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+        "imports.ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
     )
     # What the event said that the records don't keep (the amount given back).
     context = models.JSONField(default=dict, blank=True)

@@ -8,8 +8,8 @@ import logging
 
 from django.dispatch import receiver
 
-from inventory.models import ImportJob
-from inventory.signals import import_job_finished
+from imports.models import ImportJob
+from imports.signals import import_job_finished
 from orders.models import OrderStatus
 from orders.signals import order_cancelled, order_paid, order_placed, order_refunded, order_shipped
 

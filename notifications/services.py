@@ -16,6 +16,7 @@ import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
@@ -24,6 +25,8 @@ from django.utils import timezone
 
 from .models import Message
 from .writing import NotWritable, message_write
+
+SEND_TASK = "notifications.send_message"
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +81,9 @@ def message_record(
 def message_dispatch(message_id: int, tenant_id: int) -> bool:
     """Queue the message's task. A broker that is down is noted on the message, which the sweep
     (``messages_resume``) hands to a worker later: the page that announced the event goes on."""
-    from .tasks import send_message
-
     try:
-        send_message.delay(message_id, tenant_id)
+        # The task by name (registered by NotificationsConfig.ready): its module imports this one.
+        current_app.tasks[SEND_TASK].delay(message_id, tenant_id)
     except Exception as error:
         logger.exception("Could not queue e-mail %s", message_id)
         Message.unscoped.filter(pk=message_id, state__in=WAITING).update(

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
-from backoffice.tenancy import activate
+from core.tenancy import activate, tenant_model
 
 from . import services
 
@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(
     bind=True,
-    name="notifications.send_message",
+    name=services.SEND_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,  # the outbox counts attempts (EMAIL_MAX_ATTEMPTS) and fails the message itself
@@ -22,9 +22,7 @@ logger = logging.getLogger(__name__)
 def send_message(self, message_id: int, tenant_id: int) -> str:
     """Send (or keep) one message. Safe to deliver twice: a message already sent, kept, failed or
     being sent is left alone. A mail server that fails is tried again with growing pauses."""
-    from backoffice.models import Tenant
-
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    tenant = tenant_model().objects.filter(pk=tenant_id).first()
     if tenant is None:  # a task left from another database (a queue folder reused): nothing to do
         return services.Delivery.NOT_OURS
     with activate(tenant):

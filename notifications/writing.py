@@ -14,8 +14,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from backoffice.models import Tenant
-from inventory.models import ImportJob
+from core.tenancy import tenant_model
+from imports.models import ImportJob
 from orders.models import Order
 
 from .models import Message
@@ -40,7 +40,7 @@ class Written:
 
 
 def message_write(message: Message) -> Written:
-    tenant = Tenant.objects.get(pk=message.tenant_id)
+    tenant = tenant_model().objects.get(pk=message.tenant_id)
     if message.kind.startswith("order_"):
         recipient, context = _order_context(message)
     else:
@@ -82,7 +82,7 @@ def _order_context(message: Message) -> tuple[str, dict]:
     }
 
 
-def _import_context(message: Message, tenant: Tenant) -> tuple[str, dict]:
+def _import_context(message: Message, tenant) -> tuple[str, dict]:
     job = ImportJob.objects.select_related("user").filter(pk=message.import_job_id).first()
     if job is None:
         raise NotWritable("Its import job no longer exists.")
@@ -90,13 +90,13 @@ def _import_context(message: Message, tenant: Tenant) -> tuple[str, dict]:
     return (job.user.email if job.user else ""), {
         "job": job,
         "person": job.user,
-        "job_url": shop_url(tenant, reverse("admin:inventory_importjob_change", args=[job.pk])),
+        "job_url": shop_url(tenant, reverse("admin:imports_importjob_change", args=[job.pk])),
         "problems": problems[:PROBLEMS_LISTED],
         "problems_not_listed": max(0, len(problems) - PROBLEMS_LISTED),
     }
 
 
-def shop_url(tenant: Tenant, path: str) -> str:
+def shop_url(tenant, path: str) -> str:
     """An absolute link into a shop's admin (an e-mail has no request to take the host from):
     ``BACKOFFICE_URL`` for the default shop, the shop's subdomain of it (or of ``BASE_DOMAIN``) for
     the others."""

@@ -11,12 +11,11 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import display
 
-from backoffice.admin_base import (
-    HistoryAdmin,
-)
-from backoffice.exceptions import DomainError
-from backoffice.filters import DayRangeFilter
-from backoffice.money import format_money
+from audit.history_admin import HistoryAdmin
+from core.exceptions import DomainError
+from core.export_admin import ExportAdminMixin
+from core.filters import DayRangeFilter
+from core.money import format_money
 from inventory.models import Product
 
 from . import billing, services
@@ -25,7 +24,7 @@ from .admin_money import OrderMoneyPages
 from .admin_records import money_cell  # also registers the other lists
 from .forms import ProductPicker
 from .models import Order, OrderItem, OrderStatus
-from .resources import OrderExport
+from .resources import OrderLineResource
 from .selectors import order_lines_as_of, search_orders
 
 STATUS_COLOURS = {
@@ -149,7 +148,10 @@ MONEY_FIELDS = [
 
 
 @admin.register(Order)
-class OrderAdmin(OrderActions, OrderMoneyPages, OrderExport, HistoryAdmin):
+class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
+    # Export only: orders are placed by the shop through the order service, never imported.
+    resource_classes = [OrderLineResource]
+    update_service = staticmethod(services.order_update)  # never deleted: cancelled instead
     list_display = [
         "number",
         "customer",
@@ -309,12 +311,8 @@ class OrderAdmin(OrderActions, OrderMoneyPages, OrderExport, HistoryAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
         if change:
-            services.order_details_set(
-                order=form.instance,
-                shipping_address=form.cleaned_data.get("shipping_address"),
-                customer=form.cleaned_data.get("customer"),
-                user=request.user,
-            )
+            data = {name: form.cleaned_data.get(name) for name in ("shipping_address", "customer")}
+            services.order_update(order=form.instance, data=data, user=request.user)
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"added": {}}] if add else [{"changed": {"fields": sorted(form.changed_data)}}]

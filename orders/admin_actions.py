@@ -14,10 +14,11 @@ from django.urls import path, reverse
 from unfold.decorators import action
 from unfold.enums import ActionVariant
 
-from backoffice.admin_base import REFUSED, action_confirmation, message_with_change_set, redirect_from_dialog
-from backoffice.exceptions import DomainError
-from backoffice.money import format_money
-from backoffice.search import indexed_search
+from audit.history_admin import message_with_change_set
+from core.admin_base import REFUSED, action_confirmation, redirect_from_dialog
+from core.exceptions import DomainError
+from core.money import format_money
+from core.search import indexed_search
 from inventory.models import Product
 
 from . import billing, selectors, services, timeline

@@ -10,9 +10,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from unfold.decorators import action
 
-from backoffice.admin_base import REFUSED, message_with_change_set
-from backoffice.exceptions import DomainError
-from backoffice.money import format_money
+from audit.history_admin import message_with_change_set
+from core.admin_base import REFUSED
+from core.exceptions import DomainError
+from core.money import format_money
 
 from . import billing, services
 from .forms import RefundForm

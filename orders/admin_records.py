@@ -6,14 +6,18 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import display
 
-from backoffice.admin_base import CsvExportMixin, HistoryAdmin, ReadOnlyAdmin, ReadOnlyPermissions
-from backoffice.filters import DayRangeFilter
-from backoffice.money import format_money
-from backoffice.search import indexed_search
+from audit.history_admin import HistoryAdmin
+from core.admin_base import CsvExportMixin, ReadOnlyAdmin, ReadOnlyPermissions
+from core.export_admin import ExportAdminMixin
+from core.filters import DayRangeFilter
+from core.money import format_money
+from core.search import indexed_search
+from imports.import_views import ImportAdminMixin
 from inventory.models import Product
 
+from . import services
 from .models import Customer, Order, OrderItem, Payment
-from .resources import CustomerImportExport
+from .resources import CustomerResource
 from .selectors import normalise_order_number
 
 
@@ -127,7 +131,11 @@ class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerImportExport, HistoryAdmin):
+class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "customers"
+    resource_classes = [CustomerResource]
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."

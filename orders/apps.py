@@ -6,5 +6,8 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self):
-        # The services register what settles their payments (orders.billing.SETTLERS).
-        from . import services, signals  # noqa: F401
+        # registrations: what the app adds to the layers below; services: they register what settles
+        # their payments (orders.billing.SETTLERS); signals: receivers connect on import.
+        from . import registrations, services, signals  # noqa: F401
+
+        registrations.register()

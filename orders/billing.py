@@ -26,8 +26,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.recording import rows_write_with_history
-from backoffice.bulk import instance_rows
-from backoffice.exceptions import DomainError
+from core.bulk import instance_rows
+from core.exceptions import DomainError
 
 from .models import Order, Payment
 from .payments import GatewayOperation, GatewayUnavailable, PaymentDeclined, PaymentError, payment_gateway

@@ -12,9 +12,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.seeding import copy_with_history
-from backoffice.bulk import copy_rows, reset_sequence
+from core.bulk import copy_rows, reset_sequence
 from inventory.models import Product, StockMovement
-from inventory.services import MOVEMENT_COLUMNS
+from inventory.services.stock import MOVEMENT_COLUMNS
 
 from .demo_money import DemoMoney, money_story
 from .demo_shelf import Shelf, settle_stock

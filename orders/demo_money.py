@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 
-from backoffice.bulk import copy_rows, reset_sequence
+from core.bulk import copy_rows, reset_sequence
 
 from .models import OrderNote, OrderReturn, OrderReturnLine, OrderStatus, Payment
 from .services import tax_for

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from backoffice.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_manager
 
 from .querysets import CustomerQuerySet, OrderItemQuerySet, OrderQuerySet, PaymentQuerySet
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils.module_loading import import_string
 
-from backoffice.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class PaymentError(DomainError):

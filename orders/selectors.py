@@ -1,8 +1,11 @@
 """Reads about orders that several places share (admin search, dashboard, reports)."""
 
+import datetime as dt
 import re
 
-from .models import Customer
+from django.utils import timezone
+
+from .models import Customer, Order, OrderItem, OrderStatus
 
 ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,12})$", re.IGNORECASE)
 
@@ -11,6 +14,13 @@ def normalise_order_number(term: str) -> str | None:
     """``123``, ``ord-123`` or ``ORD-000123`` -> ``ORD-000123``; None if it isn't a number."""
     match = ORDER_NUMBER.match(term.strip())
     return f"ORD-{int(match.group(1)):06d}" if match else None
+
+
+def order_named_by(term: str):
+    """``(Order, id)`` for a term written as an order number (``ORD-000123``), else None: how the audit
+    log finds an order's entries (registered with ``audit.registry``)."""
+    number = normalise_order_number(term) if term.strip().upper().startswith("ORD") else None
+    return (Order, int(number[4:])) if number else None
 
 
 def search_orders(queryset, term: str):
@@ -37,12 +47,6 @@ def completed_sales_lines(*, start, end):
 
     Uses the (status, created_at) index; rows come in server-side chunks, so memory stays flat.
     """
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from .models import OrderItem, OrderStatus
-
     zone = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=zone)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
@@ -67,8 +71,6 @@ def completed_sales_lines(*, start, end):
 
 def order_lines_as_of(*, order, when) -> list[tuple]:
     """The order's lines as they were at ``when``: (product, quantity, unit price, line total)."""
-    from .models import OrderItem
-
     history = OrderItem.history.model.objects.filter(order_id=order.pk, history_date__lte=when)
     latest = {}
     for row in history.select_related("product").order_by("id", "-history_date", "-history_id"):

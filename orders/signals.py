@@ -6,6 +6,8 @@ so an order that was rolled back announces nothing. sender=Order and order=<Orde
 
 from django.dispatch import Signal, receiver
 
+from inventory.services import product_popularity_raise
+
 # An order was placed (paid, or awaiting payment on delivery): lines={product_id: quantity}.
 order_placed = Signal()
 # An order awaiting payment was paid (an order charged when placed is announced by order_placed alone).
@@ -20,6 +22,4 @@ order_cancelled = Signal()
 
 @receiver(order_placed)
 def _raise_popularity(sender, order, lines, **kwargs):
-    from inventory.services import product_popularity_raise
-
     product_popularity_raise(quantities=lines)

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from backoffice.tenancy import activate
+from core.tenancy import activate, tenant_model
 
 logger = logging.getLogger(__name__)
 
@@ -14,12 +14,10 @@ def resolve_pending_payments() -> dict:
     """Settle payments left pending by a crash or a provider that didn't answer, in every shop
     (every minute, from CELERY_BEAT_SCHEDULE): the provider's look-up by idempotency key says what it
     did, and the order follows (paid, or its stock put back; refunded; edited or not)."""
-    from backoffice.models import Tenant
-
     from .billing import payments_resolve
 
     totals = {"succeeded": 0, "failed": 0, "unknown": 0}
-    for tenant in Tenant.objects.filter(is_active=True).order_by("pk"):
+    for tenant in tenant_model().objects.filter(is_active=True).order_by("pk"):
         with activate(tenant):
             counts = payments_resolve()
         for key, value in counts.items():

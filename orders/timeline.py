@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from backoffice.money import format_money
+from core.money import format_money
 
 from .models import Operation, OrderStatus, Payment
 

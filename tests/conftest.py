@@ -23,7 +23,7 @@ def _default_tenant():
     tests without database access never touch it)."""
     from django.utils.functional import SimpleLazyObject
 
-    from backoffice.tenancy import activate, default_tenant
+    from core.tenancy import activate, default_tenant
 
     with activate(SimpleLazyObject(default_tenant)):
         yield
@@ -105,6 +105,7 @@ def make_category(db):
 
 @pytest.fixture
 def make_product(db, make_category):
+    from inventory.models import Product
     from inventory.services import product_create
 
     default_category = []
@@ -117,9 +118,8 @@ def make_product(db, make_category):
         n = next(_sequence)
         fields.setdefault("name", f"Product {n}")
         fields.setdefault("sku", f"SKU-{n:05d}")
-        return product_create(
-            category=category, price=Decimal(price), stock=stock, is_published=published, **fields
-        )
+        product = Product(category=category, price=Decimal(price), is_published=published, **fields)
+        return product_create(product=product, stock=stock)
 
     return make
 

@@ -3,20 +3,20 @@
 
 from django.db import migrations, models
 
-import backoffice.uploads
+import imports.uploads
 
 
 def move_import_files(apps, schema_editor):
     from django.core.files.storage import default_storage
 
     ImportJob = apps.get_model("inventory", "ImportJob")
-    private = backoffice.uploads.private_storage()
+    private = imports.uploads.private_storage()
     for job in ImportJob.objects.exclude(file="").iterator():
         old = job.file.name
         if old.startswith(f"imports/{job.tenant_id}/") or not default_storage.exists(old):
             continue
         with default_storage.open(old, "rb") as source:
-            new = private.save(backoffice.uploads.import_file_path(job, old), source)
+            new = private.save(imports.uploads.import_file_path(job, old), source)
         ImportJob.objects.filter(pk=job.pk).update(file=new)
         default_storage.delete(old)
 
@@ -32,8 +32,8 @@ class Migration(migrations.Migration):
             name="file",
             field=models.FileField(
                 max_length=200,
-                storage=backoffice.uploads.private_storage,
-                upload_to=backoffice.uploads.import_file_path,
+                storage=imports.uploads.private_storage,
+                upload_to=imports.uploads.import_file_path,
             ),
         ),
         migrations.RunPython(move_import_files, migrations.RunPython.noop),

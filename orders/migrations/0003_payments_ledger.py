@@ -15,7 +15,7 @@
   the charges and refunds carried over, so that it knows the references our orders point to.
 """
 
-import backoffice.tenancy
+import core.tenancy
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.expressions
@@ -133,7 +133,7 @@ class Migration(migrations.Migration):
             name='OrderEdit',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant', models.ForeignKey(default=backoffice.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
                 ('status', models.CharField(choices=[('pending', 'Waiting for the payment provider'), ('done', 'Done'), ('failed', 'Failed (the payment was refused)')], max_length=10)),
                 ('lines_before', models.JSONField(default=list)),
                 ('lines_after', models.JSONField(default=list)),
@@ -156,7 +156,7 @@ class Migration(migrations.Migration):
             name='OrderNote',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant', models.ForeignKey(default=backoffice.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
                 ('text', models.TextField()),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
             ],
@@ -175,7 +175,7 @@ class Migration(migrations.Migration):
             name='OrderReturn',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant', models.ForeignKey(default=backoffice.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
                 ('status', models.CharField(choices=[('pending', 'Waiting for the payment provider'), ('done', 'Done'), ('failed', 'Failed (the payment was refused)')], max_length=10)),
                 ('reason', models.TextField()),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
@@ -195,7 +195,7 @@ class Migration(migrations.Migration):
             name='OrderReturnLine',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant', models.ForeignKey(default=backoffice.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
                 ('quantity', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
                 ('disposition', models.CharField(choices=[('restock', 'Back to stock'), ('write_off', 'Written off (damaged)')], max_length=10)),
             ],
@@ -214,7 +214,7 @@ class Migration(migrations.Migration):
             name='Payment',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant', models.ForeignKey(default=backoffice.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.current_tenant_id, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='backoffice.tenant')),
                 ('kind', models.CharField(choices=[('charge', 'Charge'), ('refund', 'Refund')], max_length=10)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=10)),
                 ('purpose', models.CharField(choices=[('placement', 'Order placed'), ('payment', 'Payment taken'), ('edit', 'Order edited'), ('refund', 'Refund'), ('cancellation', 'Cancellation')], max_length=15)),

@@ -20,10 +20,11 @@ from .common import (
     lock_order,
     money,
     normalise_text,
-    order_update,
+    order_write,
     tax_for,
 )
-from .details import order_details_set, order_note_add
+from .customers import customer_create, customer_update
+from .details import order_note_add, order_update
 from .edits import (
     order_draft_create,
     order_edit_preview,
@@ -43,6 +44,7 @@ from .status import (
     order_complete,
     order_ship,
     order_transition,
+    order_undo_refuse,
 )
 
 __all__ = [
@@ -58,13 +60,14 @@ __all__ = [
     "allowed_transitions",
     "as_quantities",
     "check_transition",
+    "customer_create",
+    "customer_update",
     "lock_order",
     "money",
     "normalise_text",
     "order_bulk_transition",
     "order_cancel",
     "order_complete",
-    "order_details_set",
     "order_draft_create",
     "order_edit_preview",
     "order_line_add",
@@ -79,7 +82,9 @@ __all__ = [
     "order_refund_preview",
     "order_ship",
     "order_transition",
+    "order_undo_refuse",
     "order_update",
+    "order_write",
     "returned_quantities",
     "tax_for",
 ]

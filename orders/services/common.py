@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.recording import history_bulk_record
-from backoffice.exceptions import DomainError
+from core.exceptions import DomainError
 from inventory.models import Product
 
 from ..models import Order, OrderStatus
@@ -117,7 +117,7 @@ def lock_order(order: Order) -> Order:
         raise OrderError(f"Order {order} no longer exists.") from error
 
 
-def order_update(order: Order, changes: dict, *, reason: str, user=None) -> None:
+def order_write(order: Order, changes: dict, *, reason: str, user=None) -> None:
     """Write ``changes`` ({field: value}) to a locked order with its history row and audit entry,
     which name exactly the fields that changed."""
     now = timezone.now()

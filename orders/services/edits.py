@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from audit.recording import history_bulk_record
-from backoffice.bulk import next_ids
+from core.bulk import next_ids
 from inventory.models import Product, StockMovement
 from inventory.services import stock_apply
 
@@ -31,7 +31,7 @@ from ..models import (
     Payment,
     order_number_for,
 )
-from .common import OrderError, as_quantities, lock_order, money, normalise_text, order_update, tax_for
+from .common import OrderError, as_quantities, lock_order, money, normalise_text, order_write, tax_for
 from .refunds import credit
 
 ZERO = Decimal("0.00")
@@ -363,4 +363,4 @@ def _write_plan(plan: EditPlan, *, reason: str, user) -> None:
     totals = {"subtotal": money(subtotal), "tax": tax, "total": money(subtotal) + tax - order.credited}
     changes = {name: value for name, value in totals.items() if getattr(order, name) != value}
     if changes:
-        order_update(order, changes, reason=reason, user=user)
+        order_write(order, changes, reason=reason, user=user)

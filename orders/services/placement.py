@@ -6,7 +6,7 @@ from functools import partial
 from django.db import transaction
 
 from audit.recording import history_batch, history_bulk_record, rows_write_with_history
-from backoffice.bulk import instance_rows, next_ids
+from core.bulk import instance_rows, next_ids
 from inventory.models import Product, StockMovement
 from inventory.services import InsufficientStock, stock_apply
 
@@ -21,7 +21,7 @@ from .common import (
     check_transition,
     lock_order,
     money,
-    order_update,
+    order_write,
     tax_for,
 )
 
@@ -175,7 +175,7 @@ def _place_draft(draft: Order, *, charge: bool, user):
     products = _checked_products(quantities)
     reason = f"Order {order.number} placed"
     with history_batch():
-        order_update(
+        order_write(
             order, {"status": _placed_status(charge=charge, total=order.total)}, reason=reason, user=user
         )
         return _take_stock_and_open_charge(
@@ -193,7 +193,7 @@ def _placement_settled(*, order, payments, settlement):
     user = payments[0].user
     lines = settlement.known.get("lines") or dict(order.items.values_list("product_id", "quantity"))
     if settlement.all_succeeded:
-        order_update(order, {"status": OrderStatus.PAID}, reason=f"Order {order.number} paid", user=user)
+        order_write(order, {"status": OrderStatus.PAID}, reason=f"Order {order.number} paid", user=user)
         _announce_placed(order, lines)
         return
     stock_apply(
@@ -203,7 +203,7 @@ def _placement_settled(*, order, payments, settlement):
         user=user,
         reference=order,
     )
-    order_update(
+    order_write(
         order,
         {"status": OrderStatus.DRAFT},
         reason=f"Charge for {order.number} refused: back to draft",
@@ -223,7 +223,7 @@ def order_pay(*, order: Order, user=None) -> Order:
         totals = Payment.objects.filter(order=order).totals()
         due = order.total - totals["paid"] + totals["refunded"]
         if due <= 0:
-            order_update(order, {"status": OrderStatus.PAID}, reason=f"Order {order.number} paid", user=user)
+            order_write(order, {"status": OrderStatus.PAID}, reason=f"Order {order.number} paid", user=user)
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
             return order
         batch = billing.new_batch()
@@ -250,7 +250,7 @@ def order_pay(*, order: Order, user=None) -> Order:
 @settler(Payment.Purpose.PAYMENT)
 def _payment_settled(*, order, payments, settlement):
     if settlement.all_succeeded:
-        order_update(
+        order_write(
             order, {"status": OrderStatus.PAID}, reason=f"Order {order.number} paid", user=payments[0].user
         )
         transaction.on_commit(partial(order_paid.send, sender=Order, order=order))

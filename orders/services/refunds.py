@@ -23,7 +23,7 @@ from .. import billing
 from ..billing import settler
 from ..models import Operation, Order, OrderReturn, OrderReturnLine, OrderStatus, Payment
 from ..signals import order_refunded
-from .common import OrderError, lock_order, order_update, required_reason
+from .common import OrderError, lock_order, order_write, required_reason
 
 ZERO = Decimal("0.00")
 REFUNDABLE_STATUSES = (
@@ -226,7 +226,7 @@ def credit(order: Order, amount: Decimal, *, reason: str, refund, user=None) -> 
     total = order.total - amount
     status = OrderStatus.REFUNDED if total == 0 else OrderStatus.PARTIALLY_REFUNDED
     changes = {"credited": order.credited + amount, "total": total, "status": status}
-    order_update(order, changes, reason=reason, user=user)
+    order_write(order, changes, reason=reason, user=user)
     transaction.on_commit(
         partial(order_refunded.send, sender=Order, order=order, amount=amount, refund=str(refund))
     )

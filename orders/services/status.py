@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from audit.models import ChangeSet
 from audit.recording import change_set_recording, recording_change_set
-from backoffice.exceptions import DomainError
+from audit.undo import UndoRefused
+from core.exceptions import DomainError
 from inventory.models import StockMovement
 from inventory.services import stock_apply
 
@@ -23,7 +24,7 @@ from .common import (
     allowed_transitions,
     check_transition,
     lock_order,
-    order_update,
+    order_write,
     required_reason,
 )
 from .refunds import credit, returned_quantities
@@ -47,7 +48,7 @@ def order_complete(*, order: Order, user=None) -> Order:
 def _ship(order: Order, *, user=None, reason=None) -> None:
     check_transition(order, OrderStatus.SHIPPED)
     billing.refuse_while_pending(order)
-    order_update(
+    order_write(
         order,
         {"status": OrderStatus.SHIPPED, "shipped_at": timezone.now()},
         reason=reason or f"Order {order.number} shipped",
@@ -58,7 +59,7 @@ def _ship(order: Order, *, user=None, reason=None) -> None:
 
 def _complete(order: Order, *, user=None, reason=None) -> None:
     check_transition(order, OrderStatus.COMPLETED)
-    order_update(
+    order_write(
         order,
         {"status": OrderStatus.COMPLETED},
         reason=reason or f"Order {order.number} completed",
@@ -132,7 +133,7 @@ def _cancelled(order: Order, *, refunded: Decimal, reason: str, user) -> None:
             user=user,
             reference=order,
         )
-    order_update(
+    order_write(
         order,
         {"status": OrderStatus.CANCELLED, "credited": order.subtotal + order.tax, "total": ZERO},
         reason=f"Order {order.number} cancelled: {reason}",
@@ -223,3 +224,13 @@ class BulkCancelIncomplete(OrderError):
     def __init__(self, *, change_set, problems):
         self.change_set, self.problems = change_set, problems
         super().__init__(f"{len(problems)} order(s) were not cancelled: {' '.join(problems)}")
+
+
+def order_undo_refuse(*, records, reason, user):
+    """What undoing a change set does to orders and their lines (registered with ``audit.registry``):
+    it refuses, because their status, stock and money change only through each order's actions."""
+    names = ", ".join(record.label for record in records[:10])
+    raise UndoRefused(
+        f"Orders can't be undone in bulk ({names}): their status, stock and money change only through "
+        f"each order's actions. Nothing was changed."
+    )

@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections, transaction
 
+from audit import registry
 from audit.models import ChangeSet
-from audit.undo import UNDO_HANDLERS, UndoConflicts, UndoRefused, change_set_undo
+from audit.undo import UndoConflicts, UndoRefused, change_set_undo
 from backoffice.models import Tenant
-from backoffice.tenancy import activate
-from inventory import imports
+from core.tenancy import activate
+from imports.jobs import import_recorded
+from imports.readers import open_table
 from inventory.models import Category, Product
 from inventory.services import product_create
 
@@ -56,10 +58,12 @@ def imported(superuser, tmp_path):
     """A lamp at 10.00; an import changed its price to 20.00 (one change set)."""
     shop = Tenant.objects.get(subdomain="main")
     category = Category.objects.create(name="Lamps", slug="lamps")
-    lamp = product_create(sku="LAMP-1", name="Lamp", category=category, price=Decimal("10.00"), stock=5)
+    lamp = product_create(
+        product=Product(sku="LAMP-1", name="Lamp", category=category, price=Decimal("10.00")), stock=5
+    )
     path = tmp_path / "prices.csv"
     path.write_text("sku,name,category,price\nLAMP-1,Lamp,lamps,20.00\n")
-    _, report = imports.product_import_recorded(table=imports.open_table(path), file_name="prices.csv")
+    _, report = import_recorded(resource="products", table=open_table(path), file_name="prices.csv")
     assert Product.objects.get(pk=lamp.pk).price == Decimal("20.00")
     return shop, lamp, report.change_set
 
@@ -106,7 +110,7 @@ def test_an_edit_attempted_during_the_undo_waits_for_it_and_the_undo_records_wha
     imported, superuser
 ):
     shop, lamp, change_set = imported
-    results, undoing, original = [], threading.Event(), UNDO_HANDLERS["inventory.Product"]
+    results, undoing, original = [], threading.Event(), registry.undo_handler(Product)
 
     def slow_handler(**kwargs):
         original(**kwargs)
@@ -122,12 +126,12 @@ def test_an_edit_attempted_during_the_undo_waits_for_it_and_the_undo_records_wha
             product.save()
         return "saved"
 
-    UNDO_HANDLERS["inventory.Product"] = slow_handler
+    registry.track(Product, undo=slow_handler)
     try:
         editing = in_thread(editor, results, shop)
         undo = change_set_undo(change_set=change_set, user=superuser)
     finally:
-        UNDO_HANDLERS["inventory.Product"] = original
+        registry.track(Product, undo=original)
     editing.join(30)
 
     assert results == ["saved"]
@@ -141,7 +145,7 @@ def test_an_edit_attempted_during_the_undo_waits_for_it_and_the_undo_records_wha
 
 def test_two_undos_of_one_change_set_at_once_undo_it_once(imported, superuser):
     shop, lamp, change_set = imported
-    results, undoing, original = [], threading.Event(), UNDO_HANDLERS["inventory.Product"]
+    results, undoing, original = [], threading.Event(), registry.undo_handler(Product)
 
     def slow_handler(**kwargs):
         original(**kwargs)
@@ -149,14 +153,14 @@ def test_two_undos_of_one_change_set_at_once_undo_it_once(imported, superuser):
             undoing.set()
             someone_waits_for_a_lock()  # the second undo, waiting
 
-    UNDO_HANDLERS["inventory.Product"] = slow_handler
+    registry.track(Product, undo=slow_handler)
     try:
         first = in_thread(lambda: change_set_undo(change_set=change_set, user=superuser), results, shop)
         assert undoing.wait(10)
         with pytest.raises(UndoRefused, match="was already undone"):
             change_set_undo(change_set=change_set, user=superuser)
     finally:
-        UNDO_HANDLERS["inventory.Product"] = original
+        registry.track(Product, undo=original)
     first.join(30)
 
     assert len(results) == 1 and isinstance(results[0], ChangeSet)

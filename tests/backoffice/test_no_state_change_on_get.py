@@ -17,8 +17,9 @@ from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
 from audit.models import ChangeSet
-from inventory import imports
-from inventory.models import Category, ImportJob, Product
+from imports.jobs import import_job_create, import_job_run
+from imports.models import ImportJob
+from inventory.models import Category, Product
 from inventory.services import product_set_flag
 from orders.models import Customer, OrderStatus, Payment
 from orders.services import order_draft_create, order_place, order_refund, order_transition
@@ -138,15 +139,15 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
         flag="unpublish",
         user=ops_user,
     )
-    failed = imports.import_job_create(
+    failed = import_job_create(
         resource="products",
         file_name="bad.csv",
         content=b"sku,name,category,price\nX-1,,nowhere,1\n",
         file_format="csv",
         user=ops_user,
     )
-    imports.import_job_run(failed.pk)
-    stale = imports.import_job_create(
+    import_job_run(failed.pk)
+    stale = import_job_create(
         resource="products",
         file_name="big.csv",
         content=b"sku,name,category,price\n",
@@ -189,7 +190,7 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
         "inventory/category": with_history(category),
         "inventory/productimage": [],
         "inventory/stockmovement": plain(product.movements.first()),
-        "inventory/importjob": plain(failed) + plain(ImportJob.objects.get(pk=stale.pk)),
+        "imports/importjob": plain(failed) + plain(ImportJob.objects.get(pk=stale.pk)),
         "orders/order": [(order.pk, history_id(order)) for order in orders_by_status.values()],
         "orders/orderitem": with_history(orders_by_status[OrderStatus.PAID].items.first()),
         "orders/customer": with_history(customer),

@@ -8,10 +8,12 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from backoffice.metrics import midnight, period_start, stock_flow, top_products_by_units
+from core.figures import midnight, period_start
+from inventory.metrics import stock_flow
 from inventory.models import Product, StockMovement
 from inventory.selectors import stock_mismatches
 from inventory.services import ledger_purge
+from orders.metrics import top_products_by_units
 from orders.models import Customer, Order, OrderItem, OrderReturnLine, OrderStatus
 
 pytestmark = pytest.mark.django_db

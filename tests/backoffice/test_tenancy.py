@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from backoffice.models import Tenant
-from backoffice.tenancy import TenantNotActive, activate, tenant_subdomain_for_host
+from core.tenancy import TenantNotActive, activate, tenant_subdomain_for_host
 from inventory.models import Category, Product
-from inventory.services import product_unpublish
+from inventory.services import product_set_flag
 from orders.models import Customer, Order
 from orders.services import order_place
 from tests.admin_helpers import action
@@ -38,7 +38,7 @@ def twins(main_shop, acme, make_product, make_customer):
             product = make_product(sku="LAMP-1", name=f"{tenant.name} lamp", category=lamps, stock=10)
             customer = make_customer(email="ada@example.com", name=f"Ada at {tenant.name}")
             order = order_place(customer=customer, lines={product: 2})
-            product_unpublish(products=[product])
+            product_set_flag(flag="unpublish", products=[product])
             made[tenant.subdomain] = {
                 "category": lamps,
                 "product": product,

@@ -198,10 +198,10 @@ def test_support_takes_an_order_by_phone_edits_it_and_takes_a_line_back_with_a_p
 def test_auditor_reads_the_audit_log_and_cannot_change_anything(
     login, page, production_server, auditor, ops_user, make_product
 ):
-    from inventory.services import product_publish
+    from inventory.services import product_set_flag
 
     product = make_product(name="Audited lamp", published=False)
-    product_publish(products=[product], user=ops_user)
+    product_set_flag(flag="publish", products=[product], user=ops_user)
 
     login("ada", "pw-ada")
     page.goto(production_server + f"/admin/audit/auditentry/?user__id__exact={ops_user.pk}")
@@ -234,14 +234,14 @@ canvas => {
 def test_dashboard_shows_figures_and_drawn_charts_without_console_errors(
     login, page, production_server, superuser, make_product, make_customer
 ):
-    from orders.services import order_complete, order_ship
+    from orders.services import order_transition
 
     mugs = make_product(name="Dash mug", price="10.00", stock=100)
     make_product(name="Nearly gone lamp", stock=2)
     for quantity in (1, 2, 3):
         order = order_place(customer=make_customer(), lines={mugs: quantity})
-        order_ship(order=order)
-        order_complete(order=order)
+        order_transition(to="shipped", order=order)
+        order_transition(to="completed", order=order)
     order_place(customer=make_customer(), lines={mugs: 1}, charge=False)
 
     login("boss", "pw-boss")
@@ -306,7 +306,7 @@ def test_support_reads_in_the_outbox_what_the_customer_was_sent(
     from pathlib import Path
 
     from notifications.models import Message
-    from orders.services import order_ship
+    from orders.services import order_transition
     from tests.celery_helpers import embedded_worker, filesystem_broker
 
     settings.EMAIL_KEEP = True
@@ -336,7 +336,7 @@ def test_support_reads_in_the_outbox_what_the_customer_was_sent(
         expect(mail.locator("body")).to_contain_text("21.60 USD")
         expect(page.locator("body")).to_contain_text("2 x Blue mug")  # the plain text
 
-        order_ship(order=order)
+        order_transition(to="shipped", order=order)
         kept(order=order, kind="order_shipped")
         page.goto(production_server + f"/admin/orders/order/{order.pk}/change/")
         emails = page.locator("#dataset-message-group")

@@ -7,9 +7,11 @@ import pytest
 from django.utils import timezone
 
 from backoffice.models import Tenant
-from backoffice.tenancy import activate
-from inventory import imports
-from inventory.models import Category, ImportJob
+from core.tenancy import activate
+from imports.jobs import import_job_create, import_job_run
+from imports.models import ImportJob
+from imports.progress import import_jobs_fail_stale
+from inventory.models import Category
 from notifications.models import Message
 from tests.notifications.conftest import html_of, text_of
 
@@ -26,11 +28,11 @@ def olivia(ops_user):
 
 def background_import(content: bytes, user, capture) -> ImportJob:
     Category.objects.get_or_create(name="Phones", slug="phones")
-    job = imports.import_job_create(
+    job = import_job_create(
         resource="products", file_name="supplier.csv", content=content, file_format="csv", user=user
     )
     with capture(execute=True):
-        imports.import_job_run(job.pk, background=True)  # what the worker's task does
+        import_job_run(job.pk, background=True)  # what the worker's task does
     job.refresh_from_db()
     return job
 
@@ -48,7 +50,7 @@ def test_a_finished_import_tells_who_started_it_the_counts_and_the_link(
     text = text_of(sent)
     assert text.startswith("Hello Olivia,\n\nThe import of supplier.csv (products) has finished.")
     assert "  Rows: 2\n  New: 2\n  Changed: 0\n  Unchanged: 0" in text
-    link = f"https://backoffice.example.com/admin/inventory/importjob/{job.pk}/change/"
+    link = f"https://backoffice.example.com/admin/imports/importjob/{job.pk}/change/"
     assert f"The job: {link}" in text
     assert f'<a href="{link}"' in html_of(sent)
     assert Message.objects.get().import_job_id == job.pk
@@ -75,7 +77,7 @@ def test_a_failed_import_lists_the_rows_to_fix(
 def test_an_import_whose_worker_died_is_reported_failed(
     mail_server, eager_tasks, olivia, django_capture_on_commit_callbacks
 ):
-    job = imports.import_job_create(
+    job = import_job_create(
         resource="products", file_name="big.csv", content=b"sku\n", file_format="csv", user=olivia
     )
     ImportJob.objects.filter(pk=job.pk).update(
@@ -86,7 +88,7 @@ def test_an_import_whose_worker_died_is_reported_failed(
         heartbeat_at=timezone.now() - timedelta(hours=1),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        imports.import_jobs_fail_stale()
+        import_jobs_fail_stale()
 
     [sent] = mail_server.received
     assert sent["Subject"] == "Import of big.csv failed"
@@ -104,7 +106,7 @@ def test_links_go_to_the_shop_of_the_import(
         )
 
     [sent] = mail_server.received
-    assert f"https://acme.backoffice.example.com/admin/inventory/importjob/{job.pk}/change/" in text_of(sent)
+    assert f"https://acme.backoffice.example.com/admin/imports/importjob/{job.pk}/change/" in text_of(sent)
     assert "The back office of Acme: you started this import." in text_of(sent)
 
 

@@ -5,7 +5,7 @@ reply-to address, in plain text and HTML."""
 import pytest
 from django.db import transaction
 
-from backoffice.tenancy import current_tenant
+from core.tenancy import current_tenant
 from notifications.models import Message
 from orders.services import order_bulk_transition, order_pay, order_place, order_refund, order_ship
 from tests.notifications.conftest import html_of, text_of
@@ -202,7 +202,7 @@ def test_each_shop_sends_under_its_own_name_and_reply_to_address(
     mail_server, eager_tasks, make_customer, make_product, django_capture_on_commit_callbacks
 ):
     from backoffice.models import Tenant
-    from backoffice.tenancy import activate
+    from core.tenancy import activate
 
     acme = Tenant.objects.create(
         name="Acme", subdomain="acme", email_sender_name="Acme Orders", email_reply_to="care@acme.test"

@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from backoffice.models import Tenant
-from backoffice.tenancy import activate
+from core.tenancy import activate
 from notifications.models import Message
-from orders.services import order_place, order_ship
+from orders.services import order_place, order_transition
 from tests.admin_helpers import query_count
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_the_order_page_lists_the_e_mails_its_customer_got(
     order = place(make_product, make_customer(email="ada@example.com"), django_capture_on_commit_callbacks)
     other = place(make_product, make_customer(email="ben@example.com"), django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        order_ship(order=order)
+        order_transition(to="shipped", order=order)
 
     page = (
         client_for(support_user).get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()

@@ -10,10 +10,10 @@ from orders.services import (
     OrderError,
     PaymentDeclined,
     order_cancel,
-    order_details_set,
     order_draft_create,
     order_lines_set,
     order_place,
+    order_update,
 )
 
 pytestmark = pytest.mark.django_db
@@ -78,16 +78,16 @@ def test_a_drafts_customer_and_address_change_freely_a_placed_orders_customer_do
 ):
     draft = order_draft_create(customer=make_customer(), lines={make_product(): 1})
     other = make_customer()
-    order_details_set(order=draft, customer=other, shipping_address="1 New Road\r\nTown")
+    order_update(order=draft, data={"customer": other, "shipping_address": "1 New Road\r\nTown"})
     draft.refresh_from_db()
     assert draft.customer == other and draft.shipping_address == "1 New Road\nTown"
     history = draft.history.count()
-    order_details_set(order=draft, shipping_address="1 New Road\r\nTown")  # as a browser re-posts it
+    order_update(order=draft, data={"shipping_address": "1 New Road\r\nTown"})  # as a browser re-posts it
     assert draft.history.count() == history  # nothing changed, nothing logged
 
     order = order_place(draft=draft)
     with pytest.raises(OrderError, match="its customer can't change"):
-        order_details_set(order=order, customer=make_customer())
+        order_update(order=order, data={"customer": make_customer()})
 
 
 def test_a_draft_is_discarded_by_cancelling_it(make_product, make_customer, gateway):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from backoffice.tenancy import current_tenant
+from core.tenancy import current_tenant
 from orders.models import Order, OrderNote, Payment
 from orders.payments import FakePaymentGateway
 

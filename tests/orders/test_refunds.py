@@ -1,4 +1,5 @@
-"""Refunds and returns: the amount, the charges it goes back to, the goods per line, a reason."""
+"""Refunds, returns and cancellations: the amount, the charges it goes back to, the goods per line,
+a reason."""
 
 import io
 from decimal import Decimal
@@ -8,9 +9,10 @@ from django.core.management import call_command
 
 from inventory.models import Product, StockMovement
 from inventory.selectors import ledger_balance
-from orders.models import Operation, OrderReturn, OrderStatus, Payment
+from orders.models import Operation, Order, OrderReturn, OrderStatus, Payment
 from orders.services import (
     OrderError,
+    order_bulk_transition,
     order_cancel,
     order_complete,
     order_lines_set,
@@ -26,6 +28,10 @@ pytestmark = pytest.mark.django_db
 
 def stock_of(product):
     return Product.objects.get(pk=product.pk).stock
+
+
+def money_of(order):
+    return Order.objects.with_money().values("total", "paid", "refunded", "balance").get(pk=order.pk)
 
 
 def reconciles():
@@ -189,7 +195,7 @@ def test_refunds_and_cancellations_announce_the_money_given_back(
 
 
 def test_refunds_run_beside_other_refunds_but_not_beside_a_cancellation(make_product, make_customer, gateway):
-    from backoffice.exceptions import DomainError
+    from core.exceptions import DomainError
     from orders.services import PaymentPending
 
     order = order_place(customer=make_customer(), lines={make_product(price="10.00", stock=5): 2})  # 21.60
@@ -207,3 +213,63 @@ def test_refunds_run_beside_other_refunds_but_not_beside_a_cancellation(make_pro
         order_cancel(order=other, reason="Changed their mind")
     with pytest.raises(DomainError, match="has a payment under way"):
         order_refund(order=other, amount=Decimal("1.00"), reason="Goodwill")
+
+
+def test_cancelling_refunds_what_was_paid_to_its_charge_and_returns_stock(
+    make_product, make_customer, gateway
+):
+    mug = make_product(price="10.00", stock=10)
+    order = order_place(customer=make_customer(), lines={mug: 4})
+
+    order = order_cancel(order=order, reason="Customer changed their mind")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert stock_of(mug) == 10
+    assert gateway.refunds == [Decimal("43.20")]
+    refund = Payment.objects.get(kind="refund")
+    assert (
+        refund.charge == Payment.objects.get(kind="charge") and refund.reason == "Customer changed their mind"
+    )
+    assert (order.total, order.credited) == (Decimal("0.00"), Decimal("43.20"))
+    assert money_of(order)["balance"] == 0
+    movement = StockMovement.objects.filter(product=mug).first()
+    assert (movement.kind, movement.quantity) == (StockMovement.Kind.CANCELLATION, 4)
+    assert movement.reason == f"Restocked by cancellation of {order.number}"
+    assert ledger_balance(mug) == 10
+    assert reconciles()
+
+
+def test_cancelling_needs_a_reason(make_product, make_customer, gateway):
+    order = order_place(customer=make_customer(), lines={make_product(): 1})
+    with pytest.raises(OrderError, match="a reason is required"):
+        order_cancel(order=order, reason="  ")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_a_cancellation_after_an_edit_refunds_each_charge_no_more_than_it_captured(
+    make_product, make_customer, gateway
+):
+    mug = make_product(price="10.00", stock=10)
+    order = order_place(customer=make_customer(), lines={mug: 1})
+    order_lines_set(order=order, quantities={mug: 3})  # a second charge of 21.60
+
+    order_cancel(order=order, reason="Out of time")
+
+    refunds = {
+        p.charge.amount: p.amount for p in Payment.objects.filter(kind="refund").select_related("charge")
+    }
+    assert refunds == {Decimal("10.80"): Decimal("10.80"), Decimal("21.60"): Decimal("21.60")}
+    assert reconciles()
+
+
+def test_bulk_cancel_refunds_and_restocks_each_order_in_one_change_set(make_product, make_customer, gateway):
+    mug = make_product(price="10.00", stock=10)
+    orders = [order_place(customer=make_customer(), lines={mug: 2}) for _ in range(3)]
+
+    change_set = order_bulk_transition(orders=orders, to=OrderStatus.CANCELLED, reason="Fraud ring")
+
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.CANCELLED}
+    assert gateway.refunds == [Decimal("21.60")] * 3 and stock_of(mug) == 10
+    assert change_set.row_count >= 3
+    assert reconciles()

@@ -11,7 +11,7 @@ from django.db import connection
 from audit.sealing import seal_tenant, trail_verify
 from backoffice.models import Tenant
 from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
-from backoffice.tenancy import activate, add_tenant_argument, current_tenant, tenant_from_options
+from core.tenancy import activate, add_tenant_argument, current_tenant, tenant_from_options
 from inventory.demo_data import seed_categories, seed_products
 from inventory.models import Product
 from orders.demo_data import seed_customers, seed_orders

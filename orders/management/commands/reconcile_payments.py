@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.money import format_money
-from backoffice.tenancy import activate, add_tenant_argument, tenant_from_options
+from core.money import format_money
+from core.tenancy import activate, add_tenant_argument, tenant_from_options
 from orders.reconciliation import payment_mismatches
 
 
