@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.models import Product, StockMovement
+from inventory.models import StockMovement
 from orders.models import OrderStatus, Payment
 from orders.services import (
     OrderError,
@@ -15,12 +15,9 @@ from orders.services import (
     order_place,
     order_update,
 )
+from tests.orders.helpers import stock_of
 
 pytestmark = pytest.mark.django_db
-
-
-def stock_of(product):
-    return Product.objects.get(pk=product.pk).stock
 
 
 def test_a_draft_takes_no_stock_and_charges_nothing_until_it_is_placed(

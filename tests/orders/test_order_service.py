@@ -1,9 +1,7 @@
-import io
 import random
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Sum
 
 from inventory.models import Product, StockMovement
@@ -26,22 +24,9 @@ from orders.services import (
     order_ship,
     order_transition,
 )
+from tests.orders.helpers import money_of, reconciles, stock_of
 
 pytestmark = pytest.mark.django_db
-
-
-def stock_of(product):
-    return Product.objects.get(pk=product.pk).stock
-
-
-def money_of(order):
-    return Order.objects.with_money().values("total", "paid", "refunded", "balance").get(pk=order.pk)
-
-
-def reconciles():
-    out = io.StringIO()
-    call_command("reconcile_payments", stdout=out)
-    return "Every order agrees with its payments." in out.getvalue()
 
 
 def test_placing_an_order_takes_stock_charges_the_customer_and_computes_tax_to_the_cent(

@@ -1,13 +1,11 @@
 """Refunds, returns and cancellations: the amount, the charges it goes back to, the goods per line,
 a reason."""
 
-import io
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
-from inventory.models import Product, StockMovement
+from inventory.models import StockMovement
 from inventory.selectors import ledger_balance
 from orders.models import Operation, Order, OrderReturn, OrderStatus, Payment
 from orders.services import (
@@ -22,22 +20,9 @@ from orders.services import (
     order_ship,
 )
 from orders.signals import order_cancelled, order_refunded
+from tests.orders.helpers import money_of, reconciles, stock_of
 
 pytestmark = pytest.mark.django_db
-
-
-def stock_of(product):
-    return Product.objects.get(pk=product.pk).stock
-
-
-def money_of(order):
-    return Order.objects.with_money().values("total", "paid", "refunded", "balance").get(pk=order.pk)
-
-
-def reconciles():
-    out = io.StringIO()
-    call_command("reconcile_payments", stdout=out)
-    return "Every order agrees with its payments." in out.getvalue()
 
 
 @pytest.fixture
