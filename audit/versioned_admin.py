@@ -63,6 +63,8 @@ def page_versions(request) -> PageVersions | None:
 def choices(request) -> dict:
     """key -> {field: "theirs" | "yours"}: what the person chose in a conflict's table."""
     picked: dict = {}
+    if request is None:  # a formset used without a page (no choices to read)
+        return picked
     for name, value in request.POST.items():
         if name.startswith(CHOICE_PREFIX) and value in (THEIRS, YOURS):
             key, _, field_name = name.removeprefix(CHOICE_PREFIX).rpartition(":")
