@@ -139,6 +139,8 @@ def staff_client(username: str, *, first_name: str = "", role: str | None = None
     client.force_login(user)
     client.user = user
     return client
+
+
 def page_text(response) -> str:
     """The page's words, as a person reads them (no tags, single spaces)."""
     return re.sub(r"\s+", " ", strip_tags(response.content.decode()))

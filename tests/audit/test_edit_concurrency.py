@@ -9,10 +9,12 @@ import pytest
 from django.urls import reverse
 
 import inventory.services
+import orders.services.edits
 from backoffice.roles import OPERATIONS, SUPPORT
 from inventory.admin import ProductAdmin
 from inventory.models import Product, ProductImage
-from orders.admin import CustomerAdmin
+from orders.admin_records import CustomerAdmin
+from orders.services import order_place
 from tests.admin_helpers import form_data, has_message, staff_client
 from tests.concurrency_helpers import in_thread, someone_waits_for_a_lock
 
@@ -142,3 +144,25 @@ def test_the_same_customer_at_the_same_instant_one_wins_and_the_other_sees_both(
     assert (clash.label, clash.theirs, clash.yours) == ("e-mail", "grace@navy.example", "hopper@example.com")
     grace.refresh_from_db()
     assert (grace.email, grace.phone) == ("grace@navy.example", "")
+
+
+def test_the_same_order_line_at_the_same_instant_one_wins_and_the_other_sees_both(
+    monkeypatch, roles, make_product, make_customer
+):
+    ada = staff_client("ada.support", first_name="Ada", role=SUPPORT)
+    sam = staff_client("sam", role=SUPPORT)
+    mug = make_product(name="Blue mug", sku="MUG-1", price="10.00", stock=20)
+    order = order_place(customer=make_customer(), lines={mug: 2}, charge=False)
+    adas, sams = (
+        opened(ada, order, **{"items-0-quantity": "3"}),
+        opened(sam, order, **{"items-0-quantity": "5"}),
+    )
+    holding = held_in_its_transaction(monkeypatch, orders.services.edits, "_write_plan")
+
+    first, second = race(holding, ada, adas, sam, sams, order)
+
+    assert first.status_code == 302
+    clash = second.context["edit_conflict"].clashes[0]
+    assert (clash.label, clash.before, clash.theirs, clash.yours) == ("quantity", "2", "3", "5")
+    assert order.items.get().quantity == 3
+    assert Product.objects.get(pk=mug.pk).stock == 17  # only Ada's unit taken
