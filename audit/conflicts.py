@@ -161,8 +161,9 @@ def edit_merge(current, *, data: dict, version: Version | None, record: str | No
     """Under the caller's row lock on ``current``: the changes of ``data`` (field -> value) to apply on
     the record as it is now. Without a ``version`` (no page was opened: a command, an import) they
     apply as they are. Raises ``EditConflict`` when someone changed one of the same fields to
-    something else since ``version``; else notes whose changes stay (``noting``)."""
-    if version is None or not data:
+    something else since ``version``; else notes whose changes stay (``noting``), also when the
+    person changed nothing of this record (only other rows of the page)."""
+    if version is None:
         return data
     fields, base = version.fields(), version.base()
     now = {name: comparable(f, getattr(current, f.attname)) for name, f in fields.items()}

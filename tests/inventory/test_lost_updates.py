@@ -180,6 +180,19 @@ def test_image_rows_merge_field_by_field(ada, olivia, lamp):
     assert image.history.first().history_change_reason == "Edited in the admin (url)"
 
 
+def test_changing_only_an_image_still_says_who_changed_the_product_since(ada, olivia, lamp):
+    olivias_page, adas_page = opened(olivia, lamp), opened(ada, lamp)
+    save(ada, lamp, adas_page, price="12.00")
+
+    response = save(
+        olivia, lamp, olivias_page, **{f"images-{image_index(olivias_page, 'Front')}-alt_text": "Ahead"}
+    )
+
+    assert has_message(response, "Ada changed the price at ")
+    assert Product.objects.get(pk=lamp.pk).price == Decimal("12.00")
+    assert lamp.images.get(position=0).alt_text == "Ahead"
+
+
 def test_the_same_image_field_changed_by_both_comes_back_side_by_side(ada, olivia, lamp):
     olivias_page, adas_page = opened(olivia, lamp), opened(ada, lamp)
     front = image_index(adas_page, "Front")

@@ -87,6 +87,7 @@ def test_an_address_and_a_line_changed_at_once_both_stay(ada, sam, order):
     assert quantities(order) == {"MUG-1": 3, "LAMP-1": 1}
     assert order.total == Decimal("64.80")  # (3 x 10 + 30) + 8% tax
     assert stock("MUG-1") == 17
+    assert has_message(response, "Ada changed the shipping address at ")
     address_changes = order.history.filter(shipping_address="1 Old Road\nTown", history_user__username="sam")
     assert not address_changes.exists()
 
