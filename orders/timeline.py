@@ -53,7 +53,8 @@ def _history_events(order):
         who = _name(row.history_user)
         if previous is None:
             if row.status == OrderStatus.DRAFT:
-                yield Event(row.history_date, "Draft created", "edit_note", who=who, amount=row.total)
+                # A draft is written before its lines: its first total is no amount worth showing.
+                yield Event(row.history_date, "Draft created", "edit_note", who=who, amount=row.total or None)
             else:
                 yield Event(row.history_date, "Placed", "shopping_cart", "info", who, amount=row.total)
         else:
