@@ -217,6 +217,10 @@ def test_lines_are_read_only_on_a_shipped_order(
         and not inline.has_add_permission
         and not inline.has_delete_permission
     )
+    buttons = page_text(page)
+    assert "Save and continue editing" not in buttons and "Refund / return" in buttons  # nothing to save
+    paid = order_place(customer=make_customer(), lines={mug: 1})
+    assert "Save and continue editing" in page_text(client_for(support_user).get(change_url(paid)))
 
 
 def test_an_order_page_offers_only_the_actions_its_status_allows(
