@@ -103,7 +103,8 @@ def _payment_events(order):
     for payment in payments:
         title, icon, tone = PAYMENT_TITLES[(payment.kind, payment.status)]
         details = [payment.get_purpose_display()]
-        if payment.reason and payment.reason not in details:
+        # Reasons the services write ("Order ORD-1 placed") repeat the purpose; staff's own are kept.
+        if payment.reason and payment.reason not in details and order.number not in payment.reason:
             details.append(payment.reason)
         if payment.charge_id:
             details.append(f"Back to charge {payment.charge.gateway_reference}")

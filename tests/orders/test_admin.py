@@ -198,6 +198,9 @@ def test_the_timeline_tells_the_orders_story_newest_first(
     for expected in ("Placed", "Charged", "Lines edited", "Paid → Shipped", "Refunded", "Goods returned"):
         assert expected in titles
     assert titles.index("Placed") > titles.index("Lines edited") > titles.index("Paid → Shipped")
+    refund = next(event for event in page.context["timeline"] if event.title == "Refunded")
+    first_charge = [event for event in page.context["timeline"] if event.title == "Charged"][-1]
+    assert first_charge.details == ["Order placed"] and "Chipped" in refund.details  # said once each
     text = page_text(page)
     charge = Payment.objects.filter(kind="charge").order_by("created_at").first()
     assert charge.gateway_reference in text and "Blue mug (MUG-1): 1 → 3" in text
