@@ -18,6 +18,7 @@ from .errors import ImportBusy, ImportRefused
 from .files import count_rows, local_file
 from .locking import COMMAND_LOCK_WAIT, REQUEST_LOCK_WAIT, WORKER_LOCK_WAIT, shop_import_lock
 from .models import ImportJob
+from .presets import preset_named
 from .progress import import_job_is_stale, import_jobs_fail_stale, stale_after
 from .readers import ImportFileError
 from .registry import new_spec
@@ -218,7 +219,7 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
                 all_or_nothing=not options.skip_invalid,
             )
             if report.fix_rows:
-                _keep_fix_file(job, source.raw, report)
+                _keep_fix_file(job, source.raw, report, options)
     except JobTakenOver:
         logger.warning("Import job %s was marked failed or taken over while it ran: stopped", job_id)
         return None
@@ -267,11 +268,13 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
     return report
 
 
-def _keep_fix_file(job: ImportJob, raw, report: ImportReport) -> None:
+def _keep_fix_file(job: ImportJob, raw, report: ImportReport, options: ImportOptions) -> None:
     """The invalid rows as the file had them, with their problems: kept with the job to download."""
     if job.fix_file:
         job.fix_file.delete(save=False)
-    job.fix_file.save("rows-to-fix.csv", ContentFile(fix_file_csv(raw, report.fix_rows)), save=False)
+    preset = preset_named(options.preset)
+    content = fix_file_csv(raw, report.fix_rows, group_by=preset.group_by if preset is not None else "")
+    job.fix_file.save("rows-to-fix.csv", ContentFile(content), save=False)
     ImportJob.objects.filter(pk=job.pk).update(fix_file=job.fix_file.name)
 
 

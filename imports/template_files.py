@@ -3,6 +3,7 @@ and the rows of an import to fix (the file's own columns, a "problem" column, th
 
 import csv
 import io
+from itertools import groupby, islice
 
 import openpyxl
 from openpyxl.styles import Font
@@ -10,9 +11,10 @@ from openpyxl.styles import Font
 from core.exports import spreadsheet_safe
 
 from .spec import ImportSpec
-from .tables import SetAside, Table
+from .tables import Table
 
 PROBLEM_COLUMN = "problem"
+MAX_GROUP = 5000  # rows of one group copied with its rows to fix
 
 
 def template_rows(spec: ImportSpec) -> tuple[list[str], list[str]]:
@@ -50,27 +52,37 @@ def template_xlsx(spec: ImportSpec) -> bytes:
     return buffer.getvalue()
 
 
-def fix_file_rows(raw: Table, problems: dict[int, str]):
-    """The header and the invalid rows of ``raw`` (the file as it was sent), each with its problems."""
+def fix_file_rows(raw: Table, problems: dict[int, str], *, group_by: str = ""):
+    """The header and the invalid rows of ``raw`` (the file as it was sent), each with its problems.
+    With ``group_by`` (a column whose rows belong together, as Shopify's Handle), a row to fix comes
+    with the other rows of its group, which hold what it leaves out (imported again, they change
+    nothing)."""
     yield [*raw.headers, PROBLEM_COLUMN]
     width = len(raw.headers)
-    remaining = len(problems)
-    for number, cells in raw.records():
-        if number not in problems:
+    group = raw.headers.index(group_by) if group_by in raw.headers else None
+    rows = (
+        (number, (["" if c is None else c for c in cells] + [""] * width)[:width])
+        for number, cells in raw.records()
+    )
+    if group is None:
+        yield from ([*values, problems[number]] for number, values in rows if number in problems)
+        return
+    for key, members in groupby(rows, key=lambda row: row[1][group]):
+        members = list(islice(members, MAX_GROUP))
+        if not any(number in problems for number, _ in members):
             continue
-        values = [] if isinstance(cells, SetAside) else ["" if cell is None else cell for cell in cells]
-        values = (list(values) + [""] * width)[:width]
-        yield [*values, problems[number]]
-        remaining -= 1
-        if not remaining:
-            return
+        for number, values in members:
+            yield [
+                *values,
+                problems.get(number) or f"(not to fix: a row of “{key}”, which the rows to fix need)",
+            ]
 
 
-def fix_file_csv(raw: Table, problems: dict[int, str]) -> bytes:
+def fix_file_csv(raw: Table, problems: dict[int, str], *, group_by: str = "") -> bytes:
     """The rows to fix as CSV (UTF-8 with a BOM): formulas escaped as exports escape them, read back as
     they were by the import."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for row in fix_file_rows(raw, problems):
+    for row in fix_file_rows(raw, problems, group_by=group_by):
         writer.writerow([spreadsheet_safe(cell) if isinstance(cell, str) else cell for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

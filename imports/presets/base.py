@@ -23,6 +23,7 @@ class Preset:
     resource = ""
     summary = ""  # what its rules do, in a sentence or two, for the mapping page
     signature: tuple[str, ...] = ()
+    group_by = ""  # a header whose rows belong together (the first holds what the others leave out)
     columns: dict[str, str] = {}
     uses: dict[str, str] = {}
     notes: dict[str, str] = {}

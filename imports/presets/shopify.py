@@ -44,6 +44,7 @@ class ShopifyProducts(Preset):
         "the reason; draft and archived products are imported unpublished."
     )
     signature = ("Handle", "Title", "Body (HTML)", "Variant SKU", "Variant Price")
+    group_by = "Handle"
     columns = {
         "Variant SKU": "sku",
         "Title": "name",

@@ -3,7 +3,8 @@
 - Simple products are products; a **variable** product is sold through its **variations** (rows of
   type ``variation`` naming it in ``Parent``, by ``id:44`` or by SKU), each with its own SKU and price:
   the variations are imported, the variable product is skipped with the reason, and each variation
-  takes its parent's category, description, pictures and "featured" flag where it has none of its own.
+  takes its parent's category, description and pictures where it has none of its own, and its
+  "featured" flag (WooCommerce features products, not variations).
   Grouped and external products are skipped too (no price of their own; sold on another site).
 - ``Categories`` holds paths (``Clothing > Tshirts``), several of them comma-separated: a product
   here has one category, the deepest one named.
@@ -104,10 +105,11 @@ class WooCommerceProducts(Preset):
             ("category", "categories"),
             ("description", "description"),
             ("images", "images"),
-            ("is_featured", "is featured"),
         ):
             if layout.comes_from(target, header) and not str(values.get(target) or "").strip():
                 values[target] = parent.get(header, "")
+        if parent and layout.comes_from("is_featured", "is featured"):
+            values["is_featured"] = parent["is featured"]  # a variation is featured with its product
         if layout.comes_from("name", "name") and not str(values.get("name") or "").strip() and parent:
             attributes = [layout.cell(cells, f"attribute {n} value s") for n in (1, 2, 3)]
             values["name"] = joined(

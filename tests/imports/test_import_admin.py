@@ -133,9 +133,14 @@ def test_a_file_read_with_the_wrong_encoding_gets_a_message_a_person_can_act_on(
 
     # Told it is UTF-8, the preview reads it as the import would: the line and the byte, what to do.
     form = detected.context["mapping_form"]
-    data = {**{name: form.initial.get(name, "") for name in form.fields}, "started_from": form.initial["start_from"]}
+    data = {
+        **{name: form.initial.get(name, "") for name in form.fields},
+        "started_from": form.initial["start_from"],
+    }
     page = client.post(reverse("admin:inventory_product_import_map"), {**data, "encoding": "utf-8"})
-    assert "Line 2 of the file can't be read as UTF-8 text (byte 0xe9)" in html.unescape(page.content.decode())
+    assert "Line 2 of the file can't be read as UTF-8 text (byte 0xe9)" in html.unescape(
+        page.content.decode()
+    )
     assert page.context.get("confirm_form") is None
 
 
