@@ -102,8 +102,8 @@ def _by_name(key: str, candidates) -> list[tuple[int, tuple[str, str]]]:
 
 def _settle(spec, headers, claims, decided) -> list[Guess]:
     taken: dict[str, int] = {}
-    chosen: dict[int, tuple[str, str]] = {}
-    for _, index, target, reason in sorted(claims, key=lambda claim: (claim[0], claim[1])):
+    chosen: dict[int, tuple[str, str, bool]] = {}
+    for strength, index, target, reason in sorted(claims, key=lambda claim: (claim[0], claim[1])):
         if index in chosen:
             continue
         if target in taken:
@@ -112,14 +112,15 @@ def _settle(spec, headers, claims, decided) -> list[Guess]:
             )
             continue
         taken[target] = index
-        chosen[index] = (target, reason)
+        chosen[index] = (target, reason, strength <= CERTAIN)
     guesses = []
     for index, header in enumerate(headers):
         if index in chosen:
-            target, reason = chosen[index]
+            guesses.append(Guess(index, header, *chosen[index]))
         else:
-            target, reason = IGNORE, decided.get(index, "no column of ours matches: ignored")
-        guesses.append(Guess(index, header, target, reason))
+            guesses.append(
+                Guess(index, header, IGNORE, decided.get(index, "no column of ours matches: ignored"))
+            )
     return guesses
 
 

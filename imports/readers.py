@@ -12,6 +12,7 @@ text, or a workbook's or a JSON file's plain values.
 
 import json
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
@@ -54,9 +55,20 @@ def open_table(
 
 # --- XLSX -----------------------------------------------------------------------------------------
 def _xlsx_table(path: Path) -> Table:
+    @contextmanager
     def workbook():
+        # Opened as a file, not by its name: uploads are kept under names without an extension,
+        # which openpyxl would refuse.
+        with path.open("rb") as handle:
+            book = _load_workbook(handle)
+            try:
+                yield book
+            finally:
+                book.close()
+
+    def _load_workbook(handle):
         try:
-            return openpyxl.load_workbook(path, read_only=True, data_only=True)
+            return openpyxl.load_workbook(handle, read_only=True, data_only=True)
         except zipfile.BadZipFile as error:
             raise ImportFileError(
                 f"“{printable(path.name)}” is not an Excel workbook (.xlsx): {printable(str(error))}."
@@ -80,25 +92,19 @@ def _xlsx_table(path: Path) -> Table:
                 f"The workbook can't be read past its damaged part: {printable(str(error))}."
             ) from error
 
-    book = workbook()
-    try:
+    with workbook() as book:
         header_row = next(sheet_rows(book), None)
-    finally:
-        book.close()
     if not header_row or not any(cell is not None and str(cell).strip() for cell in header_row):
         raise ImportFileError("The first sheet is empty: its first row must name the columns.")
     headers = checked_headers(header_row)
     width = len(headers)
 
     def open_rows():
-        book = workbook()
-        try:
+        with workbook() as book:
             rows = sheet_rows(book)
             next(rows, None)
             for cells in rows:
                 yield cells[:width]
-        finally:
-            book.close()
 
     return Table(headers=headers, open_rows=open_rows)
 
