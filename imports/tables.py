@@ -68,7 +68,7 @@ class Table:
                 ) from error
             except csv.Error as error:
                 raise ImportFileError(
-                    f"Row {number} can't be read as CSV: {printable(str(error))}. Nothing was imported."
+                    f"Row {number} can't be read as CSV: {csv_problem(error)}. Nothing was imported."
                 ) from error
             yield number, cells
 
@@ -98,6 +98,18 @@ class Table:
             delimiter=self.delimiter,
             line_end=self.line_end,
         )
+
+
+def csv_problem(error: csv.Error) -> str:
+    """What a CSV reader's error means, in words (its own are Python's)."""
+    said = str(error)
+    if "field larger than field limit" in said:
+        return f"a cell is longer than {csv.field_size_limit():,} characters (is a quote left open?)"
+    if "unexpected end of data" in said:
+        return "a quote is opened and never closed"
+    if "NUL" in said:
+        return "it holds NUL characters (is it a text file?)"
+    return "its quotes don't line up (a cell with a quote inside is quoted whole, its quotes doubled)"
 
 
 def printable(text: str, limit: int = 60) -> str:

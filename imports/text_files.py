@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from .tables import ImportFileError, Table, checked_headers, printable
+from .tables import ImportFileError, Table, checked_headers, csv_problem, printable
 
 _CHUNK = 1 << 16
 _UTF8_CHECK_CHUNK = 1 << 20
@@ -181,8 +181,8 @@ def text_lines(path: Path, encoding: str) -> Iterator[str]:
                 yield from text
             except UnicodeDecodeError as error:
                 raise ImportFileError(
-                    f"The file can't be read as {encoding_label(encoding)} text ({error.reason}): choose "
-                    "the file's encoding and read it again. Nothing was imported."
+                    f"The file can't be read as {encoding_label(encoding)}: some of its bytes are no "
+                    "character there. Choose the file's encoding and read it again. Nothing was imported."
                 ) from error
         return
     utf8 = encoding in ("utf-8", "utf-8-sig")
@@ -223,7 +223,7 @@ def csv_table(path: Path, *, encoding: str | None = None, delimiter: str | None 
     try:
         headers = next(csv.reader([first_line], delimiter=delimiter), [])
     except csv.Error as error:
-        raise ImportFileError(f"The first row can't be read as CSV: {printable(str(error))}.") from error
+        raise ImportFileError(f"The first row can't be read as CSV: {csv_problem(error)}.") from error
     headers = checked_headers([header.removeprefix("\ufeff") for header in headers])
     width = len(headers)
 
