@@ -62,9 +62,9 @@ def import_job_progress(job: ImportJob) -> dict:
     if status == ImportJob.Status.QUEUED:
         headline, percent = "Queued: waiting for a worker.", 0
     elif status == ImportJob.Status.RUNNING and not job.rows_processed and job.rows_checked < job.rows_total:
-        headline = f"Checking row {job.rows_checked:,} of {total}."
+        headline = f"Checking the rows: {job.rows_checked:,} of {total} checked."
     elif status == ImportJob.Status.RUNNING:
-        headline = f"Writing row {job.rows_processed:,} of {total}."
+        headline = f"Writing: {job.rows_processed:,} of {total} rows written."
     elif status == ImportJob.Status.DONE:
         skipped = f", {job.set_aside_count:,} skipped" if job.set_aside_count else ""
         headline = (

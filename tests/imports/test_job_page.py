@@ -67,8 +67,12 @@ def test_each_moment_of_a_job_is_one_sentence(lamps, settings, monkeypatch):
     monkeypatch.setattr(Import, "_write", watch_writes)
     import_job_run(job.pk)
 
-    assert seen[:3] == ["Checking row 2 of 5.", "Checking row 4 of 5.", "Writing row 0 of 5."]
-    assert "Writing row 2 of 5." in seen and "Writing row 4 of 5." in seen
+    assert seen[:3] == [
+        "Checking the rows: 2 of 5 checked.",
+        "Checking the rows: 4 of 5 checked.",
+        "Writing: 0 of 5 rows written.",
+    ]
+    assert "Writing: 2 of 5 rows written." in seen and "Writing: 4 of 5 rows written." in seen
     assert all("of 0" not in headline for headline in seen)
     job.refresh_from_db()
     assert import_job_progress(job)["headline"] == "Done: 5 rows, 5 new, 0 changed, 0 unchanged, 0 invalid."
