@@ -197,9 +197,13 @@ class ImportAdminMixin:
             start_from=start_from_choices(spec.name, saved),
             text_file=claims["format"] == "csv",
         )
+        guessed = [item.target for item in step.guesses]
+        chosen = form.targets() if posted is not None and form.is_valid() else guessed
         context = {
             "mapping": step,
             "mapping_form": form,
+            "mapped_count": sum(1 for target in chosen if target),
+            "ignored_count": sum(1 for target in chosen if not target),
             "mapping_rows": list(zip(form.column_fields(), step.guesses, step.samples, strict=True)),
             "file_name": claims["file_name"],
             "file_format": claims["format"],
@@ -214,9 +218,8 @@ class ImportAdminMixin:
                 return self._import_page(
                     request, spec, mapping_problems=problems(spec, step.headers, targets), **context
                 )
-            return self._import_page(
-                request, spec, **context, **self._previewed(request, spec, claims, options)
-            )
+            previewed = self._previewed(request, spec, claims, options)
+            return self._import_page(request, spec, mapping_folded=True, **context, **previewed)
         if not form.is_valid():
             return self._import_page(request, spec, **context)
         targets = form.targets()

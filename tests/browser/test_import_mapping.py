@@ -73,8 +73,10 @@ def test_operations_maps_a_suppliers_columns_saves_the_mapping_and_reuses_it(
     april.write_text(SUPPLIER.format(prefix="A"), encoding="cp1252")
     upload(page, production_server, april)
 
-    # The saved mapping is recognised and used: every column as saved, the preview at once.
+    # The saved mapping is recognised and used: the preview at once, the columns folded above it.
     expect(page.locator("#import-mapping-note")).to_contain_text("Your saved mapping “Lamp supplier”")
+    expect(goes_to(page, "Remarks")).to_be_hidden()
+    page.get_by_text("Where each of the 6 columns goes (6 imported, 0 ignored)").click()
     expect(goes_to(page, "Remarks")).to_have_value("description")
     expect(page.locator('#import-mapping-table tr[data-column="Remarks"]')).to_contain_text(
         "saved mapping “Lamp supplier”"

@@ -59,6 +59,7 @@ def test_a_suppliers_columns_are_guessed_shown_with_why_and_mapped_by_hand(clien
     assert (report.created, report.invalid, report.ignored_columns) == (2, 0, [])
     assert report.planned == [(0, "Home", True), (1, "Lighting", True)]
     assert "your choice" in text(preview)
+    assert "Where each of the 6 columns goes (6 imported, 0 ignored)" in text(preview)
     confirm(client, PRODUCTS, preview)
     lamp = Product.objects.get(sku="A-100")
     assert (lamp.description, lamp.stock, lamp.category.path) == ("Warm light", 4, "Home/Lighting")
@@ -97,8 +98,9 @@ def test_a_saved_mapping_is_used_again_for_a_file_with_the_same_columns(client_f
 
     april = upload(client, PRODUCTS, "april.csv", content.replace("A-10", "B-10").encode())
 
-    # Made for exactly these columns, certain: the preview comes at once.
+    # Made for exactly these columns, certain: the preview comes at once, the columns folded above it.
     assert april.context["report"].created == 2
+    assert '<details class="mb-4" id="import-mapping-columns">' in april.content.decode()
     assert {item.reason for item in april.context["mapping"].guesses} == {"saved mapping “Lamp supplier”"}
     confirm(client, PRODUCTS, april)
     assert Product.objects.filter(sku__startswith="B-10", category__slug="lighting").count() == 2
