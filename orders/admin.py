@@ -6,7 +6,7 @@ from django.http import Http404
 from django.urls import reverse
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
-from unfold.decorators import action, display
+from unfold.decorators import action
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
 from core.admin_base import (
@@ -16,6 +16,7 @@ from core.admin_base import (
     action_confirmation,
     redirect_from_dialog,
 )
+from core.cells import display
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.search import indexed_search
