@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('backoffice', '0003_tenant_email_sender'),
-        ('inventory', '0005_importjob_moves_to_imports'),
+        ('inventory', '0006_return_and_write_off_movements'),
     ]
 
     operations = [
