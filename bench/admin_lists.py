@@ -94,7 +94,7 @@ class Worker:
         from django.utils import timezone
 
         from audit.models import AuditEntry
-        from core.bulk import copy_rows
+        from core.bulk import copy_rows, secondary_indexes_deferred
         from orders.models import Order
 
         User = get_user_model()
@@ -124,6 +124,8 @@ class Worker:
             "history_id",
         ]
         done = 0
+        deferred = secondary_indexes_deferred([AuditEntry])  # its 12 indexes built once, after
+        deferred.__enter__()
         while done < missing:
             size = min(50_000, missing - done)
             rows = []
@@ -145,6 +147,7 @@ class Worker:
             with transaction.atomic():
                 copy_rows(AuditEntry, columns, rows)
             done += size
+        deferred.__exit__(None, None, None)
         print(f"audit log topped up with {missing} entries", file=sys.stderr)
 
     # --- the requests -----------------------------------------------------------------------------------
