@@ -124,30 +124,28 @@ class Worker:
             "history_id",
         ]
         done = 0
-        deferred = secondary_indexes_deferred([AuditEntry])  # its 12 indexes built once, after
-        deferred.__enter__()
-        while done < missing:
-            size = min(50_000, missing - done)
-            rows = []
-            for n in range(done, done + size):
-                order = rng.randint(1, top_order)
-                rows.append(
-                    (
-                        now - dt.timedelta(days=rng.uniform(0, 365)),
-                        rng.choice(staff).pk,
-                        order_type,
-                        str(order),
-                        f"ORD-{order:06d}",
-                        rng.choice(actions),
-                        rng.choice(reasons),
-                        ["status"],
-                        history + n,
+        with secondary_indexes_deferred([AuditEntry]):  # its 12 indexes built once, after
+            while done < missing:
+                size = min(50_000, missing - done)
+                rows = []
+                for n in range(done, done + size):
+                    order = rng.randint(1, top_order)
+                    rows.append(
+                        (
+                            now - dt.timedelta(days=rng.uniform(0, 365)),
+                            rng.choice(staff).pk,
+                            order_type,
+                            str(order),
+                            f"ORD-{order:06d}",
+                            rng.choice(actions),
+                            rng.choice(reasons),
+                            ["status"],
+                            history + n,
+                        )
                     )
-                )
-            with transaction.atomic():
-                copy_rows(AuditEntry, columns, rows)
-            done += size
-        deferred.__exit__(None, None, None)
+                with transaction.atomic():
+                    copy_rows(AuditEntry, columns, rows)
+                done += size
         print(f"audit log topped up with {missing} entries", file=sys.stderr)
 
     # --- the requests -----------------------------------------------------------------------------------
