@@ -265,7 +265,7 @@ class Worker:
         add("orders", "filtered", {"status__exact": "cancelled"})  # about one order in ten
         add("orders", "search number", {"q": order.number})
         add("orders", "search customer", {"q": customer.email})
-        add_sort("orders", "-total")
+        add_sort("orders", "-total_money")
         add("orders", "deep page by number", {"p": deep("orders", ["-created_at", "-id"])})
 
         add("order lines", "first page", {})
