@@ -383,6 +383,25 @@ STOCK_GOAL = 1.1  # our time / stock Django's for the same rows
 GROWTH_GOAL = 1.2  # time at --large rows / time at --small rows
 
 
+def unfold_column(model_admin, name):
+    """Our admin's column as a plain Unfold admin has it: badges and yes/no icons rendered by
+    Unfold's templates (``@display(label=…)``), not by core.cells."""
+    from unfold.decorators import display
+
+    method = getattr(type(model_admin), name)
+    raw = getattr(method, "__wrapped__", method)
+
+    def column(self, obj):
+        return raw(model_admin, obj)
+
+    options = {
+        "description": getattr(method, "short_description", None),
+        "ordering": getattr(method, "admin_order_field", None),
+        **getattr(method, "unfold_options", {}),
+    }
+    return display(column, **options)
+
+
 def install_naive_site():
     """The baseline: plain Unfold ModelAdmins (Django's defaults) with the product's list_display,
     filters and search fields, on their own admin site at /naive/."""
@@ -409,8 +428,9 @@ def install_naive_site():
     def naive(model, product_admin, **methods):
         """A ModelAdmin with the product admin's columns, filters, search and default ordering,
         computed columns done the obvious way (a query per row)."""
+        instance = admin.site._registry[model]
         copied = {
-            name: getattr(product_admin, name)
+            name: unfold_column(instance, name)
             for name in product_admin.list_display
             if isinstance(name, str) and hasattr(product_admin, name) and name not in methods
         }

@@ -33,6 +33,20 @@ def install_stock_engine():
     engines._engines = {}
 
 
+def delegated_column(model_admin, name):
+    """A list column that asks ``model_admin`` (our admin instance) for the cell, with the column's
+    title and sort field: our columns may use their admin's helpers."""
+    method = getattr(type(model_admin), name)
+
+    def column(self, obj):
+        return getattr(model_admin, name)(obj)
+
+    for attr in ("short_description", "admin_order_field", "boolean", "empty_value_display"):
+        if hasattr(method, attr):
+            setattr(column, attr, getattr(method, attr))
+    return column
+
+
 def stock_site(our_site):
     """An AdminSite named "stock" with a plain ModelAdmin for every model ``our_site`` registers that
     the benchmark lists."""
@@ -71,7 +85,7 @@ def stock_site(our_site):
 
     def stock(model, ours):
         columns = {
-            name: getattr(type(ours), name)
+            name: delegated_column(ours, name)
             for name in ours.list_display
             if isinstance(name, str) and hasattr(type(ours), name) and name != "action_checkbox"
         }
