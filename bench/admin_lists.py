@@ -300,19 +300,14 @@ class Worker:
     def explain(self, url: str) -> dict:
         """The scans PostgreSQL chose for the request's queries on business tables (EXPLAIN ANALYZE):
         which index each uses, or a sequential scan, and the time each took."""
-        from django.db import connection
 
         answer = self.run(url, count_queries=True)
         plans = []
         for sql in answer["sql"]:
             if sql.startswith("EXPLAIN") or not any(t in sql for t in BUSINESS_TABLES):
                 continue
-            with connection.cursor() as cursor:
-                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-                plan = cursor.fetchone()[0]
-            root = plan[0]
-            scans = sorted(set(_scans(root["Plan"])))
-            plans.append({"sql": sql[:120], "scans": scans, "ms": round(root["Execution Time"], 1)})
+            scans, elapsed = common.explain_analyze(sql)
+            plans.append({"sql": sql[:120], "scans": scans, "ms": round(elapsed, 1)})
         return {"plans": plans}
 
     def run(self, url: str, *, count_queries=False) -> dict:
@@ -348,17 +343,6 @@ class Worker:
 
 
 BUSINESS_TABLES = ("inventory_", "orders_", "audit_auditentry")
-
-
-def _scans(node):
-    """'Index Scan on product_name_idx', 'Seq Scan on orders_order', … for every scan in a plan."""
-    kind = node.get("Node Type", "")
-    if "Scan" in kind:
-        target = node.get("Index Name") or node.get("Relation Name") or ""
-        if target:
-            yield f"{kind} on {target}"
-    for child in node.get("Plans", []):
-        yield from _scans(child)
 
 
 def sort_param(site_name, model, column, user) -> str:

@@ -43,23 +43,9 @@ def measure(database_url: str, runs: int) -> dict:
         sql = query["sql"]
         if not any(table in sql for table in ("inventory_", "orders_")):
             continue
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-            plan = cursor.fetchone()[0]
-        root = plan[0]
-        scans = sorted(set(_scans(root["Plan"])))
-        plans.append({"sql": " ".join(sql.split())[:110], "scans": scans, "ms": root["Execution Time"]})
+        scans, elapsed = common.explain_analyze(sql)
+        plans.append({"sql": " ".join(sql.split())[:110], "scans": scans, "ms": elapsed})
     return {"median": common.median(times), "min": min(times), "plans": plans}
-
-
-def _scans(node):
-    kind = node.get("Node Type", "")
-    if "Scan" in kind:
-        target = node.get("Index Name") or node.get("Relation Name") or ""
-        if target:
-            yield f"{kind} on {target}"
-    for child in node.get("Plans", []):
-        yield from _scans(child)
 
 
 def main():
