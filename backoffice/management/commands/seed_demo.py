@@ -1,4 +1,7 @@
 import random
+import signal
+import sys
+import threading
 import time
 
 from django.apps import apps
@@ -54,6 +57,10 @@ def demo_data_author():
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+def _exit_on_sigterm(signum, frame):
+    sys.exit(128 + signum)
 
 
 class Command(BaseCommand):
@@ -117,9 +124,17 @@ class Command(BaseCommand):
         rows = options["products"] + options["customers"] + options["orders"]
         if rows >= DEFERRED_INDEXES_FROM:
             models = [model for label in DEMO_DATA_APPS for model in apps.get_app_config(label).get_models()]
-            with secondary_indexes_deferred(models) as dropped:
-                self.stdout.write(f"  {len(dropped)} indexes dropped while loading, built after")
-                self._load(options, rng, author, started)
+            # A stopped seed (Ctrl-C, or SIGTERM turned into SystemExit here) still builds the indexes
+            # again: without them the shop would work, slowly.
+            main_thread = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
+            try:
+                with secondary_indexes_deferred(models) as dropped:
+                    self.stdout.write(f"  {len(dropped)} indexes dropped while loading, built after")
+                    self._load(options, rng, author, started)
+            finally:
+                if main_thread:
+                    signal.signal(signal.SIGTERM, previous)
             self.stdout.write(f"  indexes built ({time.monotonic() - started:.0f}s)")
         else:
             self._load(options, rng, author, started)
