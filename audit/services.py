@@ -16,6 +16,7 @@ from simple_history.utils import get_history_model_for_model
 
 from core.exceptions import DomainError
 
+from .conflicts import changed_since
 from .models import ChangeSet
 from .recording import change_set_recording
 
@@ -24,8 +25,12 @@ class RevertRefused(DomainError):
     pass
 
 
-def record_revert(*, model, object_id, history_id, user=None, reason: str):
-    """Bring record ``object_id`` back to history version ``history_id``; returns the record."""
+def record_revert(
+    *, model, object_id, history_id, user=None, reason: str, seen_history_id: int | None = None
+):
+    """Bring record ``object_id`` back to history version ``history_id``; returns the record. With
+    ``seen_history_id`` (the record's last history row when the person opened the revert page), a
+    record saved again since is refused: the revert would undo that change unseen."""
     reason = (reason or "").strip()
     if not reason:
         raise RevertRefused("Say why you revert: a reason is required.")
@@ -41,6 +46,12 @@ def record_revert(*, model, object_id, history_id, user=None, reason: str):
         version = history.objects.filter(history_id=history_id, **{pk_name: current.pk}).first()
         if version is None:
             raise RevertRefused("That version doesn't belong to this record.")
+        since = changed_since(model, current.pk, seen_history_id) if seen_history_id else None
+        if since:
+            raise RevertRefused(
+                f"Since you opened this page, {since}: look at {current} again before reverting. "
+                "Nothing was changed."
+            )
         when = timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M")
         tracked = [f.attname for f in history.tracked_fields if f.attname != pk_name]
         guarded = [

@@ -16,6 +16,7 @@ from unfold.enums import ActionVariant
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
 from audit.selectors import admin_change_url
+from audit.versioned_admin import edited_rows
 from core.admin_base import (
     REFUSED,
     CsvExportMixin,
@@ -173,12 +174,17 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
 
     def save_formset(self, request, form, formset, change):
-        # The images inline (the ledger's inline is read-only: nothing to save).
-        images = formset.save(commit=False)
-        for image in formset.deleted_objects:
-            services.product_image_delete(image=image, user=request.user, reason=self.deleted_reason)
-        for image in images:
-            services.product_image_save(image=image, user=request.user, reason="Saved in the admin")
+        formset.save(commit=False)  # nothing written: the admin's change message reads what it found
+        if formset.model is not ProductImage:
+            return  # the ledger's inline is read-only
+        rows = edited_rows(request, formset)
+        services.product_images_save(
+            product=form.instance,
+            changed=rows.changed,
+            deleted=rows.deleted,
+            added=rows.added,
+            user=request.user,
+        )
 
     def has_adjust_stock_permission(self, request, obj=None):
         return request.user.has_perm("inventory.adjust_stock")
@@ -297,16 +303,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
             ),
         )
         if movement is not REFUSED:
-            self.message_user(
-                request,
-                format_html(
-                    "Stock of {} changed by {} to {}.",
-                    product.name,
-                    f"{movement.quantity:+d}",
-                    movement.stock_after,
-                ),
-                messages.SUCCESS,
-            )
+            self.message_user(request, *form.outcome(movement))
         return redirect_from_dialog(request, reverse("admin:inventory_product_change", args=[object_id]))
 
 

@@ -18,6 +18,7 @@ from .catalogue import (
     product_delete_blocker,
     product_image_delete,
     product_image_save,
+    product_images_save,
     product_set_flag,
     product_update,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "product_delete_blocker",
     "product_image_delete",
     "product_image_save",
+    "product_images_save",
     "product_popularity_raise",
     "product_set_flag",
     "product_undo",

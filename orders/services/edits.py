@@ -32,6 +32,7 @@ from ..models import (
     order_number_for,
 )
 from .common import OrderError, as_quantities, lock_order, money, normalise_text, order_write, tax_for
+from .details import order_lines_merge
 from .refunds import credit
 
 ZERO = Decimal("0.00")
@@ -120,7 +121,13 @@ def order_draft_create(
 
 # --- Line edits ---------------------------------------------------------------------------------------
 def order_lines_set(
-    *, order: Order, quantities, user=None, expect_difference: Decimal | None = None
+    *,
+    order: Order,
+    quantities,
+    user=None,
+    expect_difference: Decimal | None = None,
+    changed=(),
+    deleted=(),
 ) -> Order:
     """Make the order's lines hold exactly ``quantities`` ({product: quantity}; 0 removes a line);
     products not named keep their lines.
@@ -129,9 +136,13 @@ def order_lines_set(
     difference; a paid one is charged or refunded the difference of its total (``expect_difference``:
     the amount support was shown; another amount is refused). Raises ``PaymentDeclined`` (nothing
     changed) or ``PaymentPending`` (the edit is finished once the provider's answer is known).
+    From a page, ``changed`` and ``deleted`` are the lines the person edited (``RowEdit``s with the
+    versions they opened): lines someone else changed or deleted since raise ``EditConflict``
+    (``order_lines_merge``) before anything is written.
     """
     with transaction.atomic():
         order = lock_order(order)
+        order_lines_merge(order, changed=changed, deleted=deleted)
         plan = _plan(order, quantities)
         if not plan.changes_lines:
             return order
