@@ -5,6 +5,7 @@ rows are locked in primary-key order, the stock is updated with ``F()`` and one 
 product is written in the same transaction, with a history row whose reason says why.
 """
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -48,6 +49,26 @@ def validation_message(error: ValidationError) -> str:
             for field, messages in error.message_dict.items()
         )
     return " ".join(error.messages)
+
+
+def product_pk(value) -> uuid.UUID:
+    """The id of a product given as a product, a UUID or a UUID's text (from JSON, a form, a URL).
+
+    Anything else is refused with a message naming what was given, rather than reaching the
+    database as an id that matches nothing (which read as "unknown product") or fails there."""
+    if isinstance(value, Product):
+        return value.pk
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value.strip())
+        except ValueError:
+            pass
+    raise CatalogueError(
+        f"{value!r} is not a product id: give a product, its UUID or the UUID's text "
+        f"(like '{uuid.UUID(int=0)}')."
+    )
 
 
 # --- Cache of catalogue entries --------------------------------------------------------------------
@@ -95,12 +116,14 @@ def stock_apply(
     Returns the movements written; they carry no ids (they are written from their values, with the
     history, see ``_append_movements``).
     """
-    if not isinstance(changes, Mapping):
-        merged: dict = {}
-        for change in changes:
-            merged[change.product_id] = merged.get(change.product_id, 0) + change.quantity
-        changes = merged
-    changes = {pk: qty for pk, qty in changes.items() if qty}
+    pairs = changes.items() if isinstance(changes, Mapping) else ((c.product_id, c.quantity) for c in changes)
+    merged: dict = {}
+    for product_id, quantity in pairs:
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise CatalogueError(f"A stock change must be a whole number, not {quantity!r}.")
+        pk = product_pk(product_id)
+        merged[pk] = merged.get(pk, 0) + quantity
+    changes = {pk: qty for pk, qty in merged.items() if qty}
     if not changes:
         return []
     if kind not in StockMovement.Kind.values:
@@ -281,7 +304,9 @@ def stock_reconcile(*, product_id, user=None) -> StockMovement | None:
     lock, so it can't race with a sale.
     """
     with transaction.atomic():
-        product = Product.objects.locked_in_pk_order([product_id]).get()
+        product = Product.objects.locked_in_pk_order([product_pk(product_id)]).first()
+        if product is None:
+            raise CatalogueError(f"Unknown product: {product_id}.")
         ledger = StockMovement.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
         difference = product.stock - ledger
         if not difference:
@@ -436,7 +461,7 @@ def product_delete_blocker(product: Product) -> str | None:
 
 
 def _pks(items) -> list:
-    return [getattr(item, "pk", item) for item in items]
+    return [product_pk(item) for item in items]
 
 
 # --- Undo (called by audit.undo for products) ---------------------------------------------------------

@@ -23,7 +23,7 @@ from audit.recording import (
 from backoffice.bulk import instance_rows, next_ids
 from backoffice.exceptions import DomainError
 from inventory.models import Product, StockMovement
-from inventory.services import InsufficientStock, stock_apply
+from inventory.services import CatalogueError, InsufficientStock, product_pk, stock_apply
 
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .payments import PaymentError, payment_gateway
@@ -59,15 +59,56 @@ def tax_for(subtotal: Decimal) -> Decimal:
 
 
 def _as_quantities(lines) -> dict:
-    """{product_id: quantity} from a mapping or an iterable of (product or id, quantity)."""
+    """{product id: quantity} from a mapping or an iterable of (product or id, quantity).
+
+    Ids may be UUIDs or their text (as JSON and forms carry them), quantities whole numbers or their
+    text; anything else is refused with a message saying which value was wrong."""
+    if isinstance(lines, str | bytes) or not isinstance(lines, Mapping | Iterable):
+        raise OrderError(f"Order lines must map products to quantities, not {lines!r}.")
     items = lines.items() if isinstance(lines, Mapping) else lines
     quantities: dict = {}
-    for product, quantity in items:
-        pk = getattr(product, "pk", product)
-        if int(quantity) != quantity:
-            raise OrderError("Quantities must be whole numbers.")
-        quantities[pk] = quantities.get(pk, 0) + int(quantity)
+    for item in items:
+        try:
+            product, quantity = item
+        except (TypeError, ValueError):
+            raise OrderError(f"An order line must be a (product, quantity) pair, not {item!r}.") from None
+        pk = _product_pk(product)
+        quantities[pk] = quantities.get(pk, 0) + _whole_number(quantity, product)
     return quantities
+
+
+def _product_pk(value):
+    try:
+        return product_pk(value)
+    except CatalogueError as error:
+        raise OrderError(str(error)) from None
+
+
+def _whole_number(value, product) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    if isinstance(value, Decimal | float):
+        try:
+            if value == int(value):
+                return int(value)
+        except (ValueError, OverflowError):
+            pass
+    raise OrderError(
+        f"The quantity of product {getattr(product, 'pk', product)} must be a whole number, not {value!r}."
+    )
+
+
+def _order_pk(value) -> int:
+    """An order's id given as an order, a number or a number's text; anything else is refused."""
+    if isinstance(value, Order):
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise OrderError(f"{value!r} is not an order id: give an order or its number id (like 42).")
 
 
 # --- Placing an order ------------------------------------------------------------------------------
@@ -225,7 +266,8 @@ def order_lines_set(*, order: Order, quantities, user=None) -> Order:
 
 
 def order_line_add(*, order: Order, product, quantity: int, user=None) -> Order:
-    pk = getattr(product, "pk", product)
+    pk = _product_pk(product)
+    quantity = _whole_number(quantity, product)
     current = order.items.filter(product_id=pk).values_list("quantity", flat=True).first() or 0
     if quantity < 1:
         raise OrderError("A new line needs a quantity of at least 1.")
@@ -356,9 +398,7 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None) -> ChangeSet:
         ) as change_set,
     ):
         locked = list(
-            Order.objects.select_for_update()
-            .filter(pk__in=[getattr(o, "pk", o) for o in orders])
-            .order_by("pk")
+            Order.objects.select_for_update().filter(pk__in=[_order_pk(o) for o in orders]).order_by("pk")
         )
         refused = [o for o in locked if to not in TRANSITIONS[o.status]]
         if refused:
