@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "backoffice.middleware.ResponseTimeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "backoffice.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,6 +149,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     )
 # A database that hangs (rather than refusing) must not hang every request and /healthz.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# While the database is away every page answers 503 with Retry-After (seconds); each process tries
+# the database again after a first interval, doubled after each failed try up to a ceiling (so it
+# is back within about that ceiling of the database): backoffice.middleware.DatabaseBreaker.
+DATABASE_OUTAGE_RETRY_AFTER = int(os.environ.get("DATABASE_OUTAGE_RETRY_AFTER", "5"))
+DATABASE_RETRY_SECONDS = tuple(float(s) for s in env_list("DATABASE_RETRY_SECONDS", "0.1,1"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set, local memory otherwise ------------------------------------
@@ -272,6 +278,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 SLOW_REQUEST_SECONDS = float(os.environ.get("SLOW_REQUEST_SECONDS", "1.0"))
+# /healthz tells anonymous callers up or down; the checks' details (which failed, the driver's
+# error) go to staff and to these addresses or networks (e.g. "10.0.0.0/8,127.0.0.1").
+HEALTHZ_DETAIL_IPS = env_list("HEALTHZ_DETAIL_IPS")
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Redis at scale; with no broker configured, Celery's file-system transport under var/ (no server).

@@ -1,0 +1,72 @@
+"""gunicorn's settings for ``./dev serve``, the browser tests, the fault drills and ``bench/load``.
+
+    gunicorn -c backoffice/gunicorn.conf.py backoffice.wsgi
+
+Environment: ``BIND`` (127.0.0.1:8000), ``WEB_CONCURRENCY`` (worker processes, default 2 per core),
+``WEB_THREADS`` (threads per worker, default 1: sync workers); the figures behind these defaults
+are in bench/RESULTS.md ("Load") and the README's Production section.
+
+Each request carries the time its connection reached gunicorn (``X-Gunicorn-Queue-Start``), so the
+slow-request log counts the time it waited for a free worker (``backoffice.middleware``).
+"""
+
+import os
+import threading
+import time
+
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
+
+QUEUE_START_HEADER = "X-GUNICORN-QUEUE-START"  # gunicorn keeps header names upper-cased
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+threads = int(os.environ.get("WEB_THREADS") or 1)
+wsgi_app = "backoffice.wsgi"
+# A request still running after this long is stuck (lists are bounded to well under a second): the
+# worker is killed and replaced, costing that request only.
+timeout = int(os.environ.get("WEB_TIMEOUT") or 30)
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then (jittered, so they don't all restart at once): memory a library
+# holds on to can't grow without bound.
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+proc_name = "backoffice"
+
+_arrival = threading.local()
+
+
+class StampedSyncWorker(SyncWorker):
+    """A sync worker that notes when it took each connection (the kernel's backlog before that is
+    only visible to a proxy's X-Request-Start)."""
+
+    def handle(self, listener, client, addr):
+        _arrival.time = time.time()
+        return super().handle(listener, client, addr)
+
+
+class StampedThreadWorker(ThreadWorker):
+    """A threaded worker that notes when each request's connection was accepted (or became readable
+    again, kept alive): the wait for a free thread is then visible."""
+
+    def enqueue_req(self, conn):
+        conn.arrived = time.time()
+        return super().enqueue_req(conn)
+
+    def handle(self, conn):
+        _arrival.time = getattr(conn, "arrived", None)
+        return super().handle(conn)
+
+
+worker_class = StampedThreadWorker if threads > 1 else StampedSyncWorker
+
+
+def pre_request(worker, req):
+    """Pass the connection's arrival time to Django (replacing any client-sent copy)."""
+    arrived = getattr(_arrival, "time", None) or time.time()
+    req.headers = [(name, value) for name, value in req.headers if name != QUEUE_START_HEADER]
+    req.headers.append((QUEUE_START_HEADER, f"t={arrived:.6f}"))
