@@ -1,0 +1,432 @@
+"""Capacity: staff over HTTP against the production server, on 100,000 products and 100,000 orders.
+
+    ./dev bench load [--keep] [--users 5,20,50] [--seconds 60] [--configs sync:4,gthread:2x4]
+
+The server is what ``./dev serve`` runs: gunicorn with backoffice/gunicorn.conf.py, DEBUG off, static
+files collected, the real password hasher. Each member of staff logs in through the admin's login
+form (operations, support and auditors, in the ratio 2:2:1) and then loops, without pause, over the
+pages their role uses: the dashboard, lists (products, orders, customers, the stock ledger), searches
+(product name and SKU, order number, customer e-mail), change pages (products, orders, customers)
+and the audit log, with ids drawn from the database. Each level of --users runs for --seconds after
+a short warm-up.
+
+Reported per level: requests/s, latency p50/p95/p99 as the client sees it (the wait for a worker
+included), the median time inside Django (X-Response-Time), errors (anything but 200), and the CPU
+of gunicorn's processes, of PostgreSQL and of this client, in cores. Goal on a 2-core machine:
+at least 40 requests/s, p95 at most 600 ms with 20 staff, no error with 50.
+
+--configs runs the levels once per gunicorn set-up (``sync:N``: N sync workers; ``gthread:NxT``: N
+workers of T threads); by default the set-up backoffice/gunicorn.conf.py chooses. --keep keeps the
+seeded database in bench/data/pg (git-ignored) for the next run, as admin_lists --keep does.
+The table goes to bench/RESULTS.md ("Load"); --notes appends a Markdown file to that section.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+import loadclient
+
+SCRIPT = Path(__file__).resolve()
+WORK = common.DATA / "load"
+STAFF = {  # username -> (role, password); the role's page mix is in PAGES
+    "load-ops": ("Operations", "load-ops-password-1"),
+    "load-support": ("Support", "load-support-password-1"),
+    "load-auditor": ("Auditor", "load-auditor-password-1"),
+}
+ROLES_IN_TURN = ["load-ops", "load-support", "load-ops", "load-support", "load-auditor"]
+
+# (weight, page) per role: what a morning of that job looks like. Pages name their ids by kind.
+PAGES = {
+    "load-ops": [
+        (10, "/admin/"),
+        (20, "/admin/inventory/product/"),
+        (15, "/admin/inventory/product/?q={product_word}"),
+        (15, "/admin/inventory/product/?q={sku}"),
+        (25, "/admin/inventory/product/{product}/change/"),
+        (10, "/admin/inventory/stockmovement/"),
+        (5, "/admin/orders/order/"),
+    ],
+    "load-support": [
+        (10, "/admin/"),
+        (15, "/admin/orders/order/"),
+        (5, "/admin/orders/order/?status__exact=paid"),
+        (15, "/admin/orders/order/?q={order_number}"),
+        (10, "/admin/orders/order/?q={email}"),
+        (25, "/admin/orders/order/{order}/change/"),
+        (5, "/admin/orders/customer/?q={surname}"),
+        (10, "/admin/orders/customer/{customer}/change/"),
+        (5, "/admin/inventory/product/?q={product_word}"),
+    ],
+    "load-auditor": [
+        (10, "/admin/"),
+        (35, "/admin/audit/auditentry/"),
+        (15, "/admin/audit/auditentry/?q={order_number}"),
+        (10, "/admin/audit/auditentry/?action__exact=changed"),
+        (10, "/admin/orders/order/{order}/change/"),
+        (10, "/admin/inventory/product/{product}/change/"),
+        (10, "/admin/inventory/stockmovement/"),
+    ],
+}
+
+
+# ==== the database (run in a Django process of its own) ===============================================
+def prepare(args):
+    """Seed (once), the staff's accounts, and sample values for the pages' ids: printed as JSON."""
+    common.setup_django()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+
+    from inventory.models import Product
+    from orders.models import Customer, Order
+
+    common.migrate()
+    with common.default_tenant():
+        products, orders = Product.objects.count(), Order.objects.count()
+        if (products, orders) != (args.products, args.orders):
+            if products or orders:
+                sys.exit(f"database holds {products} products and {orders} orders: rerun with --reseed")
+            started = time.monotonic()
+            call_command(
+                "seed_demo",
+                products=args.products,
+                customers=max(args.orders // 10, 10),
+                orders=args.orders,
+                no_users=True,
+                stdout=sys.stderr,
+            )
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+            print(f"seeded in {time.monotonic() - started:.0f}s", file=sys.stderr)
+        User = get_user_model()
+        for username, (role, password) in STAFF.items():
+            user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            if not user.check_password(password):
+                user.set_password(password)  # the production hasher: logins cost what they cost
+                user.save()
+            user.groups.set([Group.objects.get(name=role)])
+        rng = random.Random(args.seed)
+        sample = 300
+        product_rows = list(Product.objects.order_by("?").values_list("pk", "sku", "name")[:sample])
+        order_rows = list(Order.objects.order_by("?").values_list("pk", "number")[:sample])
+        customer_rows = list(Customer.objects.order_by("?").values_list("pk", "email", "name")[:sample])
+        values = {
+            "product": [str(pk) for pk, _, _ in product_rows],
+            "sku": [sku for _, sku, _ in product_rows],
+            "product_word": [rng.choice(name.split()) for _, _, name in product_rows],
+            "order": [pk for pk, _ in order_rows],
+            "order_number": [number for _, number in order_rows],
+            "customer": [pk for pk, _, _ in customer_rows],
+            "email": [email for _, email, _ in customer_rows],
+            "surname": [name.split()[-1] for _, _, name in customer_rows],
+        }
+    print(json.dumps(values))
+
+
+# ==== the load ============================================================================================
+class Staff(threading.Thread):
+    """One member of staff clicking through their role's pages, one after the other, no pause."""
+
+    def __init__(self, session, username, values, *, seed):
+        super().__init__(daemon=True)
+        self.session, self.username, self.values = session, username, values
+        self.rng = random.Random(seed)
+        weights, pages = zip(*PAGES[username], strict=True)
+        self.weights, self.pages = weights, pages
+        self.answers: list = []
+        self.recording = False
+        self.running = threading.Event()
+        self.stopped = threading.Event()
+
+    def next_path(self) -> str:
+        page = self.rng.choices(self.pages, self.weights)[0]
+        return page.format(**{key: self.rng.choice(values) for key, values in self.values.items()})
+
+    def run(self):
+        while not self.stopped.is_set():
+            if not self.running.wait(0.2):
+                continue
+            answer = self.session.get(self.next_path())
+            answer.body = b""  # only the status, times and error matter here
+            if self.recording:
+                self.answers.append(answer)
+
+
+def measure(server, staff, cluster_dir, *, users, seconds, warmup):
+    active = staff[:users]
+    for member in staff:
+        member.recording = False
+        member.answers = []
+    for member in active:
+        member.running.set()
+    time.sleep(warmup)
+    groups = {
+        "web": server.pids,
+        "postgres": lambda: loadclient.postgres_pids(cluster_dir),
+        "client": lambda: [os.getpid()],
+    }
+    with loadclient.CpuMeter(groups) as cpu:
+        for member in active:
+            member.recording = True
+        time.sleep(seconds)
+        for member in active:
+            member.recording = False
+    for member in active:
+        member.running.clear()
+    time.sleep(0.5)  # let requests in flight finish outside the window
+    answers = [a for member in active for a in member.answers]
+    latencies = [a.seconds for a in answers]
+    errors = [a for a in answers if a.status != 200]
+    server_ms = [a.server_ms for a in answers if a.server_ms is not None]
+    return {
+        "users": users,
+        "requests": len(answers),
+        "rps": len(answers) / cpu.seconds,
+        "p50": common.percentile(latencies, 0.50),
+        "p95": common.percentile(latencies, 0.95),
+        "p99": common.percentile(latencies, 0.99),
+        "server_p50": common.median(server_ms) / 1000,
+        "errors": len(errors),
+        "error_kinds": sorted({f"{e.status or ''} {e.error[:80]}".strip() for e in errors})[:5],
+        "cpu_web": cpu.cores("web"),
+        "cpu_postgres": cpu.cores("postgres"),
+        "cpu_client": cpu.cores("client"),
+        "by_page": by_page(answers),
+    }
+
+
+def by_page(answers) -> dict:
+    """p50 and p95 by kind of page (the path with its ids and search terms blanked)."""
+    import re
+
+    kinds: dict = {}
+    for answer in answers:
+        kind = re.sub(r"/[0-9a-f-]{6,}/|/\d+/", "/<id>/", answer.path.split("?")[0])
+        if "?" in answer.path:
+            kind += "?" + answer.path.split("?", 1)[1].split("=")[0]
+        kinds.setdefault(kind, []).append(answer.seconds)
+    return {
+        kind: (len(times), common.percentile(times, 0.5), common.percentile(times, 0.95))
+        for kind, times in sorted(kinds.items())
+    }
+
+
+def parse_config(text: str) -> dict:
+    """``sync:4`` -> 4 sync workers; ``gthread:2x4`` -> 2 workers of 4 threads."""
+    kind, _, size = text.partition(":")
+    if kind == "sync":
+        return {"name": text, "WEB_CONCURRENCY": size, "WEB_THREADS": "1"}
+    if kind == "gthread":
+        workers, _, threads = size.partition("x")
+        return {"name": text, "WEB_CONCURRENCY": workers, "WEB_THREADS": threads}
+    raise SystemExit(f"--configs: {text!r} is neither sync:N nor gthread:NxT")
+
+
+def default_config() -> dict:
+    """What backoffice/gunicorn.conf.py chooses on this machine."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "WEB_THREADS")}
+    workers, threads = loadclient.configured_concurrency(env)
+    return parse_config(f"gthread:{workers}x{threads}" if threads > 1 else f"sync:{workers}")
+
+
+def coordinator(args):
+    server_url, cluster = common.server_url(args.keep)
+    name = f"bench_load_{args.products}"
+    try:
+        common.create_database(server_url, name, drop=args.reseed)
+        database_url = common.with_database(server_url, name)
+        started = time.monotonic()
+        prepared = subprocess.run(  # noqa: S603
+            [sys.executable, str(SCRIPT), "--prepare", *sys.argv[1:]],
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdout=subprocess.PIPE,
+            check=True,
+            text=True,
+        )
+        values = json.loads(prepared.stdout.strip().splitlines()[-1])
+        print(f"database ready ({time.monotonic() - started:.0f}s)", file=sys.stderr)
+        if args.prepare_only:
+            return
+        cluster_dir = cluster.dir if cluster else Path(os.environ.get("BENCH_PG_DIR", "/nonexistent"))
+        if not cluster:
+            # ./dev bench's throwaway cluster: its data folder is where DATABASE_URL's socket is.
+            host = common.psycopg_params(database_url)["host"]
+            cluster_dir = Path(host) if Path(host, "postmaster.pid").exists() else cluster_dir
+        WORK.mkdir(parents=True, exist_ok=True)
+        env = loadclient.production_env(database_url, WORK / "static")
+        loadclient.collect_static(env)
+        load = common.wait_for_quiet_machine() if args.wait_for_quiet else common.load_average()
+        configs = [parse_config(c) for c in args.configs.split(",")] if args.configs else [default_config()]
+        results = []
+        for config in configs:
+            results += run_config(args, config, env, values, cluster_dir)
+        report(args, results, load, server_url)
+    finally:
+        if cluster:
+            cluster.stop()
+
+
+def run_config(args, config, env, values, cluster_dir):
+    server_env = env | {k: v for k, v in config.items() if k != "name"}
+    server = loadclient.Gunicorn(server_env, WORK / f"gunicorn-{config['name'].replace(':', '-')}.log")
+    server.start()
+    print(f"{config['name']}: {server.url}, workers {server.worker_pids()}", file=sys.stderr)
+    levels = [int(n) for n in args.users.split(",")]
+    staff = []
+    try:
+        for n in range(max(levels)):
+            username = ROLES_IN_TURN[n % len(ROLES_IN_TURN)]
+            session = loadclient.StaffSession(server.url, username, STAFF[username][1])
+            session.log_in()
+            member = Staff(session, username, values, seed=args.seed * 1000 + n)
+            member.start()
+            staff.append(member)
+        results = []
+        for users in levels:
+            result = measure(
+                server, staff, cluster_dir, users=users, seconds=args.seconds, warmup=args.warmup
+            )
+            result["config"] = config["name"]
+            results.append(result)
+            print(
+                f"{config['name']:>12} {users:>3} staff: {result['rps']:.1f} req/s, "
+                f"p50 {ms(result['p50'])} ms, p95 {ms(result['p95'])} ms, errors {result['errors']}, "
+                f"CPU web {result['cpu_web']:.2f} pg {result['cpu_postgres']:.2f} "
+                f"client {result['cpu_client']:.2f}",
+                file=sys.stderr,
+            )
+            if result["error_kinds"]:
+                print(f"    errors: {result['error_kinds']}", file=sys.stderr)
+        return results
+    finally:
+        for member in staff:
+            member.stopped.set()
+        for member in staff:
+            member.join(5)
+            member.session.close()
+        server.stop()
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f}"
+
+
+def report(args, results, load, server_url):
+    headers = [
+        "gunicorn",
+        "staff",
+        "requests/s",
+        "p50 (ms)",
+        "p95 (ms)",
+        "p99 (ms)",
+        "in Django p50 (ms)",
+        "errors",
+        "CPU web",
+        "CPU PostgreSQL",
+        "CPU client",
+    ]
+    rows = [
+        [
+            r["config"],
+            r["users"],
+            f"{r['rps']:.1f}",
+            ms(r["p50"]),
+            ms(r["p95"]),
+            ms(r["p99"]),
+            ms(r["server_p50"]),
+            f"{r['errors']} / {r['requests']}",
+            f"{r['cpu_web']:.2f}",
+            f"{r['cpu_postgres']:.2f}",
+            f"{r['cpu_client']:.2f}",
+        ]
+        for r in results
+    ]
+    table = common.markdown_table(headers, rows, "lrrrrrrrrrr")
+    print(table)
+    misses = []
+    for r in results:
+        where = f"{r['config']}, {r['users']} staff"
+        if r["users"] >= 20 and r["rps"] < 40:
+            misses.append(f"{where}: {r['rps']:.1f} requests/s (goal: at least 40)")
+        if r["users"] == 20 and r["p95"] > 0.6:
+            misses.append(f"{where}: p95 {ms(r['p95'])} ms (goal: at most 600)")
+        if r["users"] == 50 and r["errors"]:
+            misses.append(f"{where}: {r['errors']} errors (goal: none)")
+    busiest = max(results, key=lambda r: (r["users"], r["rps"]))
+    pages = common.markdown_table(
+        ["page", "requests", "p50 (ms)", "p95 (ms)"],
+        [[f"`{kind}`", n, ms(p50), ms(p95)] for kind, (n, p50, p95) in busiest["by_page"].items()],
+        "lrrr",
+    )
+    body = [
+        f"`./dev bench load --users {args.users} --seconds {args.seconds}"
+        + (f" --configs {args.configs}" if args.configs else "")
+        + f"`, {common.now_utc()}.",
+        "",
+        f"Machine: {common.machine()}; PostgreSQL {common.postgres_version(server_url)}; load average "
+        f"before the run: {load}. {args.products:,} products, {args.orders:,} orders, "
+        f"{max(args.orders // 10, 10):,} customers (seed_demo).",
+        "",
+        "Staff log in through the admin's login form and loop without pause over their role's pages "
+        "(operations, support, auditors 2:2:1; lists, searches, change pages, the dashboard, the audit "
+        f"log); {args.seconds} s per level after {args.warmup} s of warm-up. Latency is the client's (the "
+        "wait for a free worker included); *in Django* is X-Response-Time. CPU in cores (the machine "
+        "has "
+        f"{os.cpu_count()}). Goal: at least 40 requests/s, p95 at most 600 ms with 20 staff, no error "
+        "with 50.",
+        "",
+        table,
+        "",
+        ("Short of the goals in this run:\n\n" + "\n".join(f"- {m}" for m in misses))
+        if misses
+        else "Every goal met in this run.",
+        "",
+        f"By page, {busiest['config']} with {busiest['users']} staff:",
+        "",
+        pages,
+    ]
+    if args.notes and Path(args.notes).exists():
+        body += ["", Path(args.notes).read_text().strip()]
+    if not args.no_write:
+        common.write_section("Load", "\n".join(body))
+        print(f"\nwritten to {common.RESULTS.relative_to(common.ROOT)} (Load)", file=sys.stderr)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", default="5,20,50", help="staff at each level, comma-separated")
+    parser.add_argument("--seconds", type=int, default=60, help="measured seconds per level")
+    parser.add_argument("--warmup", type=int, default=10, help="seconds before each level is measured")
+    parser.add_argument("--configs", help="gunicorn set-ups to compare, e.g. sync:2,sync:4,gthread:2x4")
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=26)
+    parser.add_argument("--keep", action="store_true", help="keep and reuse the cluster in bench/data/pg")
+    parser.add_argument("--reseed", action="store_true", help="drop the benchmark's database first")
+    parser.add_argument("--prepare-only", action="store_true", help="seed (or check) the database and stop")
+    parser.add_argument("--no-write", action="store_true", help="don't write bench/RESULTS.md")
+    parser.add_argument("--wait-for-quiet", action="store_true", help="wait until the load average is <= 2")
+    parser.add_argument("--notes", help="a Markdown file appended to the RESULTS.md section")
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.prepare:
+        prepare(args)
+    else:
+        coordinator(args)
+
+
+if __name__ == "__main__":
+    main()
