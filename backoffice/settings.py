@@ -201,6 +201,9 @@ AXES_CLIENT_IP_CALLABLE = "backoffice.middleware.client_ip_address"
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The one language the back office speaks: Unfold's user menu otherwise looks up Django's hundred
+# languages on every page (bench/RESULTS.md, "Load").
+LANGUAGES = [("en", "English")]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

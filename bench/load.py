@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -151,7 +152,8 @@ class Staff(threading.Thread):
 
     def next_path(self) -> str:
         page = self.rng.choices(self.pages, self.weights)[0]
-        return page.format(**{key: self.rng.choice(values) for key, values in self.values.items()})
+        chosen = {key: quote(str(self.rng.choice(values))) for key, values in self.values.items()}
+        return page.format(**chosen)
 
     def run(self):
         while not self.stopped.is_set():
