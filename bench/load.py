@@ -165,7 +165,7 @@ class Staff(threading.Thread):
                 self.answers.append(answer)
 
 
-def measure(server, staff, cluster_dir, *, users, seconds, warmup):
+def measure(server, staff, cluster_dir, *, users, seconds, warmup, profile=None):
     active = staff[:users]
     for member in staff:
         member.recording = False
@@ -178,12 +178,15 @@ def measure(server, staff, cluster_dir, *, users, seconds, warmup):
         "postgres": lambda: loadclient.postgres_pids(cluster_dir),
         "client": lambda: [os.getpid()],
     }
+    spies = start_profiler(server, seconds, profile) if profile else []
     with loadclient.CpuMeter(groups) as cpu:
         for member in active:
             member.recording = True
         time.sleep(seconds)
         for member in active:
             member.recording = False
+    for spy in spies:
+        spy.wait(60)
     for member in active:
         member.running.clear()
     time.sleep(0.5)  # let requests in flight finish outside the window
@@ -205,7 +208,62 @@ def measure(server, staff, cluster_dir, *, users, seconds, warmup):
         "cpu_postgres": cpu.cores("postgres"),
         "cpu_client": cpu.cores("client"),
         "by_page": by_page(answers),
+        "profile": where_the_time_goes(profile) if profile else None,
     }
+
+
+# --- where the workers' time goes (py-spy) ---------------------------------------------------------
+def py_spy() -> list[str] | None:
+    """py-spy from PATH, or through uv (from PyPI, into uv's cache: nothing added to the project)."""
+    import shutil
+
+    if shutil.which("py-spy"):
+        return ["py-spy"]
+    uv = shutil.which("uv") or str(Path.home() / ".cache" / "backoffice-tools" / "bin" / "uv")
+    return [uv, "tool", "run", "py-spy"] if Path(uv).exists() else None
+
+
+def start_profiler(server, seconds, profile: Path):
+    command = py_spy()
+    if command is None:
+        print("py-spy not found (pip install py-spy, or install uv): no profile", file=sys.stderr)
+        return []
+    for old in profile.parent.glob(profile.name + "-*.txt"):
+        old.unlink()
+    options = ["--duration", str(seconds), "--rate", "50", "--format", "raw", "--nonblocking"]
+    return [
+        subprocess.Popen(  # noqa: S603 - py-spy on our own workers
+            [*command, "record", "--pid", str(pid), *options, "--output", f"{profile}-{pid}.txt"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in server.worker_pids()
+    ]
+
+
+# A sample counts for the first of these its stack contains (frames as py-spy names them).
+TIME_GOES_TO = [
+    ("database: psycopg sending queries and waiting for PostgreSQL", ("psycopg/",)),
+    ("list rows: the admin's result_list (Unfold's items_for_result, label templates)", ("result_list (",)),
+    ("other template rendering: layout, sidebar, header, filters, forms, inlines", ("django/template/",)),
+    ("admin views: changelists, forms, querysets built (no SQL)", ("django/contrib/admin/", "django/forms/")),
+    ("ORM outside the views: sessions, users, permissions", ("django/db/",)),
+    ("middleware and the rest of Django", ("django/core/handlers/",)),
+    ("gunicorn: accepting, parsing, writing responses", ("",)),
+]
+
+
+def where_the_time_goes(profile: Path) -> list[tuple[str, float]]:
+    counts = dict.fromkeys((name for name, _ in TIME_GOES_TO), 0)
+    for path in profile.parent.glob(profile.name + "-*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, samples = line.rpartition(" ")
+            for name, markers in TIME_GOES_TO:
+                if any(marker in stack for marker in markers):
+                    counts[name] += int(samples)
+                    break
+    total = sum(counts.values()) or 1
+    return [(name, count / total) for name, count in counts.items()]
 
 
 def by_page(answers) -> dict:
@@ -296,8 +354,15 @@ def run_config(args, config, env, values, cluster_dir):
             staff.append(member)
         results = []
         for users in levels:
+            profile = WORK / f"profile-{config['name'].replace(':', '-')}" if args.profile == users else None
             result = measure(
-                server, staff, cluster_dir, users=users, seconds=args.seconds, warmup=args.warmup
+                server,
+                staff,
+                cluster_dir,
+                users=users,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                profile=profile,
             )
             result["config"] = config["name"]
             results.append(result)
@@ -320,6 +385,11 @@ def run_config(args, config, env, values, cluster_dir):
         server.stop()
 
 
+def per_request(result, cpu) -> float:
+    """Milliseconds of CPU per request."""
+    return result[cpu] * 1000 / result["rps"] if result["rps"] else float("nan")
+
+
 def ms(seconds):
     return f"{seconds * 1000:.0f}"
 
@@ -337,6 +407,7 @@ def report(args, results, load, server_url):
         "CPU web",
         "CPU PostgreSQL",
         "CPU client",
+        "CPU ms per request (web + PostgreSQL)",
     ]
     rows = [
         [
@@ -351,10 +422,11 @@ def report(args, results, load, server_url):
             f"{r['cpu_web']:.2f}",
             f"{r['cpu_postgres']:.2f}",
             f"{r['cpu_client']:.2f}",
+            f"{per_request(r, 'cpu_web'):.0f} + {per_request(r, 'cpu_postgres'):.0f}",
         ]
         for r in results
     ]
-    table = common.markdown_table(headers, rows, "lrrrrrrrrrr")
+    table = common.markdown_table(headers, rows, "lrrrrrrrrrrr")
     print(table)
     misses = []
     for r in results:
@@ -398,6 +470,17 @@ def report(args, results, load, server_url):
         "",
         pages,
     ]
+    profiled = [r for r in results if r["profile"]]
+    for r in profiled:
+        body += [
+            "",
+            f"Where the workers' time goes ({r['config']}, {r['users']} staff, py-spy samples of every "
+            "worker, waits included):",
+            "",
+            common.markdown_table(
+                ["", "share"], [[name, f"{share * 100:.0f}%"] for name, share in r["profile"]], "lr"
+            ),
+        ]
     if args.notes and Path(args.notes).exists():
         body += ["", Path(args.notes).read_text().strip()]
     if not args.no_write:
@@ -422,6 +505,9 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="don't write bench/RESULTS.md")
     parser.add_argument("--wait-for-quiet", action="store_true", help="wait until the load average is <= 2")
     parser.add_argument("--notes", help="a Markdown file appended to the RESULTS.md section")
+    parser.add_argument(
+        "--profile", type=int, metavar="STAFF", help="sample the workers with py-spy at this level of staff"
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
