@@ -20,6 +20,7 @@ from backoffice.filters import DayRangeFilter
 from backoffice.tenancy import current_tenant
 
 from .models import AuditEntry, ChangeSet
+from .sealing import sealed_expression, trail_status
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
 from .undo import change_set_undo, change_set_undo_plan
 
@@ -65,7 +66,9 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
         "action_badge",
         "reason",
         "changed",
+        "seal_state",
     ]
+    list_before_template = "admin/audit/auditentry/trail_banner.html"
     list_display_links = ["created_at"]
     list_select_related = ["user", "content_type"]
     list_filter = [
@@ -99,6 +102,16 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
         ("reason", lambda e: e.reason),
         ("changed fields", lambda e: " ".join(e.changed_fields)),
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "trail": trail_status()})
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(is_sealed=sealed_expression())
+
+    @display(description="Seal")
+    def seal_state(self, obj):
+        return "Sealed" if getattr(obj, "is_sealed", False) else "Not yet sealed"
 
     def get_search_results(self, request, queryset, search_term):
         from django.contrib.contenttypes.models import ContentType

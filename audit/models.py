@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from backoffice.tenancy import TenantScoped, tenant_manager
@@ -48,15 +48,16 @@ class AuditEntry(TenantScoped):
         DELETED = "deleted", "Deleted"
 
     created_at = models.DateTimeField("when")
+    # Entries are append-only (a database trigger): a deleted user's entries keep the user's id.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
     )
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField("object", max_length=200)
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -84,3 +85,53 @@ class AuditEntry(TenantScoped):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.object_repr}"
+
+
+class AuditSeal(TenantScoped):
+    """One block of a shop's sealed audit trail (see ``audit.sealing``). Append-only."""
+
+    number = models.PositiveIntegerField()
+    previous_digest = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+    root = models.CharField("Merkle root", max_length=64)
+    entry_ids = ArrayField(models.BigIntegerField())
+    leaves = models.BinaryField(help_text="The SHA-256 digests of the entries, in the order of entry_ids.")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    sequence_value = models.BigIntegerField(help_text="The entries' id sequence when this block was sealed.")
+    snapshot_xmax = models.BigIntegerField(help_text="The first transaction id not yet given out then.")
+    pending_from = models.BigIntegerField(help_text="The smallest entry id that could still be missing then.")
+    sealed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="audit_seal_number_per_tenant")
+        ]
+        indexes = [models.Index(fields=["tenant", "last_id"], name="audit_seal_last_id_idx")]
+
+    def __str__(self):
+        return f"Seal {self.number} ({self.digest[:12]}…)"
+
+
+class TrailCheck(TenantScoped):
+    """One verification of a shop's whole chain of seals, for the audit log's banner and the dashboard."""
+
+    checked_at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    blocks = models.PositiveIntegerField(default=0)
+    entries = models.PositiveBigIntegerField(default=0)
+    up_to_entry = models.BigIntegerField(null=True, blank=True)
+    first_bad_entry = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-checked_at"], name="trail_check_latest_idx")]
+
+    def __str__(self):
+        return f"{'Verified' if self.ok else 'FAILED'} at {self.checked_at:%Y-%m-%d %H:%M}"

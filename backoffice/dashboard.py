@@ -281,6 +281,18 @@ def dashboard_callback(request, context):
         dashboard[SALES] = sales_context(figures[SALES])
     if STOCK in figures:
         dashboard[STOCK] = stock_context(figures[STOCK], user=request.user)
+    if request.user.is_superuser:
+        dashboard["warnings"] = trail_warnings()
     context["dashboard"] = dashboard
     context["title"] = "Dashboard"
     return context
+
+
+def trail_warnings() -> list[str]:
+    """The open shop's audit trail failed its last verification: superusers hear of it first."""
+    from audit.sealing import latest_check
+
+    check = latest_check()
+    if check is None or check.ok:
+        return []
+    return [f"The audit trail failed verification at {check.checked_at:%Y-%m-%d %H:%M}: {check.message}"]

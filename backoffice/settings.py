@@ -285,6 +285,13 @@ SLOW_REQUEST_SECONDS = float(os.environ.get("SLOW_REQUEST_SECONDS", "1.0"))
 # error) go to staff and to these addresses or networks (e.g. "10.0.0.0/8,127.0.0.1").
 HEALTHZ_DETAIL_IPS = env_list("HEALTHZ_DETAIL_IPS")
 
+# --- Audit trail ----------------------------------------------------------------------------------
+AUDIT_SEAL_SECONDS = float(os.environ.get("AUDIT_SEAL_SECONDS", "60"))
+AUDIT_VERIFY_SECONDS = float(os.environ.get("AUDIT_VERIFY_SECONDS", "600"))
+# Each new seal is also appended here (JSON lines), outside the database: a write-once store, another
+# machine's disk or a mounted bucket, so that a rewrite of the whole chain is still caught.
+AUDIT_SEAL_PUBLISH_PATH = os.environ.get("AUDIT_SEAL_PUBLISH_PATH", "")
+
 # --- Celery ---------------------------------------------------------------------------------------
 # Redis at scale; with no broker configured, Celery's file-system transport under var/ (no server).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
@@ -306,6 +313,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With `celery -A backoffice beat` running: imports whose worker died are marked failed within a minute.
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-import-jobs": {"task": "inventory.fail_stale_import_jobs", "schedule": 60.0},
+    # The audit trail: new entries sealed every minute, every shop's chain verified every 10 minutes.
+    "seal-audit-trails": {"task": "audit.seal_trails", "schedule": AUDIT_SEAL_SECONDS},
+    "verify-audit-trails": {"task": "audit.verify_trails", "schedule": AUDIT_VERIFY_SECONDS},
 }
 
 # --- Business settings ----------------------------------------------------------------------------

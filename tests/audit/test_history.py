@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -277,7 +278,11 @@ def test_audit_log_filters_search_export_and_constant_queries(
 
 def test_audit_log_date_range_filter(client_for, auditor, make_product):
     make_product()
-    AuditEntry.objects.update(created_at=timezone.now() - dt.timedelta(days=10))
+    # Entries are append-only for the application: a test back-dates them as a database superuser.
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        AuditEntry.objects.update(created_at=timezone.now() - dt.timedelta(days=10))
+        cursor.execute("SET session_replication_role = DEFAULT")
     make_product()
     url = reverse("admin:audit_auditentry_changelist")
     since = (timezone.localdate() - dt.timedelta(days=1)).isoformat()

@@ -1,0 +1,419 @@
+"""A tamper-evident audit trail: each shop's audit entries sealed into a hash chain of blocks.
+
+Writers never wait for sealing: a periodic task seals what was written since the last block. A block
+holds the digests of its entries (each digest covers the entry's content), their Merkle root, and a
+digest over the root and the previous block's digest, so changing, removing or reordering any sealed
+entry breaks its block and every block after it. The database refuses UPDATE and DELETE on entries
+(a trigger, as for the stock ledger), so tampering takes a database superuser; ``trail_verify``
+catches what such a person changed, and a copy of the latest seal kept outside the database
+(``AUDIT_SEAL_PUBLISH_PATH``) catches even a rewrite of the whole chain.
+
+Which entries are ready: ids come from a sequence when a row is written, but transactions commit in
+any order, so an entry with a smaller id may appear after a larger one was sealed. Each sealing run
+records the sequence's value and the transaction snapshot's xmax; entries up to the value a run saw
+are "settled" once every transaction that was running at the *next* run has finished (such an entry's
+transaction took its id before that next run, so it was one of them). Unsettled ids are looked at again
+on every run, so a late entry is sealed by the next block, never skipped.
+
+The digest of an entry is SHA-256 over its canonical JSON (``canonical_entry``); the rules are in
+``audit/verify_package.py``, standard library only, which also verifies an exported audit package
+offline.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from backoffice.tenancy import activate, current_tenant
+
+from .models import AuditEntry, AuditSeal, TrailCheck
+from .verify_package import FORMAT, GENESIS, block_digest, canonical_text, leaf_digest, merkle_root
+
+logger = logging.getLogger(__name__)
+
+BLOCK_SIZE = 10_000  # entries per block at most
+# Runs closer than this don't settle each other's entries (see the module's docstring).
+SETTLE_GAP = timedelta(seconds=1)
+ENTRY_FIELDS = (
+    "id",
+    "tenant_id",
+    "created_at",
+    "user_id",
+    "content_type_id",
+    "object_id",
+    "object_repr",
+    "action",
+    "reason",
+    "changed_fields",
+    "history_id",
+    "change_set_id",
+)
+
+
+# --- Digests (the rules live in audit/verify_package.py, which runs without Django) ---------------------
+def canonical_entry(values: dict, model_label: str) -> dict:
+    """What an entry's digest covers. ``model_label`` is ``app.model`` (content type ids differ
+    between databases; their labels don't)."""
+    return {
+        "id": values["id"],
+        "shop": values["tenant_id"],
+        "when": values["created_at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "user": values["user_id"],
+        "model": model_label,
+        "object_id": values["object_id"],
+        "object": values["object_repr"],
+        "action": values["action"],
+        "reason": values["reason"],
+        "changed_fields": list(values["changed_fields"] or []),
+        "history_id": values["history_id"],
+        "change_set": values["change_set_id"],
+    }
+
+
+def _labels() -> dict[int, str]:
+    return {ct.pk: f"{ct.app_label}.{ct.model}" for ct in ContentType.objects.all()}
+
+
+def digests_of(entries: list[dict], labels: dict[int, str]) -> list[bytes]:
+    return [
+        leaf_digest(canonical_text(canonical_entry(entry, labels[entry["content_type_id"]])))
+        for entry in entries
+    ]
+
+
+# --- Sealing -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Horizon:
+    sequence_value: int  # the entries' id sequence as this run saw it
+    xmin: int  # the oldest transaction still running
+    xmax: int  # the first transaction id not yet given out
+
+
+def _horizon() -> _Horizon:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, "
+            "(SELECT last_value FROM audit_auditentry_id_seq) FROM (SELECT pg_current_snapshot() AS s) x"
+        )
+        xmin, xmax, value = cursor.fetchone()
+    return _Horizon(sequence_value=value, xmin=xmin, xmax=xmax)
+
+
+def _settled_from(latest: AuditSeal | None, horizon: _Horizon) -> int:
+    """The smallest entry id that may still be missing from the seals."""
+    if latest is None:
+        return 1
+    if horizon.xmin < latest.snapshot_xmax:
+        return latest.pending_from  # a transaction of the latest run's time may still be writing
+    earlier = (
+        AuditSeal.objects.filter(sealed_at__lte=latest.sealed_at - SETTLE_GAP)
+        .order_by("-number")
+        .values_list("sequence_value", flat=True)
+        .first()
+    )
+    if earlier is None:
+        return latest.pending_from
+    return max(latest.pending_from, earlier + 1)
+
+
+def seal_tenant(tenant) -> list[AuditSeal]:
+    """Seal what the shop's audit log gained since its last block; returns the new blocks."""
+    with activate(tenant), transaction.atomic():
+        with connection.cursor() as cursor:  # one sealer per shop at a time; writers never wait
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audit-seal'), %s)", [tenant.pk])
+        horizon = _horizon()
+        latest = AuditSeal.objects.order_by("-number").first()
+        # Look again at everything not settled by the last run; what this run settles is recorded
+        # for the next one (every entry visible now is sealed now, settled or not).
+        scan_from = latest.pending_from if latest else 1
+        pending_from = _settled_from(latest, horizon)
+        sealed = _sealed_ids_from(scan_from)
+        candidates = [
+            entry
+            for entry in AuditEntry.objects.filter(id__gte=scan_from, id__lte=horizon.sequence_value)
+            .order_by("id")
+            .values(*ENTRY_FIELDS)
+            if entry["id"] not in sealed
+        ]
+        labels = _labels()
+        blocks = []
+        previous = latest
+        for start in range(0, len(candidates), BLOCK_SIZE):
+            chunk = candidates[start : start + BLOCK_SIZE]
+            previous = _write_block(
+                chunk, labels, previous=previous, horizon=horizon, pending_from=pending_from
+            )
+            blocks.append(previous)
+    for block in blocks:
+        _publish(tenant, block)
+    return blocks
+
+
+def _sealed_ids_from(pending_from: int) -> set[int]:
+    """Ids at or above ``pending_from`` that blocks already hold (late entries sealed out of order)."""
+    ids: set[int] = set()
+    for entry_ids in AuditSeal.objects.filter(last_id__gte=pending_from).values_list("entry_ids", flat=True):
+        ids.update(entry_id for entry_id in entry_ids if entry_id >= pending_from)
+    return ids
+
+
+def _write_block(entries, labels, *, previous, horizon, pending_from) -> AuditSeal:
+    leaves = digests_of(entries, labels)
+    root = merkle_root(leaves).hex()
+    number = previous.number + 1 if previous else 1
+    ids = [entry["id"] for entry in entries]
+    digest = block_digest(
+        previous=previous.digest if previous else GENESIS,
+        number=number,
+        root=root,
+        first_id=min(ids),
+        last_id=max(ids),
+        count=len(ids),
+    )
+    return AuditSeal.objects.create(
+        number=number,
+        previous_digest=previous.digest if previous else GENESIS,
+        digest=digest,
+        root=root,
+        entry_ids=ids,
+        leaves=b"".join(leaves),
+        first_id=min(ids),
+        last_id=max(ids),
+        sequence_value=horizon.sequence_value,
+        snapshot_xmax=horizon.xmax,
+        pending_from=pending_from,
+    )
+
+
+def _publish(tenant, block: AuditSeal) -> None:
+    """The latest seal, outside the database: a log line, and a line in ``AUDIT_SEAL_PUBLISH_PATH``."""
+    record = {
+        "shop": tenant.subdomain,
+        "block": block.number,
+        "digest": block.digest,
+        "sealed_at": block.sealed_at.isoformat(),
+    }
+    logger.info("audit seal %s", json.dumps(record))
+    path = getattr(settings, "AUDIT_SEAL_PUBLISH_PATH", "")
+    if path:
+        with open(path, "a", encoding="utf-8") as published:
+            published.write(json.dumps(record) + "\n")
+
+
+# --- Verifying -----------------------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    ok: bool
+    blocks: int = 0
+    entries: int = 0
+    up_to_entry: int | None = None
+    first_bad_entry: int | None = None
+    message: str = ""
+
+
+def trail_verify(tenant, *, published: list[dict] | None = None) -> Verdict:
+    """Check a shop's whole chain: every block's digest and link, every sealed entry against its
+    digest, no sealed entry missing, no settled entry left out; ``published`` seals (from outside the
+    database) must match the chain's. Names the first entry (or block) that doesn't match."""
+    with activate(tenant):
+        verdict = _walk_chain(tenant)
+        if verdict.ok and published:
+            verdict = _against_published(tenant, published, verdict)
+        check = TrailCheck.objects.create(
+            ok=verdict.ok,
+            blocks=verdict.blocks,
+            entries=verdict.entries,
+            up_to_entry=verdict.up_to_entry,
+            first_bad_entry=verdict.first_bad_entry,
+            message=verdict.message[:1000],
+        )
+        cache.set(_check_key(), check, CHECK_CACHE_SECONDS)
+    return verdict
+
+
+CHECK_CACHE_SECONDS = 3600  # a new check replaces the entry at once
+
+
+def _check_key() -> str:
+    return f"audit-trail-check:{current_tenant().pk}"
+
+
+def latest_check() -> TrailCheck | None:
+    """The open shop's latest verification (cached: the dashboard asks on every visit)."""
+    check = cache.get(_check_key(), "missing")
+    if check == "missing":
+        check = TrailCheck.objects.order_by("-checked_at").first()
+        cache.set(_check_key(), check, CHECK_CACHE_SECONDS)
+    return check
+
+
+def _walk_chain(tenant) -> Verdict:
+    labels = _labels()
+    previous_digest, expected_number = GENESIS, 1
+    verdict = Verdict(ok=True)
+    for block in AuditSeal.objects.order_by("number").iterator(chunk_size=20):
+        if block.number != expected_number or block.previous_digest != previous_digest:
+            return _bad(verdict, None, f"Block {expected_number} is missing or out of order.")
+        entries = {
+            e["id"]: e for e in AuditEntry.objects.filter(id__in=block.entry_ids).values(*ENTRY_FIELDS)
+        }
+        stored = [block.leaves[i : i + 32] for i in range(0, len(block.leaves), 32)]
+        for entry_id, leaf in zip(block.entry_ids, stored, strict=True):
+            entry = entries.get(entry_id)
+            if entry is None:
+                return _bad(verdict, entry_id, f"Entry {entry_id} (block {block.number}) was deleted.")
+            if digests_of([entry], labels)[0] != leaf:
+                return _bad(
+                    verdict,
+                    entry_id,
+                    f"Entry {entry_id} (block {block.number}) was changed after it was sealed.",
+                )
+        root = merkle_root(stored).hex()
+        digest = block_digest(
+            previous=previous_digest,
+            number=block.number,
+            root=root,
+            first_id=block.first_id,
+            last_id=block.last_id,
+            count=len(block.entry_ids),
+        )
+        if root != block.root or digest != block.digest:
+            return _bad(verdict, block.first_id, f"Block {block.number}'s seal doesn't match its entries.")
+        previous_digest, expected_number = block.digest, expected_number + 1
+        verdict.blocks += 1
+        verdict.entries += len(block.entry_ids)
+        verdict.up_to_entry = max(verdict.up_to_entry or 0, block.last_id)
+    latest = AuditSeal.objects.order_by("-number").first()
+    if latest is not None:
+        sealed = set()
+        for entry_ids in AuditSeal.objects.values_list("entry_ids", flat=True):
+            sealed.update(entry_ids)
+        left_out = (
+            AuditEntry.objects.filter(id__lt=latest.pending_from)
+            .exclude(id__in=sealed)
+            .order_by("id")
+            .first()
+        )
+        if left_out is not None:
+            return _bad(verdict, left_out.pk, f"Entry {left_out.pk} is older than the seals but in none.")
+    verdict.message = f"{verdict.entries} entries in {verdict.blocks} blocks match their seals."
+    return verdict
+
+
+def _against_published(tenant, published: list[dict], verdict: Verdict) -> Verdict:
+    digests = dict(AuditSeal.objects.values_list("number", "digest"))
+    for record in published:
+        if record.get("shop") != tenant.subdomain:
+            continue
+        if digests.get(record["block"]) != record["digest"]:
+            return _bad(
+                verdict,
+                None,
+                f"Block {record['block']} differs from the copy published on {record['sealed_at']}: "
+                "the chain was rewritten.",
+            )
+    return verdict
+
+
+def _bad(verdict: Verdict, entry_id, message: str) -> Verdict:
+    verdict.ok, verdict.first_bad_entry, verdict.message = False, entry_id, message
+    return verdict
+
+
+def read_published(path) -> list[dict]:
+    with open(path, encoding="utf-8") as published:
+        return [json.loads(line) for line in published if line.strip()]
+
+
+# Entries below the settled id are sealed; above it, an entry is sealed if one of the shop's recent
+# blocks holds it (an index range on the blocks, then the block's array of ids).
+_SETTLED_ID = (
+    "COALESCE((SELECT s.pending_from FROM audit_auditseal s WHERE s.tenant_id = audit_auditentry.tenant_id "
+    "ORDER BY s.number DESC LIMIT 1), 1)"
+)
+_IS_SEALED = (
+    f"(audit_auditentry.id < {_SETTLED_ID} OR EXISTS (SELECT 1 FROM audit_auditseal s "  # noqa: S608
+    "WHERE s.tenant_id = audit_auditentry.tenant_id AND s.last_id >= audit_auditentry.id "
+    "AND s.first_id <= audit_auditentry.id AND audit_auditentry.id = ANY(s.entry_ids)))"
+)
+
+
+def sealed_expression():
+    """``is_sealed`` of each entry, for a list of them (no query of its own)."""
+    return RawSQL(_IS_SEALED, [], output_field=BooleanField())  # noqa: S611 - constant SQL
+
+
+def unsealed_count() -> int:
+    """Entries of the open shop not in a block yet ("not yet sealed"), in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM audit_auditentry WHERE tenant_id = %s AND id >= {_SETTLED_ID} "  # noqa: S608
+            f"AND NOT {_IS_SEALED}",
+            [current_tenant().pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def trail_status() -> dict:
+    """For the audit log's banner: the latest check, and what waits for a seal."""
+    return {"check": latest_check(), "unsealed": unsealed_count()}
+
+
+# --- Audit package -------------------------------------------------------------------------------------
+def audit_package(tenant, *, since, until) -> dict:
+    """The shop's entries written in [since, until) with the sealed blocks that cover them: a file an
+    auditor verifies offline with ``audit/verify_package.py``."""
+    labels = _labels()
+    with activate(tenant):
+        entries = list(
+            AuditEntry.objects.filter(created_at__gte=since, created_at__lt=until)
+            .order_by("id")
+            .values(*ENTRY_FIELDS)
+        )
+        ids = [entry["id"] for entry in entries]
+        blocks = list(
+            AuditSeal.objects.filter(entry_ids__overlap=ids).order_by("number")
+            if ids
+            else AuditSeal.objects.none()
+        )
+        if blocks:  # the whole stretch of the chain between them, so its links can be checked
+            blocks = list(
+                AuditSeal.objects.filter(
+                    number__gte=blocks[0].number, number__lte=blocks[-1].number
+                ).order_by("number")
+            )
+    sealed = {entry_id for block in blocks for entry_id in block.entry_ids}
+    return {
+        "format": FORMAT,
+        "shop": tenant.subdomain,
+        "period": {"from": since.isoformat(), "to": until.isoformat()},
+        "exported_at": timezone.now().isoformat(),
+        "blocks": [
+            {
+                "number": block.number,
+                "previous_digest": block.previous_digest,
+                "digest": block.digest,
+                "root": block.root,
+                "first_id": block.first_id,
+                "last_id": block.last_id,
+                "sealed_at": block.sealed_at.isoformat(),
+                "entry_ids": block.entry_ids,
+                "leaves": [bytes(block.leaves[i : i + 32]).hex() for i in range(0, len(block.leaves), 32)],
+            }
+            for block in blocks
+        ],
+        "entries": [
+            canonical_entry(entry, labels[entry["content_type_id"]])
+            | ({} if entry["id"] in sealed else {"not_yet_sealed": True})
+            for entry in entries
+        ],
+    }
