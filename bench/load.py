@@ -15,9 +15,12 @@ included), the median time inside Django (X-Response-Time), errors (anything but
 of gunicorn's processes, of PostgreSQL and of this client, in cores. Goal on a 2-core machine:
 at least 40 requests/s, p95 at most 600 ms with 20 staff, no error with 50.
 
---configs runs the levels once per gunicorn set-up (``sync:N``: N sync workers; ``gthread:NxT``: N
-workers of T threads); by default the set-up backoffice/gunicorn.conf.py chooses. --keep keeps the
-seeded database in bench/data/pg (git-ignored) for the next run, as admin_lists --keep does.
+--configs compares gunicorn set-ups (``sync:N``: N sync workers; ``gthread:NxT``: N workers of T
+threads); by default the one backoffice/gunicorn.conf.py chooses. All their servers run from the
+start and take turns at each level (--rounds turns, --seconds in all for each), so that other work on
+the machine weighs on all of them alike: compare them within a run. --profile STAFF samples the
+workers with py-spy at that level and says where their time goes. --keep keeps the seeded database
+in bench/data/pg (git-ignored) for the next run, as admin_lists --keep does.
 The table goes to bench/RESULTS.md ("Load"); --notes appends a Markdown file to that section.
 """
 
@@ -165,48 +168,92 @@ class Staff(threading.Thread):
                 self.answers.append(answer)
 
 
-def measure(server, staff, cluster_dir, *, users, seconds, warmup, profile=None):
-    active = staff[:users]
-    for member in staff:
-        member.recording = False
-        member.answers = []
+class Setup:
+    """One gunicorn set-up under test: its server, and its staff logged in and waiting for work."""
+
+    def __init__(self, config, env, values, *, staff_count, seed):
+        self.name = config["name"]
+        server_env = env | {k: v for k, v in config.items() if k != "name"}
+        self.server = loadclient.Gunicorn(server_env, WORK / f"gunicorn-{self.slug}.log").start()
+        self.staff = []
+        for n in range(staff_count):
+            username = ROLES_IN_TURN[n % len(ROLES_IN_TURN)]
+            session = loadclient.StaffSession(self.server.url, username, STAFF[username][1])
+            session.log_in()
+            member = Staff(session, username, values, seed=seed * 1000 + n)
+            member.start()
+            self.staff.append(member)
+        print(f"{self.name}: {self.server.url}, workers {self.server.worker_pids()}", file=sys.stderr)
+
+    @property
+    def slug(self):
+        return self.name.replace(":", "-")
+
+    def close(self):
+        for member in self.staff:
+            member.stopped.set()
+        for member in self.staff:
+            member.join(5)
+            member.session.close()
+        self.server.stop()
+
+
+def measure_slice(setup, cluster_dir, *, users, seconds, warmup, profile=None) -> dict:
+    """``users`` staff of ``setup`` clicking for ``seconds`` (after ``warmup``): their answers and
+    the CPU the server, PostgreSQL and this client used meanwhile."""
+    active = setup.staff[:users]
     for member in active:
+        member.answers = []
         member.running.set()
     time.sleep(warmup)
     groups = {
-        "web": server.pids,
+        "web": setup.server.pids,
         "postgres": lambda: loadclient.postgres_pids(cluster_dir),
         "client": lambda: [os.getpid()],
     }
-    spies = start_profiler(server, seconds, profile) if profile else []
+    spies = start_profiler(setup.server, seconds, profile) if profile else []
     with loadclient.CpuMeter(groups) as cpu:
         for member in active:
             member.recording = True
         time.sleep(seconds)
         for member in active:
             member.recording = False
-    for spy in spies:
-        spy.wait(60)
     for member in active:
         member.running.clear()
-    time.sleep(0.5)  # let requests in flight finish outside the window
-    answers = [a for member in active for a in member.answers]
+    for spy in spies:
+        spy.wait(60)
+    time.sleep(0.5)  # requests in flight finish outside the window (and aren't counted)
+    return {
+        "answers": [a for member in active for a in member.answers],
+        "seconds": cpu.seconds,
+        "cpu": {name: cpu.used[name] for name in groups},
+    }
+
+
+def summary(name, users, slices, profile=None) -> dict:
+    answers = [a for piece in slices for a in piece["answers"]]
+    seconds = sum(piece["seconds"] for piece in slices)
     latencies = [a.seconds for a in answers]
     errors = [a for a in answers if a.status != 200]
     server_ms = [a.server_ms for a in answers if a.server_ms is not None]
+
+    def cores(group):
+        return sum(piece["cpu"][group] for piece in slices) / seconds
+
     return {
+        "config": name,
         "users": users,
         "requests": len(answers),
-        "rps": len(answers) / cpu.seconds,
+        "rps": len(answers) / seconds,
         "p50": common.percentile(latencies, 0.50),
         "p95": common.percentile(latencies, 0.95),
         "p99": common.percentile(latencies, 0.99),
         "server_p50": common.median(server_ms) / 1000,
         "errors": len(errors),
         "error_kinds": sorted({f"{e.status or ''} {e.error[:80]}".strip() for e in errors})[:5],
-        "cpu_web": cpu.cores("web"),
-        "cpu_postgres": cpu.cores("postgres"),
-        "cpu_client": cpu.cores("client"),
+        "cpu_web": cores("web"),
+        "cpu_postgres": cores("postgres"),
+        "cpu_client": cores("client"),
         "by_page": by_page(answers),
         "profile": where_the_time_goes(profile) if profile else None,
     }
@@ -303,6 +350,7 @@ def default_config() -> dict:
 def coordinator(args):
     server_url, cluster = common.server_url(args.keep)
     name = f"bench_load_{args.products}"
+    setups = []
     try:
         common.create_database(server_url, name, drop=args.reseed)
         database_url = common.with_database(server_url, name)
@@ -318,76 +366,67 @@ def coordinator(args):
         print(f"database ready ({time.monotonic() - started:.0f}s)", file=sys.stderr)
         if args.prepare_only:
             return
-        cluster_dir = cluster.dir if cluster else Path(os.environ.get("BENCH_PG_DIR", "/nonexistent"))
-        if not cluster:
-            # ./dev bench's throwaway cluster: its data folder is where DATABASE_URL's socket is.
-            host = common.psycopg_params(database_url)["host"]
-            cluster_dir = Path(host) if Path(host, "postmaster.pid").exists() else cluster_dir
+        # Without --keep, ./dev bench's throwaway cluster: its data folder holds DATABASE_URL's socket.
+        cluster_dir = cluster.dir if cluster else Path(common.psycopg_params(database_url)["host"])
         WORK.mkdir(parents=True, exist_ok=True)
         env = loadclient.production_env(database_url, WORK / "static")
         loadclient.collect_static(env)
-        load = common.wait_for_quiet_machine() if args.wait_for_quiet else common.load_average()
         configs = [parse_config(c) for c in args.configs.split(",")] if args.configs else [default_config()]
+        levels = [int(n) for n in args.users.split(",")]
+        # Every set-up's server runs from the start (idle, it costs nothing); they take turns.
+        setups = [Setup(c, env, values, staff_count=max(levels), seed=args.seed) for c in configs]
+        load = common.wait_for_quiet_machine() if args.wait_for_quiet else common.load_average()
         results = []
-        for config in configs:
-            results += run_config(args, config, env, values, cluster_dir)
+        for users in levels:
+            results += run_level(args, setups, cluster_dir, users)
         report(args, results, load, server_url)
     finally:
+        for setup in setups:
+            setup.close()
         if cluster:
             cluster.stop()
 
 
-def run_config(args, config, env, values, cluster_dir):
-    server_env = env | {k: v for k, v in config.items() if k != "name"}
-    server = loadclient.Gunicorn(server_env, WORK / f"gunicorn-{config['name'].replace(':', '-')}.log")
-    server.start()
-    print(f"{config['name']}: {server.url}, workers {server.worker_pids()}", file=sys.stderr)
-    levels = [int(n) for n in args.users.split(",")]
-    staff = []
-    try:
-        for n in range(max(levels)):
-            username = ROLES_IN_TURN[n % len(ROLES_IN_TURN)]
-            session = loadclient.StaffSession(server.url, username, STAFF[username][1])
-            session.log_in()
-            member = Staff(session, username, values, seed=args.seed * 1000 + n)
-            member.start()
-            staff.append(member)
-        results = []
-        for users in levels:
-            profile = WORK / f"profile-{config['name'].replace(':', '-')}" if args.profile == users else None
-            result = measure(
-                server,
-                staff,
-                cluster_dir,
-                users=users,
-                seconds=args.seconds,
-                warmup=args.warmup,
-                profile=profile,
+def run_level(args, setups, cluster_dir, users) -> list[dict]:
+    """``users`` staff on every set-up, in --rounds turns of --seconds / --rounds each, so that a
+    machine that gets busier or quieter meanwhile weighs on all of them alike."""
+    slices = {setup.name: [] for setup in setups}
+    piece = args.seconds / args.rounds
+    for round_ in range(args.rounds):
+        for setup in setups:
+            profile = None
+            if args.profile == users and round_ == 0:
+                profile = WORK / f"profile-{setup.slug}"
+            slices[setup.name].append(
+                measure_slice(
+                    setup, cluster_dir, users=users, seconds=piece, warmup=args.warmup, profile=profile
+                )
             )
-            result["config"] = config["name"]
-            results.append(result)
-            print(
-                f"{config['name']:>12} {users:>3} staff: {result['rps']:.1f} req/s, "
-                f"p50 {ms(result['p50'])} ms, p95 {ms(result['p95'])} ms, errors {result['errors']}, "
-                f"CPU web {result['cpu_web']:.2f} pg {result['cpu_postgres']:.2f} "
-                f"client {result['cpu_client']:.2f}",
-                file=sys.stderr,
-            )
-            if result["error_kinds"]:
-                print(f"    errors: {result['error_kinds']}", file=sys.stderr)
-        return results
-    finally:
-        for member in staff:
-            member.stopped.set()
-        for member in staff:
-            member.join(5)
-            member.session.close()
-        server.stop()
+    results = []
+    for setup in setups:
+        profile = WORK / f"profile-{setup.slug}" if args.profile == users else None
+        result = summary(setup.name, users, slices[setup.name], profile)
+        results.append(result)
+        print(
+            f"{setup.name:>12} {users:>3} staff: {result['rps']:.1f} req/s, "
+            f"p50 {ms(result['p50'])} ms, p95 {ms(result['p95'])} ms, errors {result['errors']}, "
+            f"CPU web {result['cpu_web']:.2f} pg {result['cpu_postgres']:.2f} "
+            f"client {result['cpu_client']:.2f}",
+            file=sys.stderr,
+        )
+        if result["error_kinds"]:
+            print(f"    errors: {result['error_kinds']}", file=sys.stderr)
+    return results
 
 
 def per_request(result, cpu) -> float:
     """Milliseconds of CPU per request."""
     return result[cpu] * 1000 / result["rps"] if result["rps"] else float("nan")
+
+
+def capacity(result, cores=2) -> float:
+    cpu = result["cpu_web"] + result["cpu_postgres"] + result["cpu_client"]
+    return cores * result["rps"] / cpu if cpu else float("nan")
 
 
 def ms(seconds):
@@ -443,28 +482,36 @@ def report(args, results, load, server_url):
         [[f"`{kind}`", n, ms(p50), ms(p95)] for kind, (n, p50, p95) in busiest["by_page"].items()],
         "lrrr",
     )
+    command = f"./dev bench load --users {args.users} --seconds {args.seconds} --rounds {args.rounds}"
+    command += f" --configs {args.configs}" if args.configs else ""
+    command += f" --profile {args.profile}" if args.profile else ""
     body = [
-        f"`./dev bench load --users {args.users} --seconds {args.seconds}"
-        + (f" --configs {args.configs}" if args.configs else "")
-        + f"`, {common.now_utc()}.",
+        f"`{command}`, {common.now_utc()}.",
         "",
         f"Machine: {common.machine()}; PostgreSQL {common.postgres_version(server_url)}; load average "
-        f"before the run: {load}. {args.products:,} products, {args.orders:,} orders, "
-        f"{max(args.orders // 10, 10):,} customers (seed_demo).",
+        f"before the run {load}, after it {common.load_average()}. {args.products:,} products, "
+        f"{args.orders:,} orders, {max(args.orders // 10, 10):,} customers (seed_demo).",
         "",
         "Staff log in through the admin's login form and loop without pause over their role's pages "
         "(operations, support, auditors 2:2:1; lists, searches, change pages, the dashboard, the audit "
-        f"log); {args.seconds} s per level after {args.warmup} s of warm-up. Latency is the client's (the "
-        "wait for a free worker included); *in Django* is X-Response-Time. CPU in cores (the machine "
-        "has "
-        f"{os.cpu_count()}). Goal: at least 40 requests/s, p95 at most 600 ms with 20 staff, no error "
-        "with 50.",
+        f"log); {args.seconds} s per level and set-up, in {args.rounds} turns taken in order by the "
+        f"set-ups, each after {args.warmup} s of warm-up. Latency is the client's (the wait for a free "
+        "worker included); *in Django* is X-Response-Time. CPU in cores (the machine has "
+        f"{os.cpu_count()}), and per request in milliseconds. Goal: at least 40 requests/s, p95 at most "
+        "600 ms with 20 staff, no error with 50.",
         "",
         table,
         "",
         ("Short of the goals in this run:\n\n" + "\n".join(f"- {m}" for m in misses))
         if misses
         else "Every goal met in this run.",
+        "",
+        "What 2 idle cores would serve at the CPU each request cost in this run (web, PostgreSQL and "
+        "client together): "
+        + "; ".join(
+            f"{r['config']} with {r['users']} staff {capacity(r):.0f} requests/s" for r in results if r["rps"]
+        )
+        + ".",
         "",
         f"By page, {busiest['config']} with {busiest['users']} staff:",
         "",
@@ -493,8 +540,9 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", default="5,20,50", help="staff at each level, comma-separated")
-    parser.add_argument("--seconds", type=int, default=60, help="measured seconds per level")
-    parser.add_argument("--warmup", type=int, default=10, help="seconds before each level is measured")
+    parser.add_argument("--seconds", type=int, default=60, help="measured seconds per level and set-up")
+    parser.add_argument("--rounds", type=int, default=3, help="turns the set-ups take at each level")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds before each turn is measured")
     parser.add_argument("--configs", help="gunicorn set-ups to compare, e.g. sync:2,sync:4,gthread:2x4")
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=100_000)
