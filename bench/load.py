@@ -277,12 +277,13 @@ def start_profiler(server, seconds, profile: Path):
         return []
     for old in profile.parent.glob(profile.name + "-*.txt"):
         old.unlink()
-    options = ["--duration", str(seconds), "--rate", "50", "--format", "raw", "--nonblocking"]
+    options = ["--duration", str(round(seconds)), "--rate", "50", "--format", "raw", "--nonblocking"]
+    log = open(WORK / "py-spy.log", "a")  # noqa: SIM115 - inherited by the children
     return [
         subprocess.Popen(  # noqa: S603 - py-spy on our own workers
             [*command, "record", "--pid", str(pid), *options, "--output", f"{profile}-{pid}.txt"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
         for pid in server.worker_pids()
     ]
@@ -416,6 +417,8 @@ def run_level(args, setups, cluster_dir, users) -> list[dict]:
         )
         if result["error_kinds"]:
             print(f"    errors: {result['error_kinds']}", file=sys.stderr)
+        for name, share in result["profile"] or []:
+            print(f"    {share * 100:3.0f}% {name}", file=sys.stderr)
     return results
 
 

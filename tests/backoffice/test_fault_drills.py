@@ -221,8 +221,8 @@ def test_database_away_for_a_while_under_load(server, database):
     assert_outage_answers(load.answers)
     away = load.between(stopped + 1, back)
     assert len(away) > 50 and all(a.status == 503 for a in away)
-    # Answered by the breaker without touching the database: quick, though the machine is busy.
-    assert statistics.median(a.seconds for a in away) < 0.2
+    # Answered by the breaker without touching the database: at once, not after a connection timeout.
+    assert statistics.median(a.seconds for a in away) < 1
     assert not [a for a in load.between(back + BACK_WITHIN_SECONDS) if a.status != 200]
     assert_one_line_per_worker_and_no_traceback(server)
     ended = [e for e in log_entries(server) if e.get("outage") == "ended"]
