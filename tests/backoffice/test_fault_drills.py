@@ -285,3 +285,24 @@ def test_redis_away_costs_nothing(database, static_root, redis, tmp_path):
     }
     warnings = [e for e in log_entries(server) if e.get("logger") == "backoffice.cache"]
     assert 1 <= len(warnings) <= 2 * WORKERS  # "working without it for 10 s", per process
+
+
+def test_the_wait_for_a_worker_is_in_the_slow_request_log(database, static_root, tmp_path):
+    """More staff than threads: requests wait for a thread after gunicorn took them, and the
+    slow-request warnings count that wait (queue_ms) with the time in Django."""
+    server = start_server(
+        database, static_root, tmp_path / "gunicorn.log", WEB_THREADS="2", SLOW_REQUEST_SECONDS="0.3"
+    )
+    try:
+        with Load(server):
+            time.sleep(4)
+    finally:
+        server.stop()
+
+    slow = [e for e in log_entries(server) if e.get("logger") == "backoffice.performance"]
+    assert slow, "six staff on two threads: some requests must wait"
+    waited = [e for e in slow if e["queue_ms"] > 50]
+    assert waited
+    for entry in slow:
+        assert entry["total_ms"] == pytest.approx(entry["queue_ms"] + entry["duration_ms"], abs=0.2)
+        assert entry["total_ms"] >= 300
