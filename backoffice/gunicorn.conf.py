@@ -1,13 +1,20 @@
 """gunicorn's settings for ``./dev serve``, the browser tests, the fault drills and ``bench/load``.
 
-    gunicorn -c backoffice/gunicorn.conf.py backoffice.wsgi
+    gunicorn -c backoffice/gunicorn.conf.py
 
-Environment: ``BIND`` (127.0.0.1:8000), ``WEB_CONCURRENCY`` (worker processes, default 2 per core),
-``WEB_THREADS`` (threads per worker, default 1: sync workers); the figures behind these defaults
-are in bench/RESULTS.md ("Load") and the README's Production section.
+Environment: ``BIND`` (127.0.0.1:8000), ``WEB_CONCURRENCY`` (worker processes, default one per core),
+``WEB_THREADS`` (threads per worker, default 4), ``WEB_TIMEOUT``, ``WEB_ACCESS_LOG`` ("" for none).
+
+Why threaded workers, one per core (bench/RESULTS.md, "Load"; README, Production): a page is CPU-bound
+Python (Unfold's templates), so more processes than cores only take turns on them; but each page
+also waits for PostgreSQL a few times, and a thread of the same process runs meanwhile. Against sync
+workers (one request per process, two per core) the threads served more pages with the same CPU
+per page and a shorter p95 in every run. They also keep connections alive, and they accept
+connections as they come, so the time a request waits for a free thread is measured (below);
+the price is that a worker killed or crashed loses the requests of all its threads.
 
 Each request carries the time its connection reached gunicorn (``X-Gunicorn-Queue-Start``), so the
-slow-request log counts the time it waited for a free worker (``backoffice.middleware``).
+slow-request log counts the time it waited for a free thread (``backoffice.middleware``).
 """
 
 import os
@@ -20,11 +27,11 @@ from gunicorn.workers.sync import SyncWorker
 QUEUE_START_HEADER = "X-GUNICORN-QUEUE-START"  # gunicorn keeps header names upper-cased
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
-threads = int(os.environ.get("WEB_THREADS") or 1)
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+threads = int(os.environ.get("WEB_THREADS") or 4)
 wsgi_app = "backoffice.wsgi"
-# A request still running after this long is stuck (lists are bounded to well under a second): the
-# worker is killed and replaced, costing that request only.
+# A worker that hasn't reported to the master for this long is hung: it is killed and replaced. (A
+# threaded worker reports between requests of any thread: a single slow request doesn't trip it.)
 timeout = int(os.environ.get("WEB_TIMEOUT") or 30)
 graceful_timeout = 20
 keepalive = 5

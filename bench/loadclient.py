@@ -225,6 +225,7 @@ class Answer:
     retry_after: str | None = None
     body: bytes = b""
     error: str = ""
+    retried: bool = False  # sent again after its kept-alive connection broke, as browsers do
 
 
 class StaffSession:
@@ -257,12 +258,10 @@ class StaffSession:
                 break
             except (OSError, http.client.HTTPException) as error:
                 self.close()
-                # A kept-alive connection the server closed meanwhile: browsers send the request
-                # again on a new one, once.
-                stale = isinstance(
-                    error, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
-                )
-                if attempt == 1 and reused and stale:
+                # A kept-alive connection that broke before any answer: browsers send an idempotent
+                # request again on a new connection, once.
+                stale = http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError
+                if attempt == 1 and reused and method in ("GET", "HEAD") and isinstance(error, stale):
                     continue
                 failure = f"{type(error).__name__}: {error}"
                 return Answer(path, None, time.monotonic() - started, started, error=failure)
@@ -281,6 +280,7 @@ class StaffSession:
             retry_after=response.getheader("Retry-After"),
             body=content,
             error="" if response.status < 400 else content[:200].decode(errors="replace"),
+            retried=attempt == 2,
         )
 
     def get(self, path: str) -> Answer:

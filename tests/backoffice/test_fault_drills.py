@@ -163,6 +163,16 @@ def log_entries(server) -> list[dict]:
     return entries
 
 
+def describe(load, *, away, back):
+    """What staff got, for the record (pytest -s, or a failure's output)."""
+    counts = {}
+    for answer in load.answers:
+        counts[answer.status] = counts.get(answer.status, 0) + 1
+    first_back = min((a.started + a.seconds for a in load.between(back) if a.status == 200), default=None)
+    again = f"{first_back - back:.2f}s" if first_back else "never"
+    print(f"answers by status {counts}; database away {back - away:.1f}s; first page after it: {again}")
+
+
 def assert_outage_answers(answers):
     """Only 200s and 503s with Retry-After and the outage page: no 500, no broken connection."""
     statuses = {a.status for a in answers}
@@ -193,6 +203,7 @@ def test_database_restart_under_load(server, database):
         back = database.start()
         time.sleep(5)
 
+    describe(load, away=stopped, back=back)
     before = [a for a in load.answers if a.started + a.seconds < stopped]
     assert before and all(a.status == 200 for a in before), "the drill needs a healthy start"
     assert_outage_answers(load.answers)
@@ -218,6 +229,7 @@ def test_database_away_for_a_while_under_load(server, database):
         back = database.start()
         time.sleep(4)
 
+    describe(load, away=stopped, back=back)
     assert_outage_answers(load.answers)
     away = load.between(stopped + 1, back)
     assert len(away) > 50 and all(a.status == 503 for a in away)
@@ -230,7 +242,6 @@ def test_database_away_for_a_while_under_load(server, database):
 
 
 def test_a_killed_worker_costs_at_most_the_requests_it_held(server):
-    threads = server.threads
     with Load(server) as load:
         time.sleep(3)
         victim = server.worker_pids()[0]
@@ -238,11 +249,17 @@ def test_a_killed_worker_costs_at_most_the_requests_it_held(server):
         os.kill(victim, signal.SIGKILL)
         time.sleep(6)
 
+    # Requests it held were cut off. A browser (as the client does) sends a GET cut off on a kept-alive
+    # connection again on a new one, so staff see it arrive late rather than fail; requests sent after
+    # the kill on its idle kept-alive connections go again too, and lose nothing.
+    cut_off = [a for a in load.answers if (a.status != 200 or a.retried) and a.started < killed]
     failed = [a for a in load.answers if a.status != 200]
-    # A sync worker holds one request; a threaded one as many as it has threads.
-    assert len(failed) <= threads, [(a.status, a.error) for a in failed]
+    print(f"{len(load.answers)} requests: {len(cut_off)} cut off by the kill, {len(failed)} failed")
+    # Only requests in flight when it died: the worker held them (a threaded worker holds those of its
+    # threads and the connections it accepted for them).
+    assert all(a.started < killed < a.started + a.seconds for a in cut_off)
+    assert all(a in cut_off for a in failed)
     assert all(a.status is None for a in failed)  # the connection dropped: no error page was sent
-    assert all(a.started < killed < a.started + a.seconds for a in failed)  # they were in flight
     replaced = server.worker_pids()
     assert len(replaced) == WORKERS and victim not in replaced
     assert load.between(killed + 2) and all(a.status == 200 for a in load.between(killed + 2))
