@@ -153,7 +153,8 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 # the database again after a first interval, doubled after each failed try up to a ceiling (so it
 # is back within about that ceiling of the database): backoffice.middleware.DatabaseBreaker.
 DATABASE_OUTAGE_RETRY_AFTER = int(os.environ.get("DATABASE_OUTAGE_RETRY_AFTER", "5"))
-DATABASE_RETRY_SECONDS = tuple(float(s) for s in env_list("DATABASE_RETRY_SECONDS", "0.1,1"))
+_retry_seconds = [float(s) for s in env_list("DATABASE_RETRY_SECONDS") or ["0.1", "1"]]
+DATABASE_RETRY_SECONDS = (_retry_seconds[0], _retry_seconds[-1])  # first and longest; one figure: both
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set, local memory otherwise ------------------------------------
