@@ -38,6 +38,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import load_report
 import loadclient
 
 SCRIPT = Path(__file__).resolve()
@@ -211,7 +212,7 @@ def measure_slice(setup, cluster_dir, *, users, seconds, warmup, profile=None) -
         "postgres": lambda: loadclient.postgres_pids(cluster_dir),
         "client": lambda: [os.getpid()],
     }
-    spies = start_profiler(setup.server, seconds, profile) if profile else []
+    spies = loadclient.start_profiler(setup.server.worker_pids(), seconds, profile) if profile else []
     with loadclient.CpuMeter(groups) as cpu:
         for member in active:
             member.recording = True
@@ -254,85 +255,8 @@ def summary(name, users, slices, profile=None) -> dict:
         "cpu_web": cores("web"),
         "cpu_postgres": cores("postgres"),
         "cpu_client": cores("client"),
-        "by_page": by_page(answers),
-        "profile": where_the_time_goes(profile) if profile else None,
-    }
-
-
-# --- where the workers' time goes (py-spy) ---------------------------------------------------------
-def py_spy() -> list[str] | None:
-    """py-spy from PATH, or through uv (from PyPI, into uv's cache: nothing added to the project)."""
-    import shutil
-
-    if shutil.which("py-spy"):
-        return ["py-spy"]
-    uv = shutil.which("uv") or str(Path.home() / ".cache" / "backoffice-tools" / "bin" / "uv")
-    return [uv, "tool", "run", "py-spy"] if Path(uv).exists() else None
-
-
-def start_profiler(server, seconds, profile: Path):
-    command = py_spy()
-    if command is None:
-        print("py-spy not found (pip install py-spy, or install uv): no profile", file=sys.stderr)
-        return []
-    for old in profile.parent.glob(profile.name + "-*.txt"):
-        old.unlink()
-    options = ["--duration", str(round(seconds)), "--rate", "50", "--format", "raw", "--nonblocking"]
-    log = open(WORK / "py-spy.log", "a")  # noqa: SIM115 - inherited by the children
-    return [
-        subprocess.Popen(  # noqa: S603 - py-spy on our own workers
-            [*command, "record", "--pid", str(pid), *options, "--output", f"{profile}-{pid}.txt"],
-            stdout=log,
-            stderr=log,
-        )
-        for pid in server.worker_pids()
-    ]
-
-
-# A sample counts for the first of these its stack contains (frames as py-spy names them).
-TIME_GOES_TO = [
-    ("database: psycopg sending queries and waiting for PostgreSQL", ("psycopg/",)),
-    ("list rows: the admin's result_list (Unfold's items_for_result, label templates)", ("result_list (",)),
-    ("other template rendering: layout, sidebar, header, filters, forms, inlines", ("django/template/",)),
-    ("admin views: changelists, forms, querysets built (no SQL)", ("django/contrib/admin/", "django/forms/")),
-    ("ORM outside the views: sessions, users, permissions", ("django/db/",)),
-    ("middleware and the rest of Django", ("django/core/handlers/",)),
-    ("gunicorn: accepting, parsing, writing responses", ("",)),
-]
-
-
-def where_the_time_goes(profile: Path) -> list[tuple[str, float]]:
-    counts = dict.fromkeys((name for name, _ in TIME_GOES_TO), 0)
-    for path in profile.parent.glob(profile.name + "-*.txt"):
-        for line in path.read_text().splitlines():
-            stack, _, samples = line.rpartition(" ")
-            for name, markers in TIME_GOES_TO:
-                if any(marker in stack for marker in markers):
-                    counts[name] += int(samples)
-                    break
-    total = sum(counts.values()) or 1
-    return [(name, count / total) for name, count in counts.items()]
-
-
-def by_page(answers) -> dict:
-    """By kind of page (the path with its ids and search terms blanked): how many, the client's p50
-    and p95, and the median time in Django."""
-    import re
-
-    kinds: dict = {}
-    for answer in answers:
-        kind = re.sub(r"/[0-9a-f-]{6,}/|/\d+/", "/<id>/", answer.path.split("?")[0])
-        if "?" in answer.path:
-            kind += "?" + answer.path.split("?", 1)[1].split("=")[0]
-        kinds.setdefault(kind, []).append(answer)
-    return {
-        kind: (
-            len(found),
-            common.percentile([a.seconds for a in found], 0.5),
-            common.percentile([a.seconds for a in found], 0.95),
-            common.median([a.server_ms / 1000 for a in found if a.server_ms is not None]),
-        )
-        for kind, found in sorted(kinds.items())
+        "by_page": load_report.by_page(answers),
+        "profile": loadclient.where_the_time_goes(profile) if profile else None,
     }
 
 
@@ -386,7 +310,7 @@ def coordinator(args):
         results = []
         for users in levels:
             results += run_level(args, setups, cluster_dir, users)
-        report(args, results, load, server_url)
+        load_report.report(args, results, load, server_url)
     finally:
         for setup in setups:
             setup.close()
@@ -414,134 +338,12 @@ def run_level(args, setups, cluster_dir, users) -> list[dict]:
         profile = WORK / f"profile-{setup.slug}" if args.profile == users else None
         result = summary(setup.name, users, slices[setup.name], profile)
         results.append(result)
-        print(
-            f"{setup.name:>12} {users:>3} staff: {result['rps']:.1f} req/s, "
-            f"p50 {ms(result['p50'])} ms, p95 {ms(result['p95'])} ms, errors {result['errors']}, "
-            f"CPU web {result['cpu_web']:.2f} pg {result['cpu_postgres']:.2f} "
-            f"client {result['cpu_client']:.2f}",
-            file=sys.stderr,
-        )
+        print(f"{setup.name:>12} {users:>3} staff: {load_report.one_line(result)}", file=sys.stderr)
         if result["error_kinds"]:
             print(f"    errors: {result['error_kinds']}", file=sys.stderr)
         for name, share in result["profile"] or []:
             print(f"    {share * 100:3.0f}% {name}", file=sys.stderr)
     return results
-
-
-def per_request(result, cpu) -> float:
-    """Milliseconds of CPU per request."""
-    return result[cpu] * 1000 / result["rps"] if result["rps"] else float("nan")
-
-
-def capacity(result, cores=2) -> float:
-    cpu = result["cpu_web"] + result["cpu_postgres"] + result["cpu_client"]
-    return cores * result["rps"] / cpu if cpu else float("nan")
-
-
-def ms(seconds):
-    return f"{seconds * 1000:.0f}"
-
-
-def report(args, results, load, server_url):
-    headers = [
-        "gunicorn",
-        "staff",
-        "requests/s",
-        "p50 (ms)",
-        "p95 (ms)",
-        "p99 (ms)",
-        "in Django p50 (ms)",
-        "errors",
-        "CPU web",
-        "CPU PostgreSQL",
-        "CPU client",
-        "CPU ms per request (web + PostgreSQL)",
-    ]
-    rows = [
-        [
-            r["config"],
-            r["users"],
-            f"{r['rps']:.1f}",
-            ms(r["p50"]),
-            ms(r["p95"]),
-            ms(r["p99"]),
-            ms(r["server_p50"]),
-            f"{r['errors']} / {r['requests']}",
-            f"{r['cpu_web']:.2f}",
-            f"{r['cpu_postgres']:.2f}",
-            f"{r['cpu_client']:.2f}",
-            f"{per_request(r, 'cpu_web'):.0f} + {per_request(r, 'cpu_postgres'):.0f}",
-        ]
-        for r in results
-    ]
-    table = common.markdown_table(headers, rows, "lrrrrrrrrrrr")
-    print(table)
-    misses = []
-    for r in results:
-        where = f"{r['config']}, {r['users']} staff"
-        if r["users"] >= 20 and r["rps"] < 40:
-            misses.append(f"{where}: {r['rps']:.1f} requests/s (goal: at least 40)")
-        if r["users"] == 20 and r["p95"] > 0.6:
-            misses.append(f"{where}: p95 {ms(r['p95'])} ms (goal: at most 600)")
-        if r["users"] == 50 and r["errors"]:
-            misses.append(f"{where}: {r['errors']} errors (goal: none)")
-    # Pages at the lowest level of the first set-up: the least waiting for a worker.
-    lightest = min(results, key=lambda r: r["users"])
-    pages = common.markdown_table(
-        ["page", "requests", "p50 (ms)", "p95 (ms)", "in Django p50 (ms)"],
-        [
-            [f"`{kind}`", n, ms(p50), ms(p95), ms(django)]
-            for kind, (n, p50, p95, django) in lightest["by_page"].items()
-        ],
-        "lrrrr",
-    )
-    command = f"./dev bench load --users {args.users} --seconds {args.seconds} --rounds {args.rounds}"
-    command += f" --configs {args.configs}" if args.configs else ""
-    command += f" --profile {args.profile}" if args.profile else ""
-    body = [
-        f"`{command}`, {common.now_utc()}.",
-        "",
-        f"Machine: {common.machine()}; PostgreSQL {common.postgres_version(server_url)}; load average "
-        f"before the run {load}, after it {common.load_average()}. {args.products:,} products, "
-        f"{args.orders:,} orders, {max(args.orders // 10, 10):,} customers (seed_demo).",
-        "",
-        "Staff log in through the admin's login form and loop without pause over their role's pages "
-        "(operations, support, auditors 2:2:1; lists, searches, change pages, the dashboard, the audit "
-        f"log); {args.seconds} s per level and set-up, in {args.rounds} turns taken in order by the "
-        f"set-ups, each after {args.warmup} s of warm-up. Latency is the client's (the wait for a free "
-        "worker included); *in Django* is X-Response-Time. CPU in cores (the machine has "
-        f"{os.cpu_count()}), and per request in milliseconds. Goal: at least 40 requests/s, p95 at most "
-        "600 ms with 20 staff, no error with 50.",
-        "",
-        table,
-        "",
-        ("Short of the goals in this run:\n\n" + "\n".join(f"- {m}" for m in misses))
-        if misses
-        else "Every goal met in this run.",
-        "",
-        "What 2 idle cores would serve at the CPU each request cost in this run (web, PostgreSQL and "
-        "client together): "
-        + "; ".join(
-            f"{r['config']} with {r['users']} staff {capacity(r):.0f} requests/s" for r in results if r["rps"]
-        )
-        + ".",
-        "",
-        f"By page, {lightest['config']} with {lightest['users']} staff:",
-        "",
-        pages,
-    ]
-    profiled = [r for r in results if r["profile"]]
-    for r in profiled:
-        body += [
-            "",
-            f"Where the workers' time goes ({r['config']}, {r['users']} staff; py-spy samples of the "
-            "workers' threads while not idle):",
-            "",
-            common.markdown_table(
-                ["", "share"], [[name, f"{share * 100:.0f}%"] for name, share in r["profile"]], "lr"
-            ),
-        ]
-    common.write_report("Load", body, notes=args.notes, write=not args.no_write)
 
 
 def main():

@@ -1,7 +1,7 @@
 """Staff over HTTP against the production server, for the load benchmark (bench/load.py) and the fault
 drills (tests/backoffice/test_fault_drills.py): gunicorn started with the project's config file and
-production settings, staff logged in through the admin's login form, and the CPU the server's
-processes use.
+production settings, staff logged in through the admin's login form, the CPU the server's processes
+use, and where their time goes (py-spy).
 
 Nothing here imports Django: it talks to the server as a browser would.
 """
@@ -315,3 +315,59 @@ class StaffSession:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+# --- where the workers' time goes (py-spy) ------------------------------------------------------------
+def py_spy() -> list[str] | None:
+    """py-spy from PATH, or through uv (from PyPI, into uv's cache: nothing added to the project)."""
+    import shutil
+
+    if shutil.which("py-spy"):
+        return ["py-spy"]
+    uv = shutil.which("uv") or str(Path.home() / ".cache" / "backoffice-tools" / "bin" / "uv")
+    return [uv, "tool", "run", "py-spy"] if Path(uv).exists() else None
+
+
+def start_profiler(pids, seconds, profile: Path) -> list:
+    """py-spy on each of ``pids`` for ``seconds``: raw stacks in ``profile``-PID.txt."""
+    command = py_spy()
+    if command is None:
+        print("py-spy not found (pip install py-spy, or install uv): no profile", file=sys.stderr)
+        return []
+    for old in profile.parent.glob(profile.name + "-*.txt"):
+        old.unlink()
+    options = ["--duration", str(round(seconds)), "--rate", "50", "--format", "raw", "--nonblocking"]
+    log = open(profile.parent / "py-spy.log", "a")  # noqa: SIM115 - inherited by the children
+    return [
+        subprocess.Popen(  # noqa: S603 - py-spy on our own workers
+            [*command, "record", "--pid", str(pid), *options, "--output", f"{profile}-{pid}.txt"],
+            stdout=log,
+            stderr=log,
+        )
+        for pid in pids
+    ]
+
+
+# A sample counts for the first of these its stack contains (frames as py-spy names them).
+TIME_GOES_TO = [
+    ("database: psycopg sending queries and waiting for PostgreSQL", ("psycopg/",)),
+    ("list rows: the admin's result_list (Unfold's items_for_result, label templates)", ("result_list (",)),
+    ("other template rendering: layout, sidebar, header, filters, forms, inlines", ("django/template/",)),
+    ("admin views: changelists, forms, querysets built (no SQL)", ("django/contrib/admin/", "django/forms/")),
+    ("ORM outside the views: sessions, users, permissions", ("django/db/",)),
+    ("middleware and the rest of Django", ("django/core/handlers/",)),
+    ("gunicorn: accepting, parsing, writing responses", ("",)),
+]
+
+
+def where_the_time_goes(profile: Path) -> list[tuple[str, float]]:
+    counts = dict.fromkeys((name for name, _ in TIME_GOES_TO), 0)
+    for path in profile.parent.glob(profile.name + "-*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, samples = line.rpartition(" ")
+            for name, markers in TIME_GOES_TO:
+                if any(marker in stack for marker in markers):
+                    counts[name] += int(samples)
+                    break
+    total = sum(counts.values()) or 1
+    return [(name, count / total) for name, count in counts.items()]
