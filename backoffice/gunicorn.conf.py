@@ -3,7 +3,8 @@
     gunicorn -c backoffice/gunicorn.conf.py
 
 Environment: ``BIND`` (127.0.0.1:8000), ``WEB_CONCURRENCY`` (worker processes, default one per core),
-``WEB_THREADS`` (threads per worker, default 4), ``WEB_TIMEOUT``, ``WEB_ACCESS_LOG`` ("" for none).
+``WEB_THREADS`` (threads per worker, default 4), ``WEB_TIMEOUT``, ``WEB_ACCESS_LOG`` ("" for none),
+``WEB_CONTROL_SOCKET`` (a path for ``gunicornc``; none by default).
 
 Why threaded workers, one per core (bench/RESULTS.md, "Load"; README, Production): a page is CPU-bound
 Python (Unfold's templates), so more processes than cores only take turns on them; but each page
@@ -43,6 +44,11 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 proc_name = "backoffice"
+# gunicornc's control socket only where one is asked for: its default path in $HOME would be shared by
+# every gunicorn of the user (tests, benchmarks, other checkouts), each taking it from the last.
+control_socket_disable = not os.environ.get("WEB_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["WEB_CONTROL_SOCKET"]
 
 _arrival = threading.local()
 
