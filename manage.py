@@ -4,10 +4,10 @@ import sys
 
 
 def main():
+    # No default for DEBUG here: manage.py also runs against production databases, where a
+    # development default would let seed_demo create logins with known passwords. `./dev demo`
+    # and `./dev test` set development mode themselves; pass DEBUG=1 for other development commands.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
-    # manage.py is the developer's tool: development settings unless DEBUG=0 is given (production
-    # runs `DEBUG=0 SECRET_KEY=... ./manage.py migrate`; the web server itself defaults to DEBUG off).
-    os.environ.setdefault("DEBUG", "1")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

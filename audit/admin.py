@@ -1,9 +1,7 @@
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -15,11 +13,12 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 
-from backoffice.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, message_with_change_set
-from backoffice.filters import DayRangeFilter
-from backoffice.tenancy import current_tenant
+from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
+from core.filters import DayRangeFilter, StaffUserFilter
 
+from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
+from .registry import object_named_by, tracked_models
 from .sealing import sealed_expression, trail_status
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
 from .undo import change_set_undo, change_set_undo_plan
@@ -31,29 +30,15 @@ ACTION_COLOURS = {
 }
 
 
-class StaffUserFilter(RelatedDropdownFilter):
-    """The open shop's staff: its members, superusers, and (in the default shop) staff of no shop."""
-
-    def field_choices(self, field, request, model_admin):
-        tenant = current_tenant()
-        members = Q(tenants=tenant) | Q(is_superuser=True)
-        if tenant.subdomain == settings.DEFAULT_TENANT_SUBDOMAIN:
-            members |= Q(tenants__isnull=True)
-        staff = get_user_model().objects.filter(members, is_staff=True).distinct().order_by("username")
-        return [(user.pk, str(user)) for user in staff]
-
-
 class ModelFilter(RelatedDropdownFilter):
-    """The business models (the content types of every tracked app), not every table."""
+    """The business models (those their apps track with ``audit.registry``), not every table."""
 
     def field_choices(self, field, request, model_admin):
-        from django.contrib.contenttypes.models import ContentType
-
-        return [
-            (ct.pk, ct.model_class()._meta.verbose_name.capitalize())
-            for ct in ContentType.objects.filter(app_label__in=["inventory", "orders"]).order_by("model")
-            if ct.model_class() is not None
-        ]
+        content_types = ContentType.objects.get_for_models(*tracked_models())
+        return sorted(
+            (content_type.pk, model._meta.verbose_name.capitalize())
+            for model, content_type in content_types.items()
+        )
 
 
 @admin.register(AuditEntry)
@@ -114,18 +99,14 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
         return "Sealed" if getattr(obj, "is_sealed", False) else "Not yet sealed"
 
     def get_search_results(self, request, queryset, search_term):
-        from django.contrib.contenttypes.models import ContentType
-
-        from orders.models import Order
-        from orders.selectors import normalise_order_number
-
         term = search_term.strip()
-        number = normalise_order_number(term) if term.upper().startswith("ORD") else None
-        if number:
-            # An order's entries by its id on the object index: "ORD-…" shares its trigrams with
-            # every order's entries, which makes the trigram index read most of the log.
-            order_type = ContentType.objects.get_for_model(Order)
-            return queryset.filter(content_type=order_type, object_id=str(int(number[4:]))), False
+        named = object_named_by(term) if term else None
+        if named is not None:
+            # A record's entries by its id on the object index (an order number "ORD-…" shares its
+            # trigrams with every order's entries, which makes the trigram index read most of the log).
+            model, object_id = named
+            content_type = ContentType.objects.get_for_model(model)
+            return queryset.filter(content_type=content_type, object_id=str(object_id)), False
         return (queryset.filter(object_repr__trigram_contains=term) if term else queryset), False
 
     @display(description="Model", ordering="content_type")
@@ -178,7 +159,6 @@ CHANGE_SET_COLOURS = {
     ChangeSet.Kind.REVERT: "warning",
     ChangeSet.Kind.UNDO: "danger",
 }
-BUSINESS_APPS = ("inventory", "orders")
 
 
 @admin.register(ChangeSet)
@@ -239,16 +219,11 @@ class ChangeSetAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def has_undo_permission(self, request, object_id=None):
-        # Who may try: anyone who may change business records. The undo service then checks the
-        # exact permissions for the models this change set touched; auditors never pass.
+        # Who may try: anyone who may change tracked business records. The undo service then checks
+        # the exact permissions for the models this change set touched; auditors never pass.
         return any(
-            request.user.has_perm(f"{app}.change_{model}")
-            for app, model in (
-                ("inventory", "product"),
-                ("inventory", "category"),
-                ("orders", "customer"),
-                ("orders", "order"),
-            )
+            request.user.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")
+            for model in tracked_models()
         )
 
     @action(description="Undo…", url_path="undo", icon="undo", permissions=["undo"])

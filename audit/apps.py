@@ -1,14 +1,22 @@
 from django.apps import AppConfig
 
+from core.registry import SidebarItem, register_sidebar_item
+
 
 class AuditConfig(AppConfig):
     name = "audit"
     verbose_name = "Audit"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import signals  # noqa: F401  (receivers connect on import; they need the models)
 
         _cache_history_manager_classes()
+        register_sidebar_item(
+            SidebarItem(group="Audit", title="Audit log", icon="history", model="audit.auditentry", order=400)
+        )
+        register_sidebar_item(
+            SidebarItem(group="Audit", title="Change sets", icon="layers", model="audit.changeset", order=410)
+        )
 
 
 def _cache_history_manager_classes():

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from backoffice.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_manager
 
 
 class ChangeSet(TenantScoped):

@@ -13,6 +13,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
+from core.bulk import next_ids, write_rows
+
 from .models import AuditEntry, ChangeSet
 
 HISTORY_TYPE_ACTION = {
@@ -51,6 +53,24 @@ def change_set_recording(*, kind: str, title: str, user=None, undoes=None):
         yield change_set
     change_set.row_count = change_set.entries.values("content_type_id", "object_id").distinct().count()
     change_set.save(update_fields=["row_count"])
+
+
+def save_with_reason(record, *, reason: str, user=None, update_fields=None) -> None:
+    """Save one record; its history row (and audit-log entry) carries ``reason`` and ``user``."""
+    _explain(record, reason=reason, user=user)
+    record.save(update_fields=update_fields)
+
+
+def delete_with_reason(record, *, reason: str, user=None) -> None:
+    """Delete one record (and what cascades from it), each history row carrying ``reason``."""
+    _explain(record, reason=reason, user=user)
+    record.delete()
+
+
+def _explain(record, *, reason: str, user) -> None:
+    record._change_reason = reason
+    if user is not None:
+        record._history_user = user
 
 
 def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, diffs=None, history_type="~"):
@@ -123,8 +143,6 @@ class _Pending(NamedTuple):
 def rows_write_with_history(model, columns: list[str], rows: list[tuple]) -> None:
     """Rows that belong with the history being recorded (ledger movements): held by an open
     ``history_batch`` and written in its round trip, else written now (``bulk.write_rows``)."""
-    from backoffice.bulk import write_rows
-
     pending = _pending_history.get()
     if pending is not None:
         pending.tables.append((model, columns, rows))
@@ -181,8 +199,6 @@ def _record_history_values(history, objs, *, reason, user, history_type, changed
 def _write_history(groups: list[_HistoryRows], *, tables=()) -> None:
     """Take history ids for every group from their sequences (one query), then write the history
     rows, audit entries and other ``tables`` (one round trip for a few rows, COPY for many)."""
-    from backoffice.bulk import next_ids, write_rows
-
     ids = next_ids([(group.history, len(group.rows), "history_id") for group in groups]) if groups else []
     history_tables, entries = [], []
     for group, history_ids in zip(groups, ids, strict=True):

@@ -31,12 +31,11 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
 
-from backoffice.tenancy import activate, current_tenant
+from core.tenancy import activate, current_tenant
 
 from .models import AuditEntry, AuditSeal, TrailCheck
-from .verify_package import FORMAT, GENESIS, block_digest, canonical_text, leaf_digest, merkle_root
+from .verify_package import GENESIS, block_digest, canonical_text, leaf_digest, merkle_root
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def canonical_entry(values: dict, model_label: str) -> dict:
     }
 
 
-def _labels() -> dict[int, str]:
+def entry_type_labels() -> dict[int, str]:
     return {ct.pk: f"{ct.app_label}.{ct.model}" for ct in ContentType.objects.all()}
 
 
@@ -144,7 +143,7 @@ def seal_tenant(tenant) -> list[AuditSeal]:
             .values(*ENTRY_FIELDS)
             if entry["id"] not in sealed
         ]
-        labels = _labels()
+        labels = entry_type_labels()
         blocks = []
         previous = latest
         for start in range(0, len(candidates), BLOCK_SIZE):
@@ -257,7 +256,7 @@ def latest_check() -> TrailCheck | None:
 
 
 def _walk_chain(tenant) -> Verdict:
-    labels = _labels()
+    labels = entry_type_labels()
     previous_digest, expected_number = GENESIS, 1
     verdict = Verdict(ok=True)
     for block in AuditSeal.objects.order_by("number").iterator(chunk_size=20):
@@ -366,54 +365,3 @@ def unsealed_count() -> int:
 def trail_status() -> dict:
     """For the audit log's banner: the latest check, and what waits for a seal."""
     return {"check": latest_check(), "unsealed": unsealed_count()}
-
-
-# --- Audit package -------------------------------------------------------------------------------------
-def audit_package(tenant, *, since, until) -> dict:
-    """The shop's entries written in [since, until) with the sealed blocks that cover them: a file an
-    auditor verifies offline with ``audit/verify_package.py``."""
-    labels = _labels()
-    with activate(tenant):
-        entries = list(
-            AuditEntry.objects.filter(created_at__gte=since, created_at__lt=until)
-            .order_by("id")
-            .values(*ENTRY_FIELDS)
-        )
-        ids = [entry["id"] for entry in entries]
-        blocks = list(
-            AuditSeal.objects.filter(entry_ids__overlap=ids).order_by("number")
-            if ids
-            else AuditSeal.objects.none()
-        )
-        if blocks:  # the whole stretch of the chain between them, so its links can be checked
-            blocks = list(
-                AuditSeal.objects.filter(
-                    number__gte=blocks[0].number, number__lte=blocks[-1].number
-                ).order_by("number")
-            )
-    sealed = {entry_id for block in blocks for entry_id in block.entry_ids}
-    return {
-        "format": FORMAT,
-        "shop": tenant.subdomain,
-        "period": {"from": since.isoformat(), "to": until.isoformat()},
-        "exported_at": timezone.now().isoformat(),
-        "blocks": [
-            {
-                "number": block.number,
-                "previous_digest": block.previous_digest,
-                "digest": block.digest,
-                "root": block.root,
-                "first_id": block.first_id,
-                "last_id": block.last_id,
-                "sealed_at": block.sealed_at.isoformat(),
-                "entry_ids": block.entry_ids,
-                "leaves": [bytes(block.leaves[i : i + 32]).hex() for i in range(0, len(block.leaves), 32)],
-            }
-            for block in blocks
-        ],
-        "entries": [
-            canonical_entry(entry, labels[entry["content_type_id"]])
-            | ({} if entry["id"] in sealed else {"not_yet_sealed": True})
-            for entry in entries
-        ],
-    }

@@ -8,8 +8,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Max
 from simple_history.utils import get_history_model_for_model
 
-from backoffice.bulk import copy_rows, reset_sequence
-from backoffice.tenancy import current_tenant
+from core.bulk import copy_rows, reset_sequence
+from core.tenancy import current_tenant
 
 from .models import AuditEntry
 from .recording import ENTRY_COLUMNS

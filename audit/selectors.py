@@ -1,5 +1,8 @@
 """Reads of history shared by the audit log, the change-set page and tests."""
 
+from collections import defaultdict
+
+from django.db.models import OuterRef, Subquery
 from django.urls import NoReverseMatch, reverse
 from simple_history.utils import get_history_model_for_model
 
@@ -76,10 +79,6 @@ def entries_with_changes(entries) -> list[tuple]:
     Each entry's history row and the row before it (same record) are fetched in two queries per
     model, however many entries the page holds.
     """
-    from collections import defaultdict
-
-    from django.db.models import OuterRef, Subquery
-
     entries = list(entries)
     by_model = defaultdict(list)
     for entry in entries:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
-from backoffice.exceptions import DomainError
+from core.exceptions import DomainError
 
 from .models import ChangeSet
 from .recording import change_set_recording

@@ -4,15 +4,15 @@ import logging
 
 from celery import shared_task
 
+from core.tenancy import tenant_model
+
 from . import sealing
 
 logger = logging.getLogger(__name__)
 
 
 def _shops():
-    from backoffice.models import Tenant
-
-    return Tenant.objects.filter(is_active=True).order_by("pk")
+    return tenant_model().objects.filter(is_active=True).order_by("pk")
 
 
 @shared_task(name="audit.seal_trails")

@@ -3,14 +3,15 @@
 Every record the change set touched goes back to its state just before the change set, as a new
 change set ("Undo of …") with one history row per record, in one transaction. Records changed again
 since are conflicts: listed, and skipped only when the user says so. Models with rules of their own
-undo through their services (``UNDO_HANDLERS``: products restore stock through the stock ledger);
-orders refuse, because only their status actions may move stock and money.
+undo through the handlers their apps register (``audit.registry.track``: products restore stock
+through the stock ledger; orders refuse, because only their status actions may move stock and money).
 
 Work is done in batches with a bounded number of queries per batch, never a query per row.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import batched
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,8 +20,10 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import get_history_model_for_model
 
-from backoffice.exceptions import DomainError
+from core.exceptions import DomainError
+from core.locking import locked_in_pk_order
 
+from . import registry
 from .models import AuditEntry, ChangeSet
 from .recording import change_set_recording, delete_with_history, history_bulk_record
 
@@ -34,12 +37,15 @@ class UndoRefused(DomainError):
 class UndoConflicts(DomainError):
     def __init__(self, plan):
         self.plan = plan
-        names = ", ".join(record.label for record in plan.conflicts[:10])
-        more = f" and {len(plan.conflicts) - 10} more" if len(plan.conflicts) > 10 else ""
+        names = "; ".join(f"{record.label}: {record.problem}" for record in plan.conflicts[:10])
+        more = f"; and {len(plan.conflicts) - 10} more" if len(plan.conflicts) > 10 else ""
         super().__init__(
-            f"{len(plan.conflicts)} record(s) can't be put back as they were (changed again since, or no "
-            f"earlier version recorded): {names}{more}. Skip them, or cancel."
+            f"{len(plan.conflicts)} record(s) can't be put back as they were: {names}{more}. Nothing was "
+            "changed: skip them, or cancel."
         )
+
+
+AUTO_FIELDS = {"created_at", "updated_at"}
 
 
 @dataclass
@@ -50,7 +56,9 @@ class UndoRecord:
     before: object | None  # the history row just before the change set (None: none recorded)
     first_action: str  # what the change set first did to it: created / changed / deleted
     last_action: str  # and last
-    current: object | None  # the record now (None if deleted)
+    current: object | None  # the record now (None if deleted); locked while an undo runs
+    after: dict | None = None  # the values the change set left it with ({attname: value})
+    compared: list = field(default_factory=list)  # (attname, label) of the fields compared with those
     later: list = field(default_factory=list)  # history rows written after the change set
 
     @property
@@ -62,13 +70,40 @@ class UndoRecord:
         """Changed by the change set, but no earlier version was recorded (it predates history)."""
         return self.before is None and not self.created_by_change_set
 
-    @property
+    @cached_property
+    def drift(self) -> list[tuple[str, object, object]]:
+        """(field, what it is now, what the change set left) for every field that differs now from
+        what the change set left, whoever changed it (with or without a history row)."""
+        if self.after is None:
+            return []
+        if self.last_action == AuditEntry.Action.DELETED:
+            return [("record", "exists again", "deleted")] if self.current is not None else []
+        if self.current is None:
+            return [("record", "deleted", "there")]
+        return [
+            (label, getattr(self.current, attname), self.after[attname])
+            for attname, label in self.compared
+            if getattr(self.current, attname) != self.after[attname]
+        ]
+
+    @cached_property
     def problem(self) -> str | None:
+        drift = self.drift
+        if drift:
+            return "changed since: " + "; ".join(
+                f"{name} is now {_shown(now)} (the change set left {_shown(left)})"
+                for name, now, left in drift
+            )
         if self.later:
             return "changed again since"
         if self.unknown_before:
             return "no earlier version is recorded"
         return None
+
+
+def _shown(value) -> str:
+    text = "empty" if value in (None, "") else str(value)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 @dataclass
@@ -84,8 +119,13 @@ class UndoPlan:
         return {record.model for record in self.records}
 
 
-def change_set_undo_plan(change_set: ChangeSet) -> UndoPlan:
-    """What undoing ``change_set`` would do, record by record, and which records conflict."""
+def change_set_undo_plan(change_set: ChangeSet, *, lock: bool = False) -> UndoPlan:
+    """What undoing ``change_set`` would do, record by record, and which records conflict.
+
+    With ``lock`` (inside the undo's transaction) the records are row-locked in primary-key order
+    (model by model) before they are compared with what the change set left: an edit committed
+    before the lock is a conflict, and one attempted after it waits for the undo to commit.
+    """
     touched: dict[int, dict[str, list]] = defaultdict(dict)
     entries = (
         AuditEntry.objects.filter(change_set=change_set)
@@ -99,30 +139,49 @@ def change_set_undo_plan(change_set: ChangeSet) -> UndoPlan:
         else:
             seen[1], seen[3] = history_id, action
     records = []
-    for content_type_id, objects in touched.items():
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
+    models = sorted(
+        ((ContentType.objects.get_for_id(ct).model_class(), objects) for ct, objects in touched.items()),
+        key=lambda pair: pair[0]._meta.label,  # the same lock order in every undo
+    )
+    for model, objects in models:
         history = get_history_model_for_model(model)
         pk_name = model._meta.pk.attname
-        for batch in batched(objects.items(), BATCH, strict=False):
-            pks = [model._meta.pk.to_python(object_id) for object_id, _ in batch]
-            first = min(seen[0] for _, seen in batch)
-            last = max(seen[1] for _, seen in batch)
+        compared = [
+            (f.attname, f.verbose_name)
+            for f in history.tracked_fields
+            if not f.primary_key and f.attname not in AUTO_FIELDS
+        ]
+        to_pk = model._meta.pk.to_python
+        for batch in batched(sorted(objects.items(), key=lambda item: to_pk(item[0])), BATCH, strict=False):
+            pks = [to_pk(object_id) for object_id, _ in batch]
+            # Lock first: what is read below is then what the undo will change.
+            current_rows = (
+                locked_in_pk_order(model.objects.all(), pks) if lock else model.objects.filter(pk__in=pks)
+            )
+            current = {obj.pk: obj for obj in current_rows}
+            firsts, lasts = [seen[0] for _, seen in batch], [seen[1] for _, seen in batch]
             before_ids = (
-                history.objects.filter(**{f"{pk_name}__in": pks}, history_id__lt=first)
+                history.objects.filter(**{f"{pk_name}__in": pks}, history_id__lt=min(firsts))
                 .values(pk_name)
                 .annotate(latest=Max("history_id"))
                 .values_list("latest", flat=True)
             )
             before = {getattr(row, pk_name): row for row in history.objects.filter(history_id__in=before_ids)}
+            after = {
+                row["history_id"]: row
+                for row in history.objects.filter(history_id__in=lasts).values(
+                    "history_id", *(attname for attname, _ in compared)
+                )
+            }
             later = defaultdict(list)
             for row in (
-                history.objects.filter(**{f"{pk_name}__in": pks}, history_id__gt=last)
+                history.objects.filter(**{f"{pk_name}__in": pks}, history_id__gt=min(lasts))
                 .order_by("history_id")
                 .select_related("history_user")
             ):
                 later[getattr(row, pk_name)].append(row)
-            current = model.objects.in_bulk(pks)
             for pk, (_, seen) in zip(pks, batch, strict=True):
+                # Only history written after this change set's own last row of the record counts.
                 records.append(
                     UndoRecord(
                         model=model,
@@ -132,19 +191,29 @@ def change_set_undo_plan(change_set: ChangeSet) -> UndoPlan:
                         first_action=seen[2],
                         last_action=seen[3],
                         current=current.get(pk),
-                        later=later.get(pk, []),
+                        after=after.get(seen[1]),
+                        compared=compared,
+                        later=[row for row in later.get(pk, []) if row.history_id > seen[1]],
                     )
                 )
     return UndoPlan(change_set=change_set, records=records)
 
 
 def change_set_undo(*, change_set: ChangeSet, user, skip_conflicts: bool = False) -> ChangeSet:
-    """Undo ``change_set``; returns the new "Undo of …" change set. All or nothing."""
-    if change_set.undone_by.exists():
-        undo = change_set.undone_by.first()
-        raise UndoRefused(f"“{change_set}” was already undone by “{undo}”.")
+    """Undo ``change_set``; returns the new "Undo of …" change set. All or nothing.
+
+    Runs under row locks: the change set's (one undo at a time), then its records' in primary-key
+    order; a record that differs from what the change set left is a conflict, never overwritten.
+    """
     with transaction.atomic():
-        plan = change_set_undo_plan(change_set)
+        try:
+            change_set = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
+        except ChangeSet.DoesNotExist as error:
+            raise UndoRefused("This change set no longer exists.") from error
+        undone_by = change_set.undone_by.first()
+        if undone_by is not None:
+            raise UndoRefused(f"“{change_set}” was already undone by “{undone_by}”.")
+        plan = change_set_undo_plan(change_set, lock=True)
         _check_permissions(plan, user)
         if plan.conflicts and not skip_conflicts:
             raise UndoConflicts(plan)
@@ -160,7 +229,7 @@ def change_set_undo(*, change_set: ChangeSet, user, skip_conflicts: bool = False
                 by_model[record.model].append(record)
             try:
                 for model, model_records in by_model.items():
-                    handler = UNDO_HANDLERS.get(model._meta.label, restore_records)
+                    handler = registry.undo_handler(model) or restore_records
                     handler(records=model_records, reason=reason, user=user)
             except IntegrityError as error:
                 raise UndoRefused(f"The earlier values clash with today's data: {error}") from error
@@ -184,7 +253,6 @@ def _check_permissions(plan: UndoPlan, user) -> None:
 
 
 # --- restoring records ------------------------------------------------------------------------------
-AUTO_FIELDS = {"created_at", "updated_at"}
 
 
 def restorable_values(model, version, *, keep=()) -> dict:
@@ -268,24 +336,3 @@ def _update_fields(model, objs, diffs, *, now) -> None:
 
 def _hashable(value):
     return repr(value) if isinstance(value, dict | list) else value
-
-
-def refuse_orders(*, records, reason, user):
-    names = ", ".join(record.label for record in records[:10])
-    raise UndoRefused(
-        f"Orders can't be undone in bulk ({names}): their status, stock and money change only through "
-        f"each order's actions. Nothing was changed."
-    )
-
-
-def _product_handler(**kwargs):
-    from inventory.services import product_undo
-
-    return product_undo(**kwargs)
-
-
-UNDO_HANDLERS = {
-    "inventory.Product": _product_handler,
-    "orders.Order": refuse_orders,
-    "orders.OrderItem": refuse_orders,
-}

@@ -11,6 +11,9 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from core.admin_base import action_confirmation
+from core.tenancy import current_tenant, tenant_staff
+
 from .models import Tenant
 
 for model in (User, Group, AccessAttempt, AccessLog, AccessFailureLog):
@@ -26,6 +29,18 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_superuser", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups", "tenants"]
 
+    # Staff of the open shop only (its list, its users' pages and every autocomplete of users, which
+    # reads this queryset); superusers, who manage every shop, see everyone.
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(tenant_staff(current_tenant()))
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        return filters if request.user.is_superuser else [f for f in filters if f != "tenants"]
+
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
@@ -40,6 +55,18 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin, ModelAdmin):
     # delete permission (auditors only read).
     @admin.action(description="Clean up expired attempts", permissions=["delete"])
     def cleanup_expired_attempts(self, request, queryset):
+        page = action_confirmation(
+            self,
+            request,
+            title="Clean up expired attempts",
+            effects=(
+                "Delete every recorded login attempt whose cool-off period is over (whatever is selected); "
+                "current lock-outs stay."
+            ),
+            submit="Clean up",
+        )
+        if page is not None:
+            return page
         return super().cleanup_expired_attempts(request, queryset)
 
 
@@ -61,7 +88,10 @@ class TenantAdmin(ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["name", "subdomain"]
     filter_horizontal = ["members"]
-    fields = ["name", "subdomain", "is_active", "members"]
+    fieldsets = [
+        (None, {"fields": ["name", "subdomain", "is_active", "members"]}),
+        ("E-mail", {"fields": ["email_sender_name", "email_reply_to"]}),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(member_count=Count("members"))

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class BackofficeConfig(AppConfig):
@@ -6,15 +7,9 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Administration"
 
     def ready(self):
-        from django.db.models import CharField, TextField
-        from django.db.models.signals import post_migrate
+        # Here, not at the top: core.tenancy defines a model base, which needs the apps loaded.
+        from core.tenancy import ensure_default_tenant
 
         from . import roles  # noqa: F401  (connects post_migrate: groups follow the code)
-        from .tenancy import ensure_default_tenant
 
         post_migrate.connect(ensure_default_tenant, sender=self)
-        from .lookups import TrigramContains
-
-        # name__trigram_contains="lamp": ILIKE on PostgreSQL, which the trigram indexes serve.
-        CharField.register_lookup(TrigramContains)
-        TextField.register_lookup(TrigramContains)

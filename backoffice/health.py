@@ -6,7 +6,7 @@ Anybody gets up or down (``{"status": "ok"}`` / ``{"status": "unavailable"}``); 
 and the driver's error (hosts, ports, socket paths) only staff and ``HEALTHZ_DETAIL_IPS`` see.
 
 The cache isn't checked: a Redis outage degrades pages to uncached ones, it doesn't take the
-service down (see ``backoffice.cache``).
+service down (see ``core.cache``).
 """
 
 import ipaddress
@@ -16,6 +16,9 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from .celery import app
+from .middleware import client_ip_address
 
 TIMEOUT_SECONDS = 1
 
@@ -38,8 +41,6 @@ def broker_status() -> tuple[bool, str] | None:
     """The Celery broker's state, when a server broker (Redis) is configured; None otherwise."""
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return None
-    from backoffice.celery import app
-
     transport_options = {
         **(app.conf.broker_transport_options or {}),
         "socket_timeout": TIMEOUT_SECONDS,
@@ -70,8 +71,6 @@ def healthz(request):
 
 
 def may_see_details(request) -> bool:
-    from .middleware import client_ip_address
-
     if _address_in(client_ip_address(request), settings.HEALTHZ_DETAIL_IPS):
         return True
     try:

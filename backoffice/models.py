@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
+
+from core.tenancy import forget_tenant_caches
 
 DNS_LABEL = RegexValidator(
     r"^(?!-)[a-z0-9-]{1,63}(?<!-)$",
@@ -23,6 +25,19 @@ class Tenant(models.Model):
         related_name="tenants",
         help_text="Staff who may open this shop (superusers may open every shop).",
     )
+    # E-mails to the shop's customers and staff come from DEFAULT_FROM_EMAIL's address under this name,
+    # and answers go to the shop's own address.
+    email_sender_name = models.CharField(
+        "e-mail sender name",
+        max_length=120,
+        blank=True,
+        help_text="The name e-mails from this shop come from (the shop's name when empty).",
+    )
+    email_reply_to = models.EmailField(
+        "e-mail reply-to address",
+        blank=True,
+        help_text="Where answers to this shop's e-mails go (none when empty).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -35,19 +50,11 @@ class Tenant(models.Model):
         self.subdomain = self.subdomain.strip().lower()
         super().save(*args, **kwargs)
 
+    @property
+    def sender_name(self) -> str:
+        return self.email_sender_name or self.name
+
 
 @receiver(post_save, sender=Tenant)
 def _forget_cached_tenant(sender, instance, **kwargs):
-    from .tenancy import forget_tenant_caches
-
     forget_tenant_caches(subdomains=[instance.subdomain])
-
-
-@receiver(m2m_changed, sender=Tenant.members.through)
-def _forget_cached_memberships(sender, instance, pk_set=None, reverse=False, **kwargs):
-    from .tenancy import forget_tenant_caches
-
-    user_ids = [instance.pk] if reverse else list(pk_set or [])
-    if not reverse and kwargs.get("action") == "post_clear":
-        user_ids = []  # cleared: entries expire within a minute
-    forget_tenant_caches(user_ids=user_ids)

@@ -4,6 +4,7 @@
 idempotent and removes any permission a group holds that the table doesn't give it.
 """
 
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
@@ -12,7 +13,9 @@ OPERATIONS, SUPPORT, AUDITOR = "Operations", "Support", "Auditor"
 
 CATALOGUE = ["inventory.category", "inventory.product", "inventory.productimage"]
 ORDERS = ["orders.order", "orders.orderitem", "orders.customer"]
-LEDGERS = ["inventory.stockmovement", "inventory.importjob", "audit.auditentry", "audit.changeset"]
+LEDGERS = ["inventory.stockmovement", "imports.importjob", "audit.auditentry", "audit.changeset"]
+# The e-mails sent to customers and staff: read by every role, written by no one (workers send them).
+OUTBOX = ["notifications.message"]
 ADMINISTRATION = [
     "auth.user",
     "auth.group",
@@ -34,11 +37,12 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Keep the catalogue and stock right, run imports; read orders and customers.
     OPERATIONS: (
         _perms("view add change", CATALOGUE)
-        | _perms("view", ["inventory.stockmovement", "inventory.importjob"])
-        | {"inventory.add_importjob", "inventory.adjust_stock", "inventory.import_product"}
+        | _perms("view", ["inventory.stockmovement", "imports.importjob"])
+        | {"imports.add_importjob", "inventory.adjust_stock", "inventory.import_product"}
         | _perms("view", ORDERS)
         # Their bulk actions and imports are change sets: they see them, and may undo their own kind.
         | {"audit.view_changeset"}
+        | _perms("view", OUTBOX)
     ),
     # Look up and edit customers' orders (lines included); read the catalogue.
     SUPPORT: (
@@ -47,9 +51,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"orders.add_customer"}
         | _perms("view", ["inventory.category", "inventory.product"])
         | {"audit.view_changeset"}
+        # What the customers were sent.
+        | _perms("view", OUTBOX)
     ),
     # Read everything, history and the audit log included; change nothing.
-    AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + ADMINISTRATION),
+    AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + OUTBOX + ADMINISTRATION),
 }
 
 
@@ -74,8 +80,6 @@ def setup_roles(verbosity: int = 1, stdout=None) -> dict[str, int]:
 @receiver(post_migrate)
 def _apply_roles_after_migrate(sender, app_config=None, **kwargs):
     # Once per migrate run: after the last app's post_migrate, every permission exists.
-    from django.apps import apps
-
     last_app = [config for config in apps.get_app_configs() if config.models_module][-1]
     if app_config is not None and app_config.label == last_app.label:
         setup_roles()

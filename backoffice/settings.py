@@ -48,6 +48,8 @@ if not SECRET_KEY:
 # Tenants: <subdomain>.<base domain> opens that shop; bare hosts open the default one.
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "")
 TENANT_BASE_DOMAINS = ["localhost", *([BASE_DOMAIN] if BASE_DOMAIN else [])]
+# The shop model (the site's table; the kernel's tenancy names it here, as auth does its users).
+TENANT_MODEL = "backoffice.Tenant"
 DEFAULT_TENANT_SUBDOMAIN = os.environ.get("DEFAULT_TENANT_SUBDOMAIN", "main")
 DEFAULT_TENANT_NAME = os.environ.get("DEFAULT_TENANT_NAME", "Main shop")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]") + [
@@ -75,22 +77,25 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "axes",
+    "core",
     "backoffice",
+    "imports",
     "inventory",
     "orders",
     "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [
     "backoffice.middleware.ResponseTimeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "backoffice.middleware.DatabaseOutageMiddleware",
+    "backoffice.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "backoffice.tenancy.TenantMiddleware",
+    "core.tenancy.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -149,9 +154,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     )
 # A database that hangs (rather than refusing) must not hang every request and /healthz.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-# While the database is away every page answers 503 with Retry-After (seconds); each process tries
-# the database again after a first interval, doubled after each failed try up to a ceiling (so it
-# is back within about that ceiling of the database): backoffice.middleware.DatabaseBreaker.
+# Database away: 503 with Retry-After (seconds); each process retries after a first interval doubled
+# per failed try up to the longest (backoffice.outage.DatabaseBreaker).
 DATABASE_OUTAGE_RETRY_AFTER = int(os.environ.get("DATABASE_OUTAGE_RETRY_AFTER", "5"))
 _retry_seconds = [float(s) for s in env_list("DATABASE_RETRY_SECONDS") or ["0.1", "1"]]
 DATABASE_RETRY_SECONDS = (_retry_seconds[0], _retry_seconds[-1])  # first and longest; one figure: both
@@ -162,7 +166,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "backoffice.cache.ForgivingRedisCache",
+            "BACKEND": "core.cache.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
             "TIMEOUT": 300,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -202,8 +206,7 @@ AXES_CLIENT_IP_CALLABLE = "backoffice.middleware.client_ip_address"
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-# The one language the back office speaks: Unfold's user menu otherwise looks up Django's hundred
-# languages on every page (bench/RESULTS.md, "Load").
+# One language: Unfold's user menu otherwise looks up Django's hundred on every page (bench "Load").
 LANGUAGES = [("en", "English")]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -214,10 +217,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or VAR_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
-# Uploads, import files included: Celery workers on other machines need it shared (or a shared storage).
+# Public uploads (product images), served at MEDIA_URL by the web server in front of the app.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or VAR_DIR / "media")
+# Import files: never served by URL (imports.uploads). Celery workers on other machines need it shared.
+PRIVATE_FILES_ROOT = Path(os.environ.get("PRIVATE_FILES_ROOT") or VAR_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "imports.uploads.PrivateFileStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -317,7 +323,42 @@ CELERY_BEAT_SCHEDULE = {
     # The audit trail: new entries sealed every minute, every shop's chain verified every 10 minutes.
     "seal-audit-trails": {"task": "audit.seal_trails", "schedule": AUDIT_SEAL_SECONDS},
     "verify-audit-trails": {"task": "audit.verify_trails", "schedule": AUDIT_VERIFY_SECONDS},
+    # E-mails whose task was lost (the broker was down when they were recorded) go to a worker again.
+    "resume-waiting-e-mails": {"task": "notifications.resume_waiting_messages", "schedule": 300.0},
 }
+
+# --- E-mail ---------------------------------------------------------------------------------------
+# Development and the demo keep every e-mail in the outbox (E-mail -> Outbox in the admin) instead of
+# sending it. Production sends through the "default" mailer: SMTP configured from EMAIL_HOST and the
+# other EMAIL_* variables, or a provider's backend named by EMAIL_BACKEND (django-anymail's, say).
+EMAIL_KEEP = env_bool("EMAIL_KEEP", DEBUG)
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            "port": int(os.environ.get("EMAIL_PORT", "25")),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS"),  # STARTTLS, usually on port 587
+            "use_ssl": env_bool("EMAIL_USE_SSL"),  # TLS from the start, usually on port 465
+            "timeout": float(os.environ.get("EMAIL_TIMEOUT", "20")),  # a hung server frees the worker
+        },
+    }
+}
+if MAILERS["default"]["BACKEND"] != "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {}  # SMTP's options mean nothing to a provider's backend
+# The address every shop's e-mails come from; each shop sets its own sender name and reply-to address.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A mail server that fails is tried again after EMAIL_RETRY_SECONDS, doubled each time up to
+# EMAIL_RETRY_MAX_SECONDS, EMAIL_MAX_ATTEMPTS times in all (30 s .. 1 h, 8 attempts: about 2 hours).
+EMAIL_RETRY_SECONDS = float(os.environ.get("EMAIL_RETRY_SECONDS", "30"))
+EMAIL_RETRY_MAX_SECONDS = float(os.environ.get("EMAIL_RETRY_MAX_SECONDS", "3600"))
+EMAIL_MAX_ATTEMPTS = int(os.environ.get("EMAIL_MAX_ATTEMPTS", "8"))
+# Links in e-mails to staff (an import job's page): the default shop's address; other shops are at
+# their subdomain of it (or of BASE_DOMAIN).
+BACKOFFICE_URL = os.environ.get("BACKOFFICE_URL", "http://localhost:8000").rstrip("/")
 
 # --- Business settings ----------------------------------------------------------------------------
 ORDER_TAX_RATE = Decimal(os.environ.get("ORDER_TAX_RATE", "0.08"))
@@ -331,9 +372,7 @@ DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 
 # --- Admin ----------------------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True  # reasons name files and orders: no cut-off
-IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (backoffice.formats)
-IMPORT_EXPORT_IMPORT_IGNORE_BLANK_LINES = True
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (core.formats)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 UNFOLD = {

@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 from .health import healthz
 
 # A request that lost the database half-way answers the outage page (503), not a 500.
-handler500 = "backoffice.middleware.server_error"
+handler500 = "backoffice.outage.server_error"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -22,8 +22,17 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.urls import re_path
+    from django.views.static import serve
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Product images only (production serves MEDIA_ROOT from the web server). Import files live
+    # outside MEDIA_ROOT and have no URL at all: see imports.uploads.
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>products/.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
 if settings.DEBUG_TOOLBAR:
     urlpatterns.append(path("__debug__/", include("debug_toolbar.urls")))

@@ -93,7 +93,7 @@ class Worker:
         from django.utils import timezone
 
         from audit.models import AuditEntry
-        from backoffice.bulk import copy_rows
+        from core.bulk import copy_rows
         from orders.models import Order
 
         User = get_user_model()
@@ -155,7 +155,7 @@ class Worker:
         from django.contrib.auth import get_user_model
 
         from audit.models import AuditEntry
-        from backoffice.changelist import position_token
+        from core.changelist import position_token
         from inventory.models import Category, Product, StockMovement
         from orders.models import Customer, Order, OrderItem
 

@@ -51,7 +51,7 @@ def migrate():
 def default_tenant():
     """The default shop active (when the project has tenants), as requests on a bare host have it."""
     try:
-        from backoffice.tenancy import activate, default_tenant
+        from core.tenancy import activate, default_tenant
     except ImportError:
         with nullcontext():
             yield None

@@ -7,7 +7,8 @@ with its default settings and against the floor (plain bulk_create of the rows a
 For each size it generates a product CSV (bench/data/, git-ignored) and imports it, each method in
 its own process (peak memory is that process's RSS) and its own fresh database:
 
-(a) this project: ``inventory.imports`` as the ``import_products`` command and the Celery task run
+(a) this project: the import engine (``imports``) with the products' resource (``inventory.product_import``),
+    as the ``import_products`` command and the Celery task run
     it (check every row, then 2,000-row batches: bulk writes, bulk history and audit rows, the stock
     ledger through ``stock_apply``), then the same file again (every row unchanged);
 (b) django-import-export's defaults: a ``ModelResource`` keyed by SKU, the category by slug through
@@ -108,14 +109,15 @@ def prepare():
 
 
 def ours(path: Path, limit: int | None):
-    from inventory import imports
+    from imports.jobs import import_recorded
+    from imports.readers import open_table
 
     if os.environ.get("BENCH_WHAT_IF") == "unnest-stock-update":
         what_if_unnest_stock_update()
 
-    table = imports.open_table(path)
+    table = open_table(path)
     started = time.perf_counter()
-    _job, report = imports.product_import_recorded(table=table, file_name=path.name)
+    _job, report = import_recorded(resource="products", table=table, file_name=path.name)
     seconds = time.perf_counter() - started
     assert report.written and not report.invalid, report.summary()
     return {
@@ -128,20 +130,22 @@ def ours(path: Path, limit: int | None):
 
 def dry_run(path: Path, limit: int | None):
     """The streaming part alone: every row read and checked, each batch's products looked up."""
-    from inventory import imports
+    from imports.engine import run_import
+    from imports.readers import open_table
+    from imports.registry import new_spec
 
     started = time.perf_counter()
-    report = imports.product_import(table=imports.open_table(path), file_name=path.name, dry_run=True)
+    report = run_import(new_spec("products"), table=open_table(path), file_name=path.name, dry_run=True)
     return {"rows": report.rows_total, "seconds": time.perf_counter() - started, "created": report.created}
 
 
 def what_if_unnest_stock_update():
     """What if ``stock_apply`` added the changes with one UPDATE joined to the arrays of ids and
     changes (instead of a CASE of 1,000 branches per 1,000 rows)? Not the project's code: a
-    measurement for its owner (inventory/services.py)."""
+    measurement for its owner (inventory/services/stock.py)."""
     from django.db import connection
 
-    from inventory import services
+    from inventory.services import stock as services
 
     def add_to_stock(changes, *, now):
         ids = list(changes)

@@ -16,7 +16,9 @@ of gunicorn's processes, of PostgreSQL and of this client, in cores. Goal on a 2
 at least 40 requests/s, p95 at most 600 ms with 20 staff, no error with 50.
 
 --configs compares gunicorn set-ups (``sync:N``: N sync workers; ``gthread:NxT``: N workers of T
-threads); by default the one backoffice/gunicorn.conf.py chooses. All their servers run from the
+threads); by default the one backoffice/gunicorn.conf.py chooses. --baseline (``sync:2``, the set-up
+issue 26 measured: 2 sync workers) always runs too, and every set-up's requests/s and p95 are given
+as ratios to it at the same level, in the same run. All their servers run from the
 start and take turns at each level (--rounds turns, --seconds in all for each), so that other work on
 the machine weighs on all of them alike: compare them within a run. --profile STAFF samples the
 workers with py-spy at that level and says where their time goes. --keep keeps the seeded database
@@ -303,6 +305,8 @@ def coordinator(args):
         env = loadclient.production_env(database_url, WORK / "static")
         loadclient.collect_static(env)
         configs = [parse_config(c) for c in args.configs.split(",")] if args.configs else [default_config()]
+        if args.baseline not in [c["name"] for c in configs]:
+            configs.append(parse_config(args.baseline))
         levels = [int(n) for n in args.users.split(",")]
         # Every set-up's server runs from the start (idle, it costs nothing); they take turns.
         setups = [Setup(c, env, values, staff_count=max(levels), seed=args.seed) for c in configs]
@@ -355,6 +359,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="turns the set-ups take at each level")
     parser.add_argument("--warmup", type=int, default=3, help="seconds before each turn is measured")
     parser.add_argument("--configs", help="gunicorn set-ups to compare, e.g. sync:2,sync:4,gthread:2x4")
+    parser.add_argument("--baseline", default="sync:2", help="the set-up others are compared with")
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=26)

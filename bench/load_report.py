@@ -48,11 +48,25 @@ def ms(seconds):
     return f"{seconds * 1000:.0f}"
 
 
+def ratios(results, baseline: str) -> dict:
+    """(config, staff) -> (requests/s, p95) as ratios to the baseline set-up's at the same level."""
+    base = {r["users"]: r for r in results if r["config"] == baseline}
+    found = {}
+    for r in results:
+        b = base.get(r["users"])
+        if b and b["rps"] and b["p95"]:
+            found[r["config"], r["users"]] = (r["rps"] / b["rps"], r["p95"] / b["p95"])
+    return found
+
+
 def report(args, results, load, server_url):
+    against = ratios(results, args.baseline)
     headers = [
         "gunicorn",
         "staff",
         "requests/s",
+        f"requests/s ÷ {args.baseline}",
+        f"p95 ÷ {args.baseline}",
         "p50 (ms)",
         "p95 (ms)",
         "p99 (ms)",
@@ -68,6 +82,7 @@ def report(args, results, load, server_url):
             r["config"],
             r["users"],
             f"{r['rps']:.1f}",
+            *(f"{x:.2f}" for x in against.get((r["config"], r["users"]), (float("nan"),) * 2)),
             ms(r["p50"]),
             ms(r["p95"]),
             ms(r["p99"]),
@@ -80,7 +95,7 @@ def report(args, results, load, server_url):
         ]
         for r in results
     ]
-    table = common.markdown_table(headers, rows, "lrrrrrrrrrrr")
+    table = common.markdown_table(headers, rows, "l" + "r" * (len(headers) - 1))
     print(table)
     misses = []
     for r in results:
@@ -103,6 +118,7 @@ def report(args, results, load, server_url):
     )
     command = f"./dev bench load --users {args.users} --seconds {args.seconds} --rounds {args.rounds}"
     command += f" --configs {args.configs}" if args.configs else ""
+    command += f" --baseline {args.baseline}"
     command += f" --profile {args.profile}" if args.profile else ""
     body = [
         f"`{command}`, {common.now_utc()}.",
@@ -116,8 +132,9 @@ def report(args, results, load, server_url):
         f"log); {args.seconds} s per level and set-up, in {args.rounds} turns taken in order by the "
         f"set-ups, each after {args.warmup} s of warm-up. Latency is the client's (the wait for a free "
         "worker included); *in Django* is X-Response-Time. CPU in cores (the machine has "
-        f"{os.cpu_count()}), and per request in milliseconds. Goal: at least 40 requests/s, p95 at most "
-        "600 ms with 20 staff, no error with 50.",
+        f"{os.cpu_count()}), and per request in milliseconds. The ratios compare each set-up with "
+        f"{args.baseline} at the same level in this run (the figures that carry over to a quieter "
+        "machine). Goal: at least 40 requests/s, p95 at most 600 ms with 20 staff, no error with 50.",
         "",
         table,
         "",

@@ -1,4 +1,4 @@
-"""Order placement under load: 16 concurrent buyers through OrderService against hand-written SQL.
+"""Order placement under load: 16 concurrent buyers through the order service against hand-written SQL.
 
     ./dev bench place_orders [--buyers 16] [--seconds 30] [--rounds 3] [--products 2000]
 
@@ -7,7 +7,7 @@ Each buyer is a process with its own database connection (as a server's worker p
 lines (1-3 units each) as fast as it can. The same orders run five ways, interleaved in --rounds
 slices so a busy machine slows them alike (each way gets --seconds in total):
 
-- **service**: ``OrderService.place_order`` (orders.services.order_place): row locks in primary-key
+- **service**: ``orders.services.order_place``: row locks in primary-key
   order, stock check, order + lines, stock through the ledger service (a movement per line), history
   rows and audit-log entries for the order, its lines and the products, the payment gateway (the fake
   one), and the popularity update after commit;
@@ -73,12 +73,10 @@ class ServiceBuyer:
         self.shop, self.tenant, self.user = shop, tenant, user
 
     def place(self, rng) -> bool:
-        from orders.services import InsufficientStock, OrderService
+        from orders.services import InsufficientStock, order_place
 
         try:
-            OrderService.place_order(
-                customer=rng.choice(self.shop.customers), lines=self.shop.basket(rng), user=self.user
-            )
+            order_place(customer=rng.choice(self.shop.customers), lines=self.shop.basket(rng), user=self.user)
         except InsufficientStock:
             return False
         return True

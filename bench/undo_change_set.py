@@ -118,7 +118,7 @@ def write_results(table: str) -> None:
 
 
 if __name__ == "__main__":
-    from backoffice.tenancy import activate, default_tenant
+    from core.tenancy import activate, default_tenant
 
     call_command("migrate", verbosity=0)
     with activate(default_tenant()):

@@ -15,25 +15,27 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
+from audit.history_admin import HistoryAdmin, message_with_change_set
 from audit.selectors import admin_change_url
-from backoffice.admin_base import (
+from core.admin_base import (
     REFUSED,
     CsvExportMixin,
-    HistoryAdmin,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
-    message_with_change_set,
+    action_confirmation,
     redirect_from_dialog,
 )
-from backoffice.filters import DayRangeFilter
-from backoffice.pagination import related_count
-from backoffice.search import indexed_search
+from core.export_admin import ExportAdminMixin
+from core.filters import DayRangeFilter, StaffUserFilter
+from core.pagination import related_count
+from core.search import indexed_search
+from imports.import_views import ImportAdminMixin
 
 from . import services
 from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
-from .import_admin import CategoryImportExport, ImportJobPageMixin, ProductImportExport
-from .models import Category, ImportJob, Product, ProductImage, StockMovement
-from .selectors import reference_label
+from .models import Category, Product, ProductImage, StockMovement
+from .resources import CategoryResource, ProductResource
+from .selectors import product_flag_effects, reference_label
 from .stock_state import StockState
 
 
@@ -66,7 +68,9 @@ class StockStateFilter(RadioFilter):
 
 
 @admin.register(Category)
-class CategoryAdmin(CategoryImportExport, HistoryAdmin):
+class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "categories"
+    resource_classes = [CategoryResource]
     list_display = ["name", "parent", "slug", "product_count"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
@@ -74,6 +78,9 @@ class CategoryAdmin(CategoryImportExport, HistoryAdmin):
     autocomplete_fields = ["parent"]
     fields = ["name", "slug", "parent", "description"]
     delete_blocker = staticmethod(services.category_delete_blocker)
+    create_service = staticmethod(services.category_create)
+    update_service = staticmethod(services.category_update)
+    delete_service = staticmethod(services.category_delete)
 
     def get_queryset(self, request):
         # Exact counts for a small catalogue; the planner's statistics for a big one (counting a
@@ -116,7 +123,9 @@ class StockMovementInline(ReadOnlyPermissions, TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ProductImportExport, HistoryAdmin):
+class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "products"
+    resource_classes = [ProductResource]
     list_display = [
         "name",
         "sku",
@@ -155,9 +164,23 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
     actions = ["publish", "unpublish", "feature", "unfeature", "adjust_stock_selected"]
     actions_detail = ["adjust_stock", "as_of"]
     delete_blocker = staticmethod(services.product_delete_blocker)
+    create_service = staticmethod(services.product_create)
+    update_service = staticmethod(services.product_update)
+    delete_service = staticmethod(services.product_delete)
 
     def get_search_results(self, request, queryset, search_term):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
+
+    def save_formset(self, request, form, formset, change):
+        # The images inline (the ledger's inline is read-only: nothing to save).
+        images = formset.save(commit=False)
+        for image in formset.deleted_objects:
+            services.product_image_delete(image=image, user=request.user, reason=self.deleted_reason)
+        for image in images:
+            services.product_image_save(image=image, user=request.user, reason="Saved in the admin")
+
+    def has_adjust_stock_permission(self, request, obj=None):
+        return request.user.has_perm("inventory.adjust_stock")
 
     @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)
     def stock_badge(self, obj):
@@ -175,6 +198,15 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
 
     # --- bulk actions: each goes through the catalogue service and writes history per row ------
     def _flag_action(self, request, queryset, flag: str, verb: str):
+        page = action_confirmation(
+            self,
+            request,
+            title=f"{services.PRODUCT_FLAGS[flag][2]} of the selected products",
+            effects=product_flag_effects(queryset, flag),
+            submit=services.PRODUCT_FLAGS[flag][2],
+        )
+        if page is not None:
+            return page
         selected = queryset.count()
         change_set = self.run_service(
             request,
@@ -184,24 +216,25 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
         )
         if change_set is not REFUSED:
             self.message_changed(request, change_set, selected, verb)
+        return None
 
     @action(description="Publish selected products", permissions=["change"])
     def publish(self, request, queryset):
-        self._flag_action(request, queryset, "publish", "published")
+        return self._flag_action(request, queryset, "publish", "published")
 
     @action(description="Unpublish selected products", permissions=["change"])
     def unpublish(self, request, queryset):
-        self._flag_action(request, queryset, "unpublish", "unpublished")
+        return self._flag_action(request, queryset, "unpublish", "unpublished")
 
     @action(description="Feature selected products", permissions=["change"])
     def feature(self, request, queryset):
-        self._flag_action(request, queryset, "feature", "featured")
+        return self._flag_action(request, queryset, "feature", "featured")
 
     @action(description="Stop featuring selected products", permissions=["change"])
     def unfeature(self, request, queryset):
-        self._flag_action(request, queryset, "unfeature", "no longer featured")
+        return self._flag_action(request, queryset, "unfeature", "no longer featured")
 
-    @action(description="Adjust stock of selected products", permissions=["change"])
+    @action(description="Adjust stock of selected products", permissions=["adjust_stock"])
     def adjust_stock_selected(self, request, queryset):
         form = StockAdjustmentBulkForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -236,7 +269,7 @@ class ProductAdmin(ProductImportExport, HistoryAdmin):
 
     @action(
         description="Adjust stock",
-        permissions=["change"],
+        permissions=["adjust_stock"],
         icon="inventory",
         variant=ActionVariant.PRIMARY,
         dialog={
@@ -299,7 +332,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_select_related = ["product", "user", "reference_type"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),
-        ("user", RelatedDropdownFilter),
+        ("user", StaffUserFilter),
         ("product", AutocompleteSelectFilter),
         ("created_at", DayRangeFilter),
     ]
@@ -330,38 +363,3 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
     @display(description="Caused by")
     def caused_by(self, obj):
         return movement_reference_link(obj)
-
-
-IMPORT_STATUS_COLOURS = {
-    ImportJob.Status.QUEUED: "default",
-    ImportJob.Status.RUNNING: "info",
-    ImportJob.Status.DONE: "success",
-    ImportJob.Status.FAILED: "danger",
-}
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(ImportJobPageMixin, ReadOnlyAdmin):
-    list_display = [
-        "file_name",
-        "resource",
-        "status_badge",
-        "progress",
-        "created_count",
-        "updated_count",
-        "skipped_count",
-        "failed_count",
-        "user",
-        "created_at",
-    ]
-    list_select_related = ["user"]
-    list_filter = [("status", ChoicesCheckboxFilter), ("resource", ChoicesCheckboxFilter)]
-    ordering = ["-created_at", "-id"]
-
-    @display(description="Status", ordering="status", label=IMPORT_STATUS_COLOURS)
-    def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
-
-    @display(description="Progress")
-    def progress(self, obj):
-        return f"{obj.rows_processed}/{obj.rows_total} ({obj.progress_percent}%)"

@@ -6,4 +6,6 @@ class InventoryConfig(AppConfig):
     verbose_name = "Catalogue"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import registrations, signals  # noqa: F401  (signals: receivers connect on import)
+
+        registrations.register()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.seeding import copy_with_history
-from backoffice.bulk import copy_rows
+from core.bulk import copy_rows
 
 from .models import Category, Product, StockMovement
 

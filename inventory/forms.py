@@ -2,10 +2,14 @@ from django import forms
 from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
 
+from .services import STOCK_MAX
+
 
 class StockAdjustmentFields(forms.Form):
     quantity = forms.IntegerField(
         label="Change in units",
+        min_value=-STOCK_MAX,
+        max_value=STOCK_MAX,
         help_text="Positive to add units (e.g. 12), negative to remove them (e.g. -3).",
         widget=UnfoldAdminIntegerFieldWidget,
     )

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from backoffice.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_manager
 
-from .querysets import CategoryQuerySet, ImportJobQuerySet, ProductQuerySet, StockMovementQuerySet
+from .querysets import CategoryQuerySet, ProductQuerySet, StockMovementQuerySet
 from .stock_state import StockState, stock_state_of
 
 
@@ -233,55 +233,3 @@ class StockMovement(TenantScoped):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Stock movements are append-only and can't be deleted.")
-
-
-class ImportJob(TenantScoped):
-    """One import of a file, run in the request for small files and by a Celery worker for big ones."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    class Resource(models.TextChoices):
-        PRODUCTS = "products", "Products"
-        CATEGORIES = "categories", "Categories"
-        CUSTOMERS = "customers", "Customers"
-
-    resource = models.CharField(max_length=20, choices=Resource.choices, default=Resource.PRODUCTS)
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    file_name = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=10, default="csv")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_processed = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField("created", default=0)
-    updated_count = models.PositiveIntegerField("updated", default=0)
-    skipped_count = models.PositiveIntegerField("unchanged", default=0)
-    failed_count = models.PositiveIntegerField("invalid", default=0)
-    error_report = models.JSONField(default=list, blank=True)
-    error_message = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = tenant_manager(ImportJobQuerySet)
-
-    class Meta(TenantScoped.Meta):
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="import_job_status_idx")]
-
-    def __str__(self):
-        return f"Import of {self.file_name} ({self.get_status_display().lower()})"
-
-    @property
-    def progress_percent(self) -> int:
-        if not self.rows_total:
-            return 100 if self.status == self.Status.DONE else 0
-        return min(100, round(100 * self.rows_processed / self.rows_total))

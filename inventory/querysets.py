@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.locking import locked_in_pk_order
+
 from .stock_state import STOCK_STATE_CONDITIONS, StockState, stock_state_expression
 
 
@@ -75,13 +77,9 @@ class ProductQuerySet(models.QuerySet):
         Every writer that locks several products goes through here, so two transactions lock in the
         same order and can't deadlock each other.
         """
-        return self.select_for_update().filter(pk__in=list(product_ids)).order_by("pk")
+        return locked_in_pk_order(self, product_ids)
 
 
 class StockMovementQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("Stock movements are append-only: write a correction movement instead.")
-
-
-class ImportJobQuerySet(models.QuerySet):
-    pass

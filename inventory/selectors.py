@@ -1,10 +1,11 @@
 """Reads about the catalogue and the ledger that several places share."""
 
 from django.core.cache import cache
-from django.db.models import Sum
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
-from .models import Product, StockMovement
-from .services import featured_cache_key
+from .models import Category, Product, StockMovement
+from .services import PRODUCT_FLAGS, featured_cache_key
 
 FEATURED_CACHE_SECONDS = 300
 
@@ -47,9 +48,6 @@ def ledger_balance(product) -> int:
 
 def stock_mismatches():
     """Products whose stock differs from the sum of their movements: one aggregate query, streamed."""
-    from django.db.models import F, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
     ledger = (
         StockMovement.objects.filter(product=OuterRef("pk"))
         .order_by()
@@ -63,3 +61,77 @@ def stock_mismatches():
         .values("pk", "sku", "name", "stock", "ledger_sum")
         .order_by("pk")
     )
+
+
+def category_path_key(text: str) -> str:
+    """``Electronics / Phones`` -> ``electronics/phones``: paths compared as people type them."""
+    return "/".join(part.strip().lower() for part in text.split("/") if part.strip())
+
+
+class CategoryIndex:
+    """Every category by slug, by name and by path (``Electronics/Phones``), read in one query: what
+    imports and exports look categories up in."""
+
+    def __init__(self):
+        rows = list(Category.objects.values_list("pk", "name", "slug", "parent_id"))
+        self.parent_of = {pk: parent_id for pk, _, _, parent_id in rows}
+        names = {pk: name for pk, name, _, _ in rows}
+        self.path_of: dict[int, str] = {}
+        for pk in names:
+            parts, node, seen = [], pk, set()
+            while node is not None and node not in seen:
+                seen.add(node)
+                parts.append(names[node])
+                node = self.parent_of[node]
+            self.path_of[pk] = "/".join(reversed(parts))
+        self.by_slug = {slug.lower(): pk for pk, _, slug, _ in rows}
+        self.by_name = {name.lower(): pk for pk, name, _, _ in rows}
+        self.by_path = {category_path_key(path): pk for pk, path in self.path_of.items()}
+
+    def find(self, text: str) -> int | None:
+        """The category a cell names, by slug (``phones``) or path (``Electronics/Phones``)."""
+        if "/" in text:
+            return self.by_path.get(category_path_key(text))
+        return self.by_slug.get(text.lower()) or self.by_path.get(category_path_key(text))
+
+    def add(self, category) -> None:
+        """A category written since the index was read (a row of an import, for the rows after it)."""
+        parent = self.path_of.get(category.parent_id)
+        path = f"{parent}/{category.name}" if parent else category.name
+        self.parent_of[category.pk] = category.parent_id
+        self.path_of[category.pk] = path
+        self.by_slug[category.slug.lower()] = category.pk
+        self.by_name[category.name.lower()] = category.pk
+        self.by_path[category_path_key(path)] = category.pk
+
+    def is_below(self, pk, ancestor) -> bool:
+        """Whether category ``pk`` is ``ancestor`` or sits somewhere below it."""
+        seen = set()
+        while pk is not None and pk not in seen:
+            if pk == ancestor:
+                return True
+            seen.add(pk)
+            pk = self.parent_of.get(pk)
+        return False
+
+
+def product_flag_effects(products, flag: str) -> str:
+    """What a bulk publish/unpublish/feature/unfeature of ``products`` (a queryset) will do, in the
+    sentence a person confirms."""
+    field, value, title = PRODUCT_FLAGS[flag]
+    selected = products.count()
+    changing = products.exclude(**{field: value}).count()
+    state = {
+        "publish": "published",
+        "unpublish": "unpublished (drafts)",
+        "feature": "featured",
+        "unfeature": "not featured",
+    }[flag]
+    already = selected - changing
+    products = f"product{'' if selected == 1 else 's'}"
+    text = f"{title}: {changing} of the {selected} selected {products} will be {state}"
+    if already:
+        text += f" ({already} already {'is' if already == 1 else 'are'})"
+    if not changing:
+        return text + ". Nothing will change."
+    return text + ". Each gets a history row, and the whole change can be undone as one."

@@ -2,29 +2,36 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
+from django.http import Http404
 from django.urls import reverse
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.decorators import action, display
 
-from backoffice.admin_base import (
+from audit.history_admin import HistoryAdmin, message_with_change_set
+from core.admin_base import (
     REFUSED,
-    HistoryAdmin,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
-    message_with_change_set,
+    action_confirmation,
     redirect_from_dialog,
 )
-from backoffice.exceptions import DomainError
-from backoffice.filters import DayRangeFilter
-from backoffice.search import indexed_search
+from core.export_admin import ExportAdminMixin
+from core.filters import DayRangeFilter
+from core.search import indexed_search
+from imports.import_views import ImportAdminMixin
 from inventory.models import Product
 
 from . import services
+from .forms import order_transition_form
 from .models import Customer, Order, OrderItem, OrderStatus
-from .resources import CustomerImportExport, OrderExport
-from .selectors import normalise_order_number, order_lines_as_of, search_orders
+from .resources import CustomerResource, OrderLineResource
+from .selectors import (
+    normalise_order_number,
+    order_lines_as_of,
+    orders_transition_effects,
+    search_orders,
+)
 
 STATUS_COLOURS = {
     OrderStatus.PENDING: "warning",
@@ -101,8 +108,22 @@ class OrderItemInline(TabularInline):
         return self._editable(request, obj) and super().has_delete_permission(request, obj)
 
 
+def _status_button(name: str, to: OrderStatus, *, label: str, icon: str, submit: str, verb: str):
+    """A status button of an order's page: it opens a dialog saying what the change does to money and
+    stock (``orders.forms.OrderTransitionForm``); only its Confirm (a POST) changes the order."""
+
+    def button(self, request, form, object_id):
+        return self._detail(request, object_id, to, verb)
+
+    button.__name__ = button.__qualname__ = name  # Unfold finds a detail action by its name
+    dialog = {"title": f"{label}?", "form_class": order_transition_form(to), "form_submit_text": submit}
+    return action(description=label, permissions=["change"], icon=icon, dialog=dialog)(button)
+
+
 @admin.register(Order)
-class OrderAdmin(OrderExport, HistoryAdmin):
+class OrderAdmin(ExportAdminMixin, HistoryAdmin):
+    # Export only: orders are placed by the shop through the order service, never imported.
+    resource_classes = [OrderLineResource]
     list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
@@ -126,6 +147,7 @@ class OrderAdmin(OrderExport, HistoryAdmin):
         "total",
         "payment_reference",
     ]
+    update_service = staticmethod(services.order_update)  # orders are placed by the shop, never deleted
     actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
     actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund", "as_of"]
 
@@ -169,17 +191,9 @@ class OrderAdmin(OrderExport, HistoryAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
-        if obj is not None and obj.status not in services.EDITABLE_STATUSES:
+        if obj is not None and not obj.is_editable:
             readonly.append("shipping_address")
         return readonly
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as error:
-            # Raised while saving (e.g. stock sold meanwhile): the transaction was rolled back.
-            self.message_user(request, f"Nothing was saved: {error}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
@@ -190,59 +204,97 @@ class OrderAdmin(OrderExport, HistoryAdmin):
         return obj.item_count
 
     # --- status changes: one service call per order, history per order -----------------------
+    # Each says first what it will do to money and stock (a page for the list's actions, a dialog on
+    # an order's page); only the confirmation, a POST with the CSRF token, changes anything.
     def _bulk(self, request, queryset, to: OrderStatus, verb: str):
-        change_set = self.run_service(
+        effects, refused = orders_transition_effects(queryset, to)
+        page = action_confirmation(
+            self,
             request,
-            lambda: services.order_bulk_transition(orders=list(queryset), to=to, user=request.user),
+            title=f"{services.BULK_TITLES[to]} of the selected orders",
+            effects=effects,
+            refusals=refused,
+            submit=services.BULK_TITLES[to],
+        )
+        if page is not None:
+            return page
+        orders = list(queryset)
+        change_set = self.run_service(
+            request, lambda: services.order_bulk_transition(orders=orders, to=to, user=request.user)
         )
         if change_set is not REFUSED:
-            text = f"{change_set.row_count} order(s) {verb}."
+            # All or nothing: every selected order changed (the change set also counts their products).
+            text = f"{len(orders)} order(s) {verb}."
             self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
+        return None
 
     @action(description="Mark selected orders shipped", permissions=["change"])
     def bulk_ship(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
+        return self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
 
     @action(description="Mark selected orders completed", permissions=["change"])
     def bulk_complete(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
+        return self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
 
     @action(description="Cancel selected orders (restock)", permissions=["change"])
     def bulk_cancel(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.CANCELLED, "cancelled and restocked")
+        return self._bulk(request, queryset, OrderStatus.CANCELLED, "cancelled and restocked")
 
     @action(description="Refund selected orders (restock)", permissions=["change"])
     def bulk_refund(self, request, queryset):
-        self._bulk(request, queryset, OrderStatus.REFUNDED, "refunded and restocked")
+        return self._bulk(request, queryset, OrderStatus.REFUNDED, "refunded and restocked")
 
     def _detail(self, request, object_id, to: OrderStatus, verb: str):
-        order = self.get_object(request, object_id)
+        order = self.get_object(request, unquote(str(object_id)))
+        if order is None:
+            raise Http404("No order with this id.")
         done = self.run_service(
             request, lambda: services.order_transition(order=order, to=to, user=request.user)
         )
         if done is not REFUSED:
             self.message_user(request, f"Order {done.number} {verb}.", messages.SUCCESS)
-        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[object_id]))
+        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
 
-    @action(description="Mark paid", permissions=["change"], icon="payments")
-    def mark_paid(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.PAID, "marked paid")
-
-    @action(description="Mark shipped", permissions=["change"], icon="local_shipping")
-    def ship(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.SHIPPED, "marked shipped")
-
-    @action(description="Complete", permissions=["change"], icon="task_alt")
-    def complete(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.COMPLETED, "completed")
-
-    @action(description="Cancel and restock", permissions=["change"], icon="cancel")
-    def cancel(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.CANCELLED, "cancelled; its stock was returned")
-
-    @action(description="Refund and restock", permissions=["change"], icon="currency_exchange")
-    def refund(self, request, object_id):
-        return self._detail(request, object_id, OrderStatus.REFUNDED, "refunded; its stock was returned")
+    mark_paid = _status_button(
+        "mark_paid",
+        OrderStatus.PAID,
+        label="Mark paid",
+        icon="payments",
+        submit="Charge and mark paid",
+        verb="marked paid",
+    )
+    ship = _status_button(
+        "ship",
+        OrderStatus.SHIPPED,
+        label="Mark shipped",
+        icon="local_shipping",
+        submit="Mark shipped",
+        verb="marked shipped",
+    )
+    complete = _status_button(
+        "complete",
+        OrderStatus.COMPLETED,
+        label="Complete",
+        icon="task_alt",
+        submit="Complete",
+        verb="completed",
+    )
+    cancel = _status_button(
+        "cancel",
+        OrderStatus.CANCELLED,
+        label="Cancel and restock",
+        icon="cancel",
+        submit="Cancel the order",
+        verb="cancelled; its stock was returned",
+    )
+    refund = _status_button(
+        "refund",
+        OrderStatus.REFUNDED,
+        label="Refund and restock",
+        icon="currency_exchange",
+        submit="Refund",
+        verb="refunded; its stock was returned",
+    )
 
 
 @admin.register(OrderItem)
@@ -279,7 +331,9 @@ class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerImportExport, HistoryAdmin):
+class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
+    import_resource = "customers"
+    resource_classes = [CustomerResource]
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."
@@ -288,6 +342,8 @@ class CustomerAdmin(CustomerImportExport, HistoryAdmin):
     fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
     readonly_fields = ["created_at"]
     inlines = [CustomerOrderInline]
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_order_stats()

@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from audit.recording import history_bulk_record
 from audit.seeding import copy_with_history
-from backoffice.bulk import copy_rows, reset_sequence
+from core.bulk import copy_rows, reset_sequence
 from inventory.models import Product, StockMovement
+from inventory.services.stock import MOVEMENT_COLUMNS
 
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .services import money, tax_for
@@ -163,19 +164,6 @@ def _status_for(age_days: float, rng: random.Random) -> str:
         if roll < 0.92
         else OrderStatus.REFUNDED
     )
-
-
-MOVEMENT_COLUMNS = [
-    "product_id",
-    "quantity",
-    "kind",
-    "reason",
-    "user_id",
-    "reference_type_id",
-    "reference_id",
-    "stock_after",
-    "created_at",
-]
 
 
 class _Shelf:

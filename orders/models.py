@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from backoffice.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_manager
 
 from .querysets import CustomerQuerySet, OrderItemQuerySet, OrderQuerySet
 
@@ -48,6 +48,10 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
+
+
+# While an order is pending or paid, support may change its lines and delivery address.
+EDITABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
 
 
 def order_number_for(order_id: int) -> str:
@@ -93,7 +97,7 @@ class Order(TenantScoped):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in (OrderStatus.PENDING, OrderStatus.PAID)
+        return self.status in EDITABLE_STATUSES
 
 
 class OrderItem(TenantScoped):

@@ -12,7 +12,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from backoffice.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class PaymentError(DomainError):

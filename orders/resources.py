@@ -1,25 +1,13 @@
-"""django-import-export resources of the orders desk: customers (import and export, keyed by e-mail)
-and orders (export only, one row per order line)."""
+"""The orders desk's exports (django-import-export resources): customers (the columns their import
+reads, ``orders.customer_import``) and orders, one row per order line."""
 
 from import_export import fields, resources, widgets
-from import_export.instance_loaders import CachedInstanceLoader
-
-from backoffice.import_export_admin import BackofficeImportExportMixin
-from inventory.models import ImportJob
-from inventory.resources import ImportedResource
 
 from .models import Customer, Order, OrderItem
 
 
-class EmailWidget(widgets.CharWidget):
-    """E-mail addresses are compared lower-case, as ``Customer.save`` stores them."""
-
-    def clean(self, value, row=None, **kwargs):
-        return (super().clean(value, row, **kwargs) or "").strip().lower()
-
-
-class CustomerResource(ImportedResource):
-    email = fields.Field(attribute="email", column_name="email", widget=EmailWidget())
+class CustomerResource(resources.ModelResource):
+    email = fields.Field(attribute="email", column_name="email")
     name = fields.Field(attribute="name", column_name="name")
     phone = fields.Field(attribute="phone", column_name="phone")
     default_shipping_address = fields.Field(
@@ -29,20 +17,9 @@ class CustomerResource(ImportedResource):
     class Meta:
         model = Customer
         fields = ["email", "name", "phone", "default_shipping_address"]
-        import_id_fields = ["email"]
-        instance_loader_class = CachedInstanceLoader  # one query for the file's customers
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
 
     def get_queryset(self):
         return Customer.objects.all()
-
-    def import_instance(self, instance, row, **kwargs):
-        for column in ("phone", "default_shipping_address"):
-            if column in row and row[column] is None:
-                row[column] = ""
-        super().import_instance(instance, row, **kwargs)
 
 
 class OrderLineResource(resources.ModelResource):
@@ -96,16 +73,3 @@ class OrderLineResource(resources.ModelResource):
             "order__created_at", "order_id", "id"
         )
         return super().export(queryset=queryset, **kwargs)
-
-
-class CustomerImportExport(BackofficeImportExportMixin):
-    resource_classes = [CustomerResource]
-    import_permissions = ("orders.add_customer", "orders.change_customer")
-    import_job_resource = ImportJob.Resource.CUSTOMERS
-
-
-class OrderExport(BackofficeImportExportMixin):
-    """Export only: orders are placed by the shop through the order service, never imported."""
-
-    resource_classes = [OrderLineResource]
-    import_export_change_list_template = "admin/import_export/change_list_export.html"

@@ -32,12 +32,17 @@ def has_message(response, text: str) -> bool:
     return any(text in message for message in messages_of(response))
 
 
-def action(client, url, name, objects, host=None, **extra):
-    """POST a list action on ``objects``, as the list's form does (``host`` selects the shop)."""
+def action(client, url, name, objects, host=None, confirm=True, **extra):
+    """POST a list action on ``objects``, as the list's form does (``host`` selects the shop). Actions
+    that write first show what they will do; with ``confirm`` (the default) that page is confirmed,
+    as a person does by pressing its button."""
     headers = {"HTTP_HOST": host} if host else {}
-    return client.post(
-        url,
-        {"action": name, "_selected_action": [str(o.pk) for o in objects], **extra},
-        follow=True,
-        **headers,
-    )
+    data = {"action": name, "_selected_action": [str(o.pk) for o in objects], **extra}
+    response = client.post(url, data, follow=True, **headers)
+    if confirm and shows_confirmation(response):
+        response = client.post(url, {**data, "confirm": "yes"}, follow=True, **headers)
+    return response
+
+
+def shows_confirmation(response) -> bool:
+    return any(t.name == "admin/confirm_action.html" for t in response.templates)

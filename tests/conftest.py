@@ -14,6 +14,7 @@ _sequence = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +23,23 @@ def _default_tenant():
     tests without database access never touch it)."""
     from django.utils.functional import SimpleLazyObject
 
-    from backoffice.tenancy import activate, default_tenant
+    from core.tenancy import activate, default_tenant
 
     with activate(SimpleLazyObject(default_tenant)):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _celery_queue_of_the_run(tmp_path_factory):
+    """Tasks that tests send without a worker (the e-mails of orders placed in transactional tests)
+    go to a queue folder of the run, never to the project's var/celery/ (a demo worker would run them)."""
+    from backoffice.celery import app
+    from tests.celery_helpers import filesystem_broker, use_broker
+
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+    use_broker(app, *filesystem_broker(tmp_path_factory.mktemp("celery-queue")))
+    yield
+    use_broker(app, *saved)
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +105,7 @@ def make_category(db):
 
 @pytest.fixture
 def make_product(db, make_category):
+    from inventory.models import Product
     from inventory.services import product_create
 
     default_category = []
@@ -103,9 +118,8 @@ def make_product(db, make_category):
         n = next(_sequence)
         fields.setdefault("name", f"Product {n}")
         fields.setdefault("sku", f"SKU-{n:05d}")
-        return product_create(
-            category=category, price=Decimal(price), stock=stock, is_published=published, **fields
-        )
+        product = Product(category=category, price=Decimal(price), is_published=published, **fields)
+        return product_create(product=product, stock=stock)
 
     return make
 

@@ -160,12 +160,12 @@ def test_as_of_shows_the_product_as_it_was(client_for, ops_user, make_product):
 
 
 def test_as_of_shows_an_order_with_its_lines_then(client_for, support_user, make_product, make_customer):
-    from orders.services import order_line_change
+    from orders.services import order_lines_set
 
     mug = make_product(price="10.00", stock=20)
     order = order_place(customer=make_customer(), lines={mug: 2})
     placed = timezone.now()
-    order_line_change(line=order.items.get(), quantity=5)
+    order_lines_set(order=order, quantities={mug: 5})
 
     page = client_for(support_user).get(
         reverse("admin:orders_order_as_of", args=[order.pk]),
@@ -202,11 +202,11 @@ def test_revert_restores_a_product_and_is_itself_a_new_version(client_for, ops_u
 def test_reverting_an_order_that_would_change_money_or_status_is_refused(
     make_product, make_customer, support_user
 ):
-    from orders.services import order_cancel
+    from orders.services import order_transition
 
     order = order_place(customer=make_customer(), lines={make_product(stock=5): 1})
     placed_version = order.history.first()
-    order_cancel(order=order)
+    order_transition(to="cancelled", order=order)
 
     with pytest.raises(RevertRefused, match="would change its status"):
         record_revert(

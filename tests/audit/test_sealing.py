@@ -15,9 +15,10 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.models import AuditEntry, AuditSeal
-from audit.sealing import audit_package, seal_tenant, trail_status, trail_verify
-from backoffice.tenancy import current_tenant
-from inventory.services import product_publish
+from audit.packages import audit_package
+from audit.sealing import seal_tenant, trail_status, trail_verify
+from core.tenancy import current_tenant
+from inventory.services import product_set_flag
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIER = ROOT / "audit" / "verify_package.py"
@@ -54,7 +55,7 @@ def test_entries_are_sealed_in_chained_blocks_and_verify(
 ):
     products = [make_product(published=False) for _ in range(3)]
     first = seal_tenant(current_tenant())
-    product_publish(products=products, user=ops_user)
+    product_set_flag(flag="publish", products=products, user=ops_user)
     second = seal_tenant(current_tenant())
 
     assert [block.number for block in first + second] == [1, 2]
@@ -90,7 +91,7 @@ def test_an_entry_rewritten_by_a_database_superuser_is_caught_everywhere(
     make_product, ops_user, auditor, superuser, client_for, tmp_path
 ):
     products = [make_product(published=False) for _ in range(4)]
-    product_publish(products=products, user=ops_user)
+    product_set_flag(flag="publish", products=products, user=ops_user)
     seal_tenant(current_tenant())
     victim = AuditEntry.objects.filter(reason="Bulk publish").order_by("id").first()
 
@@ -183,11 +184,11 @@ def test_an_entry_committed_after_later_ones_were_sealed_is_sealed_by_a_later_bl
     tenant = current_tenant()
 
     def slow_writer():
-        from backoffice.tenancy import activate
+        from core.tenancy import activate
 
         try:
             with activate(tenant), transaction.atomic():
-                product_publish(products=[early.pk])  # takes its audit entry's id now
+                product_set_flag(flag="publish", products=[early.pk])  # takes its audit entry's id now
                 written.set()
                 release.wait(30)
         finally:

@@ -8,7 +8,7 @@ from audit.recording import change_set_recording
 from audit.undo import UndoConflicts, UndoRefused, change_set_undo, change_set_undo_plan
 from inventory.models import Product
 from inventory.selectors import ledger_balance
-from inventory.services import product_create, product_publish, product_unpublish, stock_apply
+from inventory.services import product_create, product_set_flag, stock_apply
 from orders.models import OrderStatus
 from orders.services import order_bulk_transition, order_place
 from tests.admin_helpers import action, has_message
@@ -23,7 +23,7 @@ def fresh(product):
 def test_bulk_publish_then_undo_restores_exact_previous_values(make_product, ops_user):
     drafts = [make_product(published=False) for _ in range(3)]
     live = make_product(published=True)
-    published = product_publish(products=[*drafts, live], user=ops_user)
+    published = product_set_flag(flag="publish", products=[*drafts, live], user=ops_user)
     assert published.row_count == 3
 
     undo = change_set_undo(change_set=published, user=ops_user)
@@ -43,7 +43,7 @@ def test_bulk_publish_then_undo_restores_exact_previous_values(make_product, ops
 
 def test_undoing_an_undo_restores_the_change(make_product, ops_user):
     product = make_product(published=False)
-    published = product_publish(products=[product], user=ops_user)
+    published = product_set_flag(flag="publish", products=[product], user=ops_user)
     undo = change_set_undo(change_set=published, user=ops_user)
     assert not fresh(product).is_published
 
@@ -59,7 +59,9 @@ def simulate_import(user, *, create, update):
     ) as cs:
         created = [
             product_create(
-                name=f"New {i}", sku=f"NEW-{i}", price="5.00", stock=7, user=user, category=update[0].category
+                product=Product(name=f"New {i}", sku=f"NEW-{i}", price="5.00", category=update[0].category),
+                stock=7,
+                user=user,
             )
             for i in range(create)
         ]
@@ -103,7 +105,7 @@ def test_undo_of_an_import_removes_created_products_and_restores_updated_ones_th
 
 def test_a_record_changed_again_is_a_conflict_listed_and_skipped_only_when_chosen(make_product, ops_user):
     first, second = make_product(published=False), make_product(published=False, price="9.00")
-    published = product_publish(products=[first, second], user=ops_user)
+    published = product_set_flag(flag="publish", products=[first, second], user=ops_user)
     second = fresh(second)
     second.price = 11
     second._change_reason = "Price rise"
@@ -128,7 +130,7 @@ def test_a_refused_undo_changes_nothing(make_product, make_customer, support_use
     product = make_product(published=False, stock=5)
     order = order_place(customer=make_customer(), lines={make_product(stock=5): 1})
     with change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title="Mixed", user=superuser) as mixed:
-        product_publish(products=[product], user=superuser)
+        product_set_flag(flag="publish", products=[product], user=superuser)
         order_bulk_transition(orders=[order], to=OrderStatus.SHIPPED, user=superuser)
 
     with pytest.raises(UndoRefused, match=order.number):
@@ -148,7 +150,7 @@ def test_orders_refuse_bulk_undo_naming_them(make_product, make_customer, suppor
 
 def test_an_auditor_cannot_undo(client_for, make_product, ops_user, auditor):
     product = make_product(published=False)
-    published = product_publish(products=[product], user=ops_user)
+    published = product_set_flag(flag="publish", products=[product], user=ops_user)
     with pytest.raises(UndoRefused, match="permission"):
         change_set_undo(change_set=published, user=auditor)
     client = client_for(auditor)
@@ -188,7 +190,7 @@ def test_change_set_page_lists_records_with_old_and_new_values_and_undo_works_fr
 
 def test_audit_log_filters_by_change_set(client_for, auditor, make_product, ops_user):
     make_product()
-    published = product_publish(products=[make_product(published=False)], user=ops_user)
+    published = product_set_flag(flag="publish", products=[make_product(published=False)], user=ops_user)
     rows = (
         client_for(auditor)
         .get(reverse("admin:audit_auditentry_changelist"), {"change_set__id__exact": published.pk})
@@ -204,8 +206,10 @@ def test_undo_of_thousands_of_rows_runs_a_bounded_number_of_queries(ops_user, dj
     from inventory.demo_data import seed_products
 
     seed_products(2_500, rng=random.Random(1))  # with their first history rows, as imports have
-    product_unpublish(products=Product.objects.values_list("pk", flat=True), user=ops_user)
-    published = product_publish(products=Product.objects.values_list("pk", flat=True), user=ops_user)
+    product_set_flag(flag="unpublish", products=Product.objects.values_list("pk", flat=True), user=ops_user)
+    published = product_set_flag(
+        flag="publish", products=Product.objects.values_list("pk", flat=True), user=ops_user
+    )
     assert published.row_count == 2_500
     with django_assert_max_num_queries(40):  # a handful per 1,000-row batch, never one per row
         undo = change_set_undo(change_set=published, user=ops_user)
@@ -217,19 +221,21 @@ def test_records_with_no_earlier_version_are_conflicts(make_category, ops_user):
     """Rows loaded without history (before tracking began) can't be put back: they are listed."""
     import random
 
-    from backoffice.bulk import copy_rows
+    from core.bulk import copy_rows
     from inventory.demo_data import PRODUCT_COLUMNS, product_rows
 
     ((row, _),) = product_rows(1, rng=random.Random(3), leaves=[make_category("Loose")])
     copy_rows(Product, PRODUCT_COLUMNS, [row])
-    product_unpublish(products=Product.objects.values_list("pk", flat=True), user=ops_user)
-    published = product_publish(products=Product.objects.values_list("pk", flat=True), user=ops_user)
+    product_set_flag(flag="unpublish", products=Product.objects.values_list("pk", flat=True), user=ops_user)
+    published = product_set_flag(
+        flag="publish", products=Product.objects.values_list("pk", flat=True), user=ops_user
+    )
     # Unpublishing wrote the first history row, so publish can be undone: back to unpublished.
     assert change_set_undo_plan(published).conflicts == []
 
     loose = (uuid.uuid4(), "LOOSE-2", *row[2:3], "loose-2", *row[4:9], False, *row[10:])
     copy_rows(Product, PRODUCT_COLUMNS, [loose])
-    published = product_publish(products=[loose[0]], user=ops_user)
+    published = product_set_flag(flag="publish", products=[loose[0]], user=ops_user)
     plan = change_set_undo_plan(published)
     assert [record.problem for record in plan.conflicts] == ["no earlier version is recorded"]
     with pytest.raises(UndoRefused, match="Nothing left to undo"):

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
-from backoffice import cache as forgiving
-from backoffice.cache import ForgivingRedisCache
+from core import cache as forgiving
+from core.cache import ForgivingRedisCache
 from inventory.models import Product
 from inventory.selectors import featured_products
-from inventory.services import product_feature, stock_adjust
+from inventory.services import product_set_flag, stock_adjust
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def redis_cache(url, **params):
 def use_default_cache(settings, url, **params):
     settings.CACHES = {
         "default": {
-            "BACKEND": "backoffice.cache.ForgivingRedisCache",
+            "BACKEND": "core.cache.ForgivingRedisCache",
             "LOCATION": url,
             "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.3},
             **params,
@@ -66,7 +66,7 @@ def use_default_cache(settings, url, **params):
 def test_a_refusing_redis_answers_like_an_empty_cache(caplog):
     down = redis_cache(f"redis://127.0.0.1:{closed_port()}/0", RETRY_AFTER_SECONDS=0)
 
-    with caplog.at_level(logging.WARNING, logger="backoffice.cache"):
+    with caplog.at_level(logging.WARNING, logger="core.cache"):
         assert down.get("key") is None
         assert down.get("key", "fallback") == "fallback"
         down.set("key", 1)
@@ -83,7 +83,7 @@ def test_after_a_failure_redis_is_left_alone_for_a_while(hung_server, caplog):
     down = redis_cache(f"redis://127.0.0.1:{hung_server}/0", RETRY_AFTER_SECONDS=30)
 
     started = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger="backoffice.cache"):
+    with caplog.at_level(logging.WARNING, logger="core.cache"):
         assert down.get("a") is None  # pays one timeout
         for _ in range(10):
             assert down.get("a") is None  # answered at once, without trying
@@ -91,25 +91,25 @@ def test_after_a_failure_redis_is_left_alone_for_a_while(hung_server, caplog):
     elapsed = time.perf_counter() - started
 
     assert elapsed < 2, elapsed
-    assert len([r for r in caplog.records if r.name == "backoffice.cache"]) == 1
+    assert len([r for r in caplog.records if r.name == "core.cache"]) == 1
 
 
 def test_redis_is_tried_again_once_the_pause_is_over(hung_server, caplog):
     down = redis_cache(f"redis://127.0.0.1:{hung_server}/0", RETRY_AFTER_SECONDS=0.2)
 
-    with caplog.at_level(logging.WARNING, logger="backoffice.cache"):
+    with caplog.at_level(logging.WARNING, logger="core.cache"):
         down.get("a")
         down.get("a")  # still paused
         time.sleep(0.25)
         down.get("a")  # tried again, fails again
 
-    assert len([r for r in caplog.records if r.name == "backoffice.cache"]) == 2
+    assert len([r for r in caplog.records if r.name == "core.cache"]) == 2
 
 
 def test_pages_and_services_work_while_redis_is_down(settings, client_for, superuser, make_product):
     use_default_cache(settings, f"redis://127.0.0.1:{closed_port()}/0")
     product = make_product(stock=5)
-    product_feature(products=Product.objects.filter(pk=product.pk))
+    product_set_flag(flag="feature", products=Product.objects.filter(pk=product.pk))
 
     assert client_for(superuser).get("/admin/").status_code == 200
     stock_adjust(product=product, quantity=2, reason="Counted")  # clears cached entries on commit
@@ -138,7 +138,7 @@ def test_on_a_real_redis_the_dashboard_figures_are_cached(
 
     with django_assert_max_num_queries(2):  # session and user; the figures come from Redis
         assert client.get("/admin/").status_code == 200
-    from backoffice.tenancy import current_tenant
+    from core.tenancy import current_tenant
 
     assert cache.get(f"dashboard:v1:{current_tenant().pk}:sales")["revenue"]["today"].amount == 0
 
@@ -165,6 +165,6 @@ def test_redis_url_chooses_the_backend(monkeypatch):
     with_redis = settings_with(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/0")["CACHES"]["default"]
     without = settings_with(monkeypatch, REDIS_URL="")["CACHES"]["default"]
 
-    assert with_redis["BACKEND"] == "backoffice.cache.ForgivingRedisCache"
+    assert with_redis["BACKEND"] == "core.cache.ForgivingRedisCache"
     assert with_redis["LOCATION"] == "redis://127.0.0.1:6379/0"
     assert without["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"

@@ -10,9 +10,12 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice import dashboard, metrics
+from core.figures import midnight, money
+from inventory import metrics as stock_metrics
 from inventory.models import Product
 from inventory.services import stock_adjust
+from orders import metrics as sales_metrics
+from orders.dashboard import revenue_change
 from orders.models import Order
 from orders.services import order_place, order_transition
 
@@ -23,7 +26,7 @@ DASHBOARD = "/admin/"
 
 def midnight_days_ago(days: int) -> dt.datetime:
     """The start of a day ``days`` days back: always in the past, whatever time the test runs."""
-    return metrics.midnight(timezone.localdate() - dt.timedelta(days=days))
+    return midnight(timezone.localdate() - dt.timedelta(days=days))
 
 
 def place(customer, lines, *, status="paid", days_ago=None):
@@ -81,7 +84,7 @@ def total(*orders) -> Decimal:
 def test_revenue_per_period_and_change_against_the_period_before(shop):
     _, o = shop
 
-    revenue = metrics.revenue_by_period(now=timezone.now())
+    revenue = sales_metrics.revenue_by_period(now=timezone.now())
 
     # Pending, cancelled and refunded orders aren't revenue.
     assert revenue["today"].amount == total(o["today"])
@@ -109,7 +112,7 @@ def test_yesterday_counts_only_up_to_this_time_of_day(make_product, make_custome
     Order.objects.filter(pk=later.pk).update(created_at=now - dt.timedelta(days=1) + dt.timedelta(minutes=1))
     earlier.refresh_from_db()
 
-    today = metrics.revenue_by_period(now=now)["today"]
+    today = sales_metrics.revenue_by_period(now=now)["today"]
 
     assert today.amount == 0
     assert today.previous_amount == earlier.total  # the order placed later in the day isn't compared
@@ -118,17 +121,17 @@ def test_yesterday_counts_only_up_to_this_time_of_day(make_product, make_custome
 def test_change_is_not_a_percentage_when_the_previous_period_had_nothing(make_product, make_customer):
     place(make_customer(), {make_product(): 1})
 
-    today = metrics.revenue_by_period(now=timezone.now())["today"]
+    today = sales_metrics.revenue_by_period(now=timezone.now())["today"]
 
     assert today.previous_amount == 0
     assert today.change_percent is None
-    assert dashboard._change(today, "today")["text"] == "nothing to compare with yesterday at this time"
+    assert revenue_change(today, "today")["text"] == "nothing to compare with yesterday at this time"
 
 
 def test_revenue_per_day_has_every_day_of_the_last_30_oldest_first(shop):
     _, o = shop
 
-    days = metrics.revenue_per_day(now=timezone.now())
+    days = sales_metrics.revenue_per_day(now=timezone.now())
 
     today = timezone.localdate()
     assert [day for day, _ in days] == [today - dt.timedelta(days=n) for n in range(29, -1, -1)]
@@ -138,15 +141,15 @@ def test_revenue_per_day_has_every_day_of_the_last_30_oldest_first(shop):
     assert by_day[today - dt.timedelta(days=3)] == total(o["three_days"])
     assert by_day[today - dt.timedelta(days=20)] == total(o["twenty_days"])
     assert by_day[today - dt.timedelta(days=2)] == 0
-    assert sum(by_day.values()) == metrics.revenue_by_period(now=timezone.now())["30d"].amount
+    assert sum(by_day.values()) == sales_metrics.revenue_by_period(now=timezone.now())["30d"].amount
 
 
 def test_orders_by_status(shop):
     metrics_now = timezone.now()
 
-    assert metrics.open_orders_by_status() == {"pending": 1, "paid": 4, "shipped": 1}
+    assert sales_metrics.open_orders_by_status() == {"pending": 1, "paid": 4, "shipped": 1}
     # The last 30 days: the order of 45 days ago isn't counted.
-    assert metrics.orders_by_status(now=metrics_now) == {
+    assert sales_metrics.orders_by_status(now=metrics_now) == {
         "pending": 1,
         "paid": 3,
         "shipped": 1,
@@ -159,7 +162,7 @@ def test_orders_by_status(shop):
 def test_top_products_count_units_of_revenue_orders_in_the_last_30_days(shop):
     p, _ = shop
 
-    top = metrics.top_products_by_units(now=timezone.now())
+    top = sales_metrics.top_products_by_units(now=timezone.now())
 
     # Gizmo: 1 shipped (the 4 cancelled, 1 refunded and 9 of 45 days ago don't count).
     assert [(row["product__name"], row["units"]) for row in top] == [
@@ -173,7 +176,7 @@ def test_top_products_count_units_of_revenue_orders_in_the_last_30_days(shop):
 
 def test_stock_figures(shop):
     p, _ = shop
-    stock = metrics.stock_summary()
+    stock = stock_metrics.stock_summary()
 
     assert stock["products"] == 8
     assert stock["out_of_stock"] == 1
@@ -187,7 +190,7 @@ def test_stock_figures(shop):
 def test_most_urgent_low_stock_lowest_cover_first(shop, make_product):
     make_product(name="Low C", stock=1, low_stock_threshold=2)  # cover 0.5
 
-    urgent = metrics.most_urgent_low_stock()
+    urgent = stock_metrics.most_urgent_low_stock()
 
     assert [row["name"] for row in urgent] == ["Low A", "Low B", "Low C", "At threshold"]
 
@@ -200,7 +203,7 @@ def test_stock_flow_counts_receipts_sales_and_adjustments(make_product, make_cus
     order = place(make_customer(), {a: 4, b: 2})
     order_transition(order=order, to="cancelled")  # puts stock back as a cancellation, not a sale
 
-    flow = metrics.stock_flow(now=timezone.now())
+    flow = stock_metrics.stock_flow(now=timezone.now())
 
     assert flow["received"] == 50
     assert flow["sold"] == 6
@@ -251,7 +254,7 @@ def test_figures_on_the_page(client_for, superuser, shop):
     _, o = shop
     html = page_text(client_for(superuser).get(DASHBOARD))
 
-    assert dashboard.money(total(o["today"])) in html
+    assert money(total(o["today"])) in html
     assert "Figures as of " in html and "refreshed every minute" in html
     urgent = html.split('id="dashboard-urgent"')[1]
     assert urgent.index("Low A") < urgent.index("Low B") < urgent.index("At threshold")

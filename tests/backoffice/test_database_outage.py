@@ -39,7 +39,7 @@ def still_there(request):
 
 
 # This module is also the URL configuration of the processes started below.
-handler500 = "backoffice.middleware.server_error"
+handler500 = "backoffice.outage.server_error"
 urlpatterns = [
     path("lose-the-database/", lose_the_database),
     path("still-there/", still_there),
@@ -224,7 +224,7 @@ def test_failed_statements_are_not_an_outage(statement):
     traceback: they are bugs to see, not an outage to hide."""
     from django.db import transaction
 
-    from backoffice.middleware import is_database_unavailable
+    from backoffice.outage import is_database_unavailable
 
     with pytest.raises(Exception) as failed, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)

@@ -193,7 +193,7 @@ def test_deep_numbered_pages_read_keys_first_and_show_the_same_rows(
     url = changelist(Order)
     shallow = rows_of(client.get(url, {"p": 3}))
     normal_queries = query_count(client, url + "?p=3")
-    monkeypatch.setattr("backoffice.pagination.DEEP_OFFSET", 15)  # page 3 starts at row 20: "deep"
+    monkeypatch.setattr("core.pagination.DEEP_OFFSET", 15)  # page 3 starts at row 20: "deep"
     with CaptureQueriesContext(connection) as deep_queries:
         deep = rows_of(client.get(url, {"p": 3}))
     assert deep == shallow
@@ -206,7 +206,7 @@ def test_deep_numbered_pages_read_keys_first_and_show_the_same_rows(
 def test_numbered_links_stop_after_the_first_pages_of_a_long_list(
     client_for, superuser, shop, pages_of_10, monkeypatch
 ):
-    monkeypatch.setattr("backoffice.pagination.EstimatedCountPaginator.linked_pages", 2)
+    monkeypatch.setattr("core.pagination.EstimatedCountPaginator.linked_pages", 2)
     client = client_for(superuser)
     response = client.get(changelist(Product))  # 40 products: 4 pages
     page = response.content.decode()
@@ -244,7 +244,7 @@ def test_the_order_date_drill_down_offers_the_range_of_orders_without_scanning_t
 def test_a_big_unfiltered_list_shows_an_estimate_and_a_filtered_one_an_exact_count(
     client_for, superuser, shop, monkeypatch
 ):
-    monkeypatch.setattr("backoffice.pagination.ESTIMATE_ABOVE", 20)
+    monkeypatch.setattr("core.pagination.ESTIMATE_ABOVE", 20)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE inventory_product")
     client = client_for(superuser)
@@ -299,7 +299,7 @@ def test_the_audit_log_finds_an_orders_entries_by_its_number(client_for, superus
 def test_a_big_catalogue_shows_estimated_product_counts_per_category(
     client_for, superuser, shop, monkeypatch
 ):
-    monkeypatch.setattr("backoffice.pagination.ESTIMATE_ABOVE", 20)
+    monkeypatch.setattr("core.pagination.ESTIMATE_ABOVE", 20)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE inventory_product")  # statistics over every row of a small table: exact
     response = client_for(superuser).get(

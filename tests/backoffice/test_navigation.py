@@ -23,6 +23,7 @@ def test_operations_sidebar(client_for, ops_user):
         "Overview": ["Dashboard"],
         "Catalogue": ["Products", "Categories", "Stock movements", "Import jobs"],
         "Orders": ["Orders", "Order lines", "Customers"],
+        "E-mail": ["Outbox"],
         "Audit": ["Change sets"],
     }
 
@@ -32,6 +33,7 @@ def test_support_sidebar(client_for, support_user):
         "Overview": ["Dashboard"],
         "Catalogue": ["Products", "Categories"],
         "Orders": ["Orders", "Order lines", "Customers"],
+        "E-mail": ["Outbox"],
         "Audit": ["Change sets"],
     }
 
@@ -40,6 +42,7 @@ def test_auditor_sidebar_has_the_audit_log_and_administration(client_for, audito
     groups = sidebar(client_for(auditor))
 
     assert groups["Audit"] == ["Audit log", "Change sets"]
+    assert groups["E-mail"] == ["Outbox"]
     assert groups["Administration"] == ["Users", "Groups", "Login lock-outs"]
 
 
@@ -134,7 +137,7 @@ def test_name_search_can_use_the_trigram_indexes(findable):
     """Django's icontains (UPPER(name) LIKE ...) can't use a trigram index on name; ILIKE can."""
     from django.db import connection
 
-    from backoffice.navigation import _matching
+    from core.search import command_matches
     from inventory.models import Product
     from orders.models import Customer
 
@@ -142,8 +145,10 @@ def test_name_search_can_use_the_trigram_indexes(findable):
         cursor.execute("SET LOCAL enable_seqscan = off")  # the test tables are tiny
         # The plans are read without the tenant condition: on a tiny table the planner would rather
         # use the tenant index; what matters is that the search condition itself can use its indexes.
-        products = _matching(Product.unscoped.all(), "desk", prefix={"sku": str.upper}, contains=["name"])
-        customers = _matching(
+        products = command_matches(
+            Product.unscoped.all(), "desk", prefix={"sku": str.upper}, contains=["name"]
+        )
+        customers = command_matches(
             Customer.unscoped.all(), "martin", prefix={"email": str.lower}, contains=["name"]
         )
         product_plan, customer_plan = products.explain(), customers.explain()

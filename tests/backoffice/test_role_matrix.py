@@ -10,8 +10,9 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-from inventory.models import ImportJob
+from imports.models import ImportJob
 from inventory.services import stock_adjust
+from notifications.services import message_record
 from orders.services import order_place
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ TABLE = {
     "inventory.category":        ("SOUA", "SO"  , "SOUA", "SO"  , "S"   , "SOUA"),
     "inventory.product":         ("SOUA", "SO"  , "SOUA", "SO"  , "S"   , "SOUA"),
     "inventory.stockmovement":   ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
-    "inventory.importjob":       ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
+    "imports.importjob":         ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
     "orders.order":              ("SOUA", ""    , "SOUA", "SU"  , ""    , "SOUA"),
     "orders.orderitem":          ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
     "orders.customer":           ("SOUA", "SU"  , "SOUA", "SU"  , ""    , "SOUA"),
@@ -37,6 +38,7 @@ TABLE = {
     "axes.accesslog":            ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "axes.accessfailurelog":     ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "backoffice.tenant":         ("S"   , "S"   , "S"   , "S"   , ""    , "S"   ),
+    "notifications.message":     ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
 }
 # fmt: on
 MATRIX = {label: dict(zip(VIEWS, roles, strict=True)) for label, roles in TABLE.items()}
@@ -63,7 +65,7 @@ DETAIL_ACTIONS = {
     # The fixture's order is paid: its page offers only the transitions a paid order allows.
     "orders.order": {"ship": "SU", "cancel": "SU", "refund": "SU", "as_of": "SOUA"},
 }
-TRACKED_APPS = ("inventory", "orders", "audit", "auth", "axes", "backoffice")
+TRACKED_APPS = ("inventory", "imports", "orders", "audit", "auth", "axes", "backoffice", "notifications")
 
 
 @pytest.fixture
@@ -77,8 +79,9 @@ def one_of_each(make_product, make_customer, superuser):
 
     product = make_product(stock=50)
     stock_adjust(product=product, quantity=1, reason="Count", user=superuser)
-    order_place(customer=make_customer(), lines={product: 1})
-    ImportJob.objects.create(file="imports/x.csv", file_name="x.csv")
+    order = order_place(customer=make_customer(), lines={product: 1})
+    message_record(tenant_id=order.tenant_id, kind="order_placed", event_key="order_placed:x", order=order)
+    ImportJob.objects.create(resource="products", file="imports/x.csv", file_name="x.csv")
     AccessAttempt.objects.create(
         username="x",
         ip_address="10.0.0.1",

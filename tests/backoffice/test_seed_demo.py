@@ -7,13 +7,20 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.utils import timezone
 
-from backoffice.metrics import midnight, period_start, stock_flow, top_products_by_units
+from core.figures import midnight, period_start
+from inventory.metrics import stock_flow
 from inventory.models import Product, StockMovement
 from inventory.selectors import stock_mismatches
 from inventory.services import ledger_purge
+from orders.metrics import top_products_by_units
 from orders.models import Customer, Order, OrderItem, OrderStatus
 
 pytestmark = pytest.mark.django_db
+
+
+def logins():
+    """Users who can log in (the demo data's own author can't: inactive, no password)."""
+    return get_user_model().objects.filter(is_active=True).exclude(password__startswith="!")
 
 
 def seed(*args, **settings_overrides):
@@ -118,3 +125,60 @@ def test_demo_data_tells_one_story_through_the_ledger(settings):
     assert {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.SHIPPED} <= set(
         Order.objects.values_list("status", flat=True)
     )
+
+
+def test_seed_demo_keeps_existing_logins_and_their_passwords(settings):
+    settings.DEBUG = True
+    owner = get_user_model().objects.create_user("owner", password="owner-secret", is_staff=True)
+
+    output = seed()
+
+    assert "no demo login was created or reset" in output
+    assert list(logins().values_list("username", flat=True)) == ["owner"]
+    owner.refresh_from_db()
+    assert owner.check_password("owner-secret")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manage_py_is_not_in_development_mode_unless_told_so(roles):
+    """`./dev manage seed_demo --if-empty` against a production database: manage.py must not turn
+    DEBUG on by itself, so no login with a known password is created."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.conf import settings as django_settings
+
+    server = urlsplit(os.environ["DATABASE_URL"])
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "BACKOFFICE_TESTING")}
+    env |= {
+        "DATABASE_URL": urlunsplit(server._replace(path="/" + django_settings.DATABASES["default"]["NAME"])),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "LOG_JSON": "0",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "seed_demo",
+            "--if-empty",
+            "--products",
+            "3",
+            "--customers",
+            "1",
+            "--orders",
+            "0",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "demo logins with known passwords were not created" in result.stdout
+    assert not logins().exists()

@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from backoffice.models import Tenant
-from backoffice.tenancy import TenantNotActive, activate, tenant_subdomain_for_host
+from core.tenancy import TenantNotActive, activate, tenant_subdomain_for_host
 from inventory.models import Category, Product
-from inventory.services import product_unpublish
+from inventory.services import product_set_flag
 from orders.models import Customer, Order
 from orders.services import order_place
 from tests.admin_helpers import action
@@ -38,7 +38,7 @@ def twins(main_shop, acme, make_product, make_customer):
             product = make_product(sku="LAMP-1", name=f"{tenant.name} lamp", category=lamps, stock=10)
             customer = make_customer(email="ada@example.com", name=f"Ada at {tenant.name}")
             order = order_place(customer=customer, lines={product: 2})
-            product_unpublish(products=[product])
+            product_set_flag(flag="unpublish", products=[product])
             made[tenant.subdomain] = {
                 "category": lamps,
                 "product": product,
@@ -252,3 +252,49 @@ def test_an_import_into_one_shop_leaves_the_other_untouched(twins, acme, main_sh
         lamp = Product.objects.get(sku="LAMP-1")
         assert (lamp.name, lamp.stock) == ("Main shop lamp", 8)
         assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+def test_staff_lists_user_pages_and_user_pickers_show_only_the_shops_staff(
+    client_for, auditor, ops_user, support_user, superuser, acme, twins
+):
+    """An auditor of acme reads acme's staff, not the names and e-mails of the other shop's."""
+    from django.contrib.auth import get_user_model
+
+    from inventory.services import stock_adjust
+
+    auditor.tenants.add(acme)
+    ops_user.tenants.add(acme)  # a colleague at acme; support_user works in the main shop only
+    with activate(Tenant.objects.get(subdomain="main")):
+        stock_adjust(product=twins["main"]["product"], quantity=1, reason="Count", user=support_user)
+    client = client_for(auditor)
+
+    users = client.get(reverse("admin:auth_user_changelist"), HTTP_HOST=ACME)
+    listed = {user.username for user in users.context["cl"].result_list}
+    assert listed == {auditor.username, ops_user.username}
+    other = client.get(reverse("admin:auth_user_change", args=[support_user.pk]), HTTP_HOST=ACME, follow=True)
+    assert support_user.username not in other.content.decode()
+    picker = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "inventory", "model_name": "stockmovement", "field_name": "user", "term": ""},
+        HTTP_HOST=ACME,
+    )
+    assert picker.status_code == 200
+    assert {item["text"] for item in picker.json()["results"]} == {auditor.username, ops_user.username}
+    ledger = client.get(reverse("admin:inventory_stockmovement_changelist"), HTTP_HOST=ACME).content.decode()
+    assert support_user.username not in ledger  # the ledger's user filter offers acme's staff only
+    assert "Main shop" not in users.content.decode()  # nor the shops' names, to filter users by
+    everyone = client_for(superuser).get(reverse("admin:auth_user_changelist"), HTTP_HOST=ACME)
+    assert {user.username for user in everyone.context["cl"].result_list} == set(
+        get_user_model().objects.values_list("username", flat=True)
+    )
+
+
+def test_removing_a_member_applies_on_their_next_request_in_every_worker(client_for, ops_user, acme, twins):
+    ops_user.tenants.add(acme)
+    client = client_for(ops_user)
+    assert client.get("/admin/", HTTP_HOST=ACME).status_code == 200
+
+    # As another worker removes them: this process hears no signal and clears no cache of its own.
+    Tenant.members.through.objects.filter(tenant=acme, user=ops_user).delete()
+
+    assert client.get("/admin/", HTTP_HOST=ACME).status_code == 403

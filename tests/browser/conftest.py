@@ -58,6 +58,8 @@ def production_env(django_db_setup, tmp_path_factory):
         "LOG_LEVEL": "WARNING",
         "AXES_ENABLED": "1",
         "FAST_PASSWORD_HASHING": "1",
+        # Tasks the server sends (an order's e-mail) wait in a folder of the run: no worker runs them.
+        "CELERY_QUEUE_DIR": str(tmp_path_factory.mktemp("server-celery-queue")),
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],

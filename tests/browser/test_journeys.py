@@ -1,6 +1,7 @@
 """The three roles' daily work, in a real browser, against the production-like server."""
 
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -28,6 +29,11 @@ def test_operations_bulk_publishes_low_stock_products_and_sees_it_in_history(
         page.locator(f"input.action-select[value='{product.pk}']").check()
     page.select_option("select[name=action]", "publish")
     page.get_by_role("button", name="Run").click()
+
+    # First what it will do; nothing changes until confirmed.
+    expect(page.locator("#action-effects")).to_contain_text("Bulk publish: 3 of the 3 selected products")
+    assert not any(Product.objects.get(pk=p.pk).is_published for p in low)
+    page.get_by_role("button", name="Bulk publish").click()
 
     expect(page.locator("body")).to_contain_text("3 products published.")
     expect(page.locator("#result_list")).to_contain_text("Published")
@@ -65,6 +71,13 @@ def test_support_changes_a_line_and_cancels_another_order(
 
     page.goto(production_server + f"/admin/orders/order/{other.pk}/change/")
     page.get_by_role("link", name=re.compile("Cancel and restock")).click()
+    # A dialog says what cancelling does; only its button changes anything.
+    expect(page.locator("#transition-effects")).to_have_text(
+        f"Cancel order {other.number}: give 97.20 USD back to the customer's card "
+        "and return 3 units to stock."
+    )
+    assert Order.objects.get(pk=other.pk).status == OrderStatus.PAID
+    page.get_by_role("button", name="Cancel the order").click()
     expect(page.locator("body")).to_contain_text(f"Order {other.number} cancelled; its stock was returned.")
     assert Order.objects.get(pk=other.pk).status == OrderStatus.CANCELLED
     assert Product.objects.get(pk=kettle.pk).stock == 5
@@ -73,10 +86,10 @@ def test_support_changes_a_line_and_cancels_another_order(
 def test_auditor_reads_the_audit_log_and_cannot_change_anything(
     login, page, production_server, auditor, ops_user, make_product
 ):
-    from inventory.services import product_publish
+    from inventory.services import product_set_flag
 
     product = make_product(name="Audited lamp", published=False)
-    product_publish(products=[product], user=ops_user)
+    product_set_flag(flag="publish", products=[product], user=ops_user)
 
     login("ada", "pw-ada")
     page.goto(production_server + f"/admin/audit/auditentry/?user__id__exact={ops_user.pk}")
@@ -109,14 +122,14 @@ canvas => {
 def test_dashboard_shows_figures_and_drawn_charts_without_console_errors(
     login, page, production_server, superuser, make_product, make_customer
 ):
-    from orders.services import order_complete, order_ship
+    from orders.services import order_transition
 
     mugs = make_product(name="Dash mug", price="10.00", stock=100)
     make_product(name="Nearly gone lamp", stock=2)
     for quantity in (1, 2, 3):
         order = order_place(customer=make_customer(), lines={mugs: quantity})
-        order_ship(order=order)
-        order_complete(order=order)
+        order_transition(to="shipped", order=order)
+        order_transition(to="completed", order=order)
     order_place(customer=make_customer(), lines={mugs: 1}, charge=False)
 
     login("boss", "pw-boss")
@@ -172,3 +185,49 @@ def test_operations_imports_a_csv_after_fixing_the_row_the_preview_names(
     expect(page.locator("#result_list tbody tr")).to_have_count(2)
     expect(page.locator("#result_list")).to_contain_text("Desk phone")
     assert Product.objects.get(sku="PH-2").stock == 3
+
+
+def test_support_reads_in_the_outbox_what_the_customer_was_sent(
+    login, page, production_server, production_env, support_user, make_product, make_customer, settings
+):
+    """The demo's e-mail: kept in the outbox (not sent), written by a worker, read by support."""
+    from pathlib import Path
+
+    from notifications.models import Message
+    from orders.services import order_transition
+    from tests.celery_helpers import embedded_worker, filesystem_broker
+
+    settings.EMAIL_KEEP = True
+    mug = make_product(name="Blue mug", price="10.00", stock=20)
+
+    def kept(**which):
+        for _ in range(300):
+            if Message.objects.filter(state="kept", **which).exists():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"no kept message {which}: {list(Message.objects.values('kind', 'state'))}")
+
+    # The worker takes the tasks of this process and of the server (their queue folder).
+    with embedded_worker(*filesystem_broker(Path(production_env["CELERY_QUEUE_DIR"]))):
+        order = order_place(customer=make_customer(email="ada@example.com"), lines={mug: 2})
+        kept(order=order, kind="order_placed")
+        login("sam", "pw-sam")
+        page.goto(production_server + "/admin/notifications/message/")
+        row = page.locator("#result_list tbody tr").first
+        expect(row).to_contain_text(f"Your order {order.number} at Main shop")
+        expect(row).to_contain_text("ada@example.com")
+        expect(row).to_contain_text("Kept, not sent")
+
+        row.get_by_role("link", name=re.compile(order.number)).first.click()
+        mail = page.frame_locator("iframe[title='The e-mail as HTML']")
+        expect(mail.locator("body")).to_contain_text(f"Thank you for your order {order.number}")
+        expect(mail.locator("body")).to_contain_text("21.60 USD")
+        expect(page.locator("body")).to_contain_text("2 x Blue mug")  # the plain text
+
+        order_transition(to="shipped", order=order)
+        kept(order=order, kind="order_shipped")
+        page.goto(production_server + f"/admin/orders/order/{order.pk}/change/")
+        emails = page.locator("#dataset-message-group")
+        expect(emails).to_contain_text(f"Your order {order.number} is on its way")
+        expect(emails).to_contain_text(f"Your order {order.number} at Main shop")
+    assert page.console_errors == []

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from audit.models import ChangeSet
 from inventory.models import Category, Product
 from tests.admin_helpers import action, has_message, query_count
 
@@ -54,6 +55,43 @@ def test_bulk_publish_reports_how_many_changed_and_writes_history_per_row(client
         assert latest.history_change_reason == "Bulk publish" and latest.history_user == ops_user
         assert latest.is_published
     assert already.history.first().history_change_reason != "Bulk publish"
+
+
+def test_bulk_publish_says_what_it_will_do_and_changes_nothing_until_confirmed(
+    client_for, ops_user, make_product
+):
+    drafts = [make_product(published=False) for _ in range(2)]
+    already = make_product(published=True)
+
+    page = action(client_for(ops_user), PRODUCTS, "publish", [*drafts, already], confirm=False)
+
+    assert "Bulk publish: 2 of the 3 selected products will be published (1 already is)." in (
+        page.content.decode()
+    )
+    assert Product.objects.filter(is_published=True).count() == 1 and not ChangeSet.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value"),
+    [
+        ("publish", "is_published", True),
+        ("unpublish", "is_published", False),
+        ("feature", "is_featured", True),
+        ("unfeature", "is_featured", False),
+    ],
+)
+def test_a_bulk_action_on_products_already_in_that_state_changes_nothing_and_says_so(
+    client_for, ops_user, make_product, name, field, value
+):
+    products = [make_product(published=value, is_featured=value) for _ in range(2)]
+
+    response = action(client_for(ops_user), PRODUCTS, name, products)
+
+    assert response.status_code == 200
+    assert has_message(response, "0 products")
+    assert has_message(response, "(2 already were)")
+    assert all(getattr(p, field) == value for p in Product.objects.all())
+    assert not ChangeSet.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -176,3 +214,74 @@ def test_stock_is_not_editable_on_the_product_form(client_for, ops_user, make_pr
     product.refresh_from_db()
     assert product.name == "Lamp renamed" and product.stock == 5
     assert product.history.first().history_change_reason == "Edited in the admin (name)"
+
+
+def test_a_product_added_in_the_admin_is_saved_by_the_service_with_who_and_why(
+    client_for, ops_user, make_category
+):
+    category = make_category("Lamps")
+    data = {
+        "name": "Desk lamp",
+        "sku": " lamp-1 ",
+        "category": category.pk,
+        "price": "19.90",
+        "slug": "",
+        "description": "",
+        "low_stock_threshold": "10",
+        "metadata": "{}",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-0-position": "0",
+        "images-0-url": "https://example.com/lamp.jpg",
+        "images-0-alt_text": "A lamp",
+        "movements-TOTAL_FORMS": "0",
+        "movements-INITIAL_FORMS": "0",
+    }
+
+    response = client_for(ops_user).post(reverse("admin:inventory_product_add"), data)
+
+    assert response.status_code == 302
+    product = Product.objects.get(sku="LAMP-1")
+    created = product.history.get()
+    assert (created.history_change_reason, created.history_user) == ("Created in the admin", ops_user)
+    image = product.images.get()
+    assert image.history.get().history_change_reason == "Saved in the admin"
+
+
+def test_deleting_a_product_that_sold_is_refused_and_says_why(
+    client_for, superuser, make_product, make_customer
+):
+    from orders.services import order_place
+
+    product = make_product(stock=5, name="Lamp", sku="LAMP-1")
+    order_place(customer=make_customer(), lines={product: 1})
+    url = reverse("admin:inventory_product_delete", args=[product.pk])
+
+    page = client_for(superuser).get(url).content.decode()
+
+    assert "Lamp (LAMP-1) appears on order lines: unpublish it instead of deleting it." in page
+    client_for(superuser).post(url, {"post": "yes"})
+    assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_the_stock_actions_need_the_adjust_stock_permission_not_just_change(client_for, make_product):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    editor = get_user_model().objects.create_user(username="editor", password="x", is_staff=True)
+    editor.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="inventory", codename__in=["view_product", "change_product"]
+        )
+    )
+    product = make_product(stock=5)
+    client = client_for(editor)
+
+    page = client.get(reverse("admin:inventory_product_change", args=[product.pk])).content.decode()
+    assert "adjust_stock" not in page and "change_product" in str(editor.get_all_permissions())
+    client.post(
+        reverse("admin:inventory_product_adjust_stock", args=[product.pk]),
+        {"quantity": "7", "reason": "Delivery", "_form_submitted": "1"},
+    )
+    action(client, PRODUCTS, "adjust_stock_selected", [product], apply="1", quantity="3", reason="Delivery")
+    assert Product.objects.get(pk=product.pk).stock == 5 and product.movements.count() == 1

@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from inventory.selectors import featured_products
-from inventory.services import featured_cache_key, product_cache_keys, product_publish, stock_adjust
+from inventory.services import featured_cache_key, product_cache_keys, product_set_flag, stock_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -30,5 +30,5 @@ def test_saving_a_product_clears_its_detail_key(make_product, django_capture_on_
     keys = product_cache_keys(lamp.pk)
     cache.set_many(dict.fromkeys(keys, "stale"))
     with django_capture_on_commit_callbacks(execute=True):
-        product_publish(products=[lamp])
+        product_set_flag(flag="publish", products=[lamp])
     assert cache.get_many(keys) == {}

@@ -12,8 +12,11 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from audit.models import AuditEntry, ChangeSet
-from inventory import imports
-from inventory.models import Category, ImportJob, Product, StockMovement
+from imports.engine import run_import
+from imports.models import ImportJob
+from imports.readers import open_table
+from imports.registry import new_spec
+from inventory.models import Category, Product, StockMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -166,7 +169,7 @@ def test_invalid_rows_stop_the_whole_import_and_name_row_field_and_problem(tmp_p
     assert Product.objects.count() == 0 and StockMovement.objects.count() == 0
     assert ChangeSet.objects.count() == 0 and ImportJob.objects.count() == 0 and history_rows() == 0
 
-    report = imports.product_import(table=imports.open_table(path), file_name="bad.csv", dry_run=True)
+    report = run_import(new_spec("products"), table=open_table(path), file_name="bad.csv", dry_run=True)
     problems = {(p.row, p.field): p.message for p in report.problems}
     assert problems[(3, "name")] == "is empty"
     assert "“12,5” is not a price" in problems[(3, "price")]

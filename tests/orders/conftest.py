@@ -26,5 +26,5 @@ class RecordingGateway:
 @pytest.fixture
 def gateway(monkeypatch):
     recording = RecordingGateway()
-    monkeypatch.setattr("orders.services.payment_gateway", lambda: recording)
+    monkeypatch.setattr("orders.payments.payment_gateway", lambda: recording)
     return recording

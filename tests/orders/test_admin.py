@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Product
-from orders.models import Customer, Order, OrderItem, OrderStatus
-from orders.services import order_place, order_ship
-from tests.admin_helpers import action, has_message, query_count
+from orders.models import Customer, Order, OrderItem
+from orders.services import order_place, order_transition
+from tests.admin_helpers import query_count
 
 pytestmark = pytest.mark.django_db
 ORDERS = reverse("admin:orders_order_changelist")
@@ -119,7 +119,7 @@ def test_lines_are_read_only_on_a_shipped_order(
 ):
     mug = make_product(stock=10)
     order = order_place(customer=make_customer(), lines={mug: 2})
-    order_ship(order=order)
+    order_transition(to="shipped", order=order)
     page = client_for(support_user).get(change_url(order))
     inline = page.context["inline_admin_formsets"][0]
     assert (
@@ -127,37 +127,6 @@ def test_lines_are_read_only_on_a_shipped_order(
         and not inline.has_add_permission
         and not inline.has_delete_permission
     )
-
-
-def test_cancel_button_restocks(client_for, support_user, make_product, make_customer, gateway):
-    mug = make_product(stock=10)
-    order = order_place(customer=make_customer(), lines={mug: 4})
-    client = client_for(support_user)
-
-    response = client.post(reverse("admin:orders_order_cancel", args=[order.pk]), follow=True)
-
-    assert has_message(response, f"Order {order.number} cancelled; its stock was returned.")
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
-    assert Product.objects.get(pk=mug.pk).stock == 10
-
-
-def test_an_illegal_status_change_from_the_page_is_an_error_message(
-    client_for, support_user, make_product, make_customer, gateway
-):
-    order = order_place(customer=make_customer(), lines={make_product(): 1}, charge=False)
-    response = client_for(support_user).post(
-        reverse("admin:orders_order_complete", args=[order.pk]), follow=True
-    )
-    assert has_message(response, "is pending and can't become completed")
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
-
-
-def test_bulk_ship_from_the_list(client_for, support_user, make_product, make_customer, gateway):
-    mug = make_product(stock=10)
-    orders = [order_place(customer=make_customer(), lines={mug: 1}) for _ in range(2)]
-    response = action(client_for(support_user), ORDERS, "bulk_ship", orders)
-    assert has_message(response, "2 order(s) marked shipped.")
-    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
 
 
 def test_orders_cannot_be_deleted_or_added_in_the_admin(
@@ -239,8 +208,46 @@ def test_an_order_page_offers_only_the_status_changes_its_status_allows(
         return [n for n in names if reverse(f"admin:orders_order_{n}", args=[order.pk]) in page]
 
     assert offered() == ["mark_paid", "cancel"]
-    order_ship(order=order_place(customer=make_customer(), lines={make_product(): 1}))
-    from orders.services import order_cancel
+    order_transition(to="shipped", order=order_place(customer=make_customer(), lines={make_product(): 1}))
 
-    order_cancel(order=order)
+    order_transition(to="cancelled", order=order)
     assert offered() == []
+
+
+def test_editing_the_note_goes_through_the_order_service_and_a_shipped_orders_address_stays(
+    client_for, support_user, make_product, make_customer, gateway
+):
+    from orders.services import OrderError, order_update
+
+    order = order_place(customer=make_customer(), lines={make_product(stock=10): 1})
+    client = client_for(support_user)
+    line = order.items.get()
+    data = order_form_data(order, {line: (line.product, 1, False)}, internal_note="Call first")
+
+    assert client.post(change_url(order), data).status_code == 302
+    order.refresh_from_db()
+    edited = order.history.first()
+    assert order.internal_note == "Call first"
+    assert (edited.history_change_reason, edited.history_user) == (
+        "Edited in the admin (internal_note)",
+        support_user,
+    )
+
+    order_transition(to="shipped", order=order)
+    with pytest.raises(OrderError, match="shipped: its delivery address can't change"):
+        order_update(order=order, data={"shipping_address": "Elsewhere"})
+    with pytest.raises(OrderError, match="change through its actions"):
+        order_update(order=order, data={"total": "0.00"})
+    assert Order.objects.get(pk=order.pk).shipping_address == order.shipping_address
+
+
+def test_a_customer_added_in_the_admin_is_saved_by_the_service(client_for, support_user):
+    data = {"name": "Ann", "email": "ANN@Example.com ", "phone": "", "default_shipping_address": ""}
+    data |= {"orders-TOTAL_FORMS": "0", "orders-INITIAL_FORMS": "0"}
+
+    response = client_for(support_user).post(reverse("admin:orders_customer_add"), data)
+
+    assert response.status_code == 302
+    ann = Customer.objects.get()
+    assert ann.email == "ann@example.com"
+    assert ann.history.get().history_change_reason == "Created in the admin"

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from backoffice.models import Tenant
-from backoffice.tenancy import activate, current_tenant
+from core.tenancy import activate, current_tenant
 from inventory.models import Product, StockMovement
 from orders.models import OrderItem
 from orders.services import InsufficientStock, order_place

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import order_cancel, order_complete, order_place, order_ship
+from orders.services import order_place, order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,8 @@ def sales(make_product, make_customer, gateway):
 
     def completed(day, lines):
         order = order_place(customer=ada, lines=lines)
-        order_ship(order=order)
-        order_complete(order=order)
+        order_transition(to="shipped", order=order)
+        order_transition(to="completed", order=order)
         Order.objects.filter(pk=order.pk).update(
             created_at=timezone.make_aware(dt.datetime(2026, 3, day, 12))
         )
@@ -33,7 +33,7 @@ def sales(make_product, make_customer, gateway):
     second = completed(5, {mug: 1, lamp: 3})
     completed(9, {mug: 7})
     cancelled = order_place(customer=ada, lines={lamp: 1})
-    order_cancel(order=cancelled)
+    order_transition(to="cancelled", order=cancelled)
     Order.objects.filter(pk=cancelled.pk).update(created_at=timezone.make_aware(dt.datetime(2026, 3, 4, 12)))
     return first, second
 

@@ -6,9 +6,9 @@ import uuid
 import pytest
 
 from inventory.models import Product, StockMovement
-from inventory.services import CatalogueError, product_publish, stock_apply, stock_reconcile
+from inventory.services import CatalogueError, product_set_flag, stock_apply, stock_reconcile
 from orders.models import Order, OrderStatus
-from orders.services import OrderError, order_bulk_transition, order_line_add, order_place
+from orders.services import OrderError, order_bulk_transition, order_lines_set, order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -72,15 +72,16 @@ def test_an_unknown_but_well_formed_id_is_still_unknown(make_customer, gateway):
         order_place(customer=make_customer(), lines={str(ghost): 1})
 
 
-def test_adding_a_line_by_id_text(make_product, make_customer, gateway):
+def test_editing_lines_by_id_text(make_product, make_customer, gateway):
     mug, lamp = make_product(stock=10), make_product(stock=10)
     order = order_place(customer=make_customer(), lines={mug: 1})
 
-    order_line_add(order=order, product=str(lamp.pk), quantity=2)
+    order_lines_set(order=order, quantities={str(lamp.pk): "2"})
 
     assert Product.objects.get(pk=lamp.pk).stock == 8
     with pytest.raises(OrderError, match="'lamp' is not a product id"):
-        order_line_add(order=order, product="lamp", quantity=1)
+        order_lines_set(order=order, quantities={"lamp": 1})
+    assert Product.objects.get(pk=lamp.pk).stock == 8
 
 
 def test_bulk_transitions_take_order_ids_as_text(make_product, make_customer, gateway):
@@ -98,7 +99,7 @@ def test_stock_services_take_ids_as_text_and_refuse_malformed_ones(make_product)
     tent = make_product(stock=5, published=False)
 
     stock_apply(changes={str(tent.pk): 2}, kind="adjustment", reason="Found")
-    product_publish(products=[str(tent.pk)])
+    product_set_flag(products=[str(tent.pk)], flag="publish")
 
     tent.refresh_from_db()
     assert (tent.stock, tent.is_published) == (7, True)
@@ -106,10 +107,10 @@ def test_stock_services_take_ids_as_text_and_refuse_malformed_ones(make_product)
     movements = StockMovement.objects.count()
     with pytest.raises(CatalogueError, match="'tent' is not a product id"):
         stock_apply(changes={"tent": 2}, kind="adjustment", reason="Found")
-    with pytest.raises(CatalogueError, match="must be a whole number, not '2'"):
+    with pytest.raises(CatalogueError, match="whole number of units, not '2'"):
         stock_apply(changes={tent.pk: "2"}, kind="adjustment", reason="Found")
     with pytest.raises(CatalogueError, match="'tent' is not a product id"):
-        product_publish(products=["tent"])
+        product_set_flag(products=["tent"], flag="publish")
     with pytest.raises(CatalogueError, match="Unknown product"):
         stock_reconcile(product_id=uuid.uuid4())
     assert StockMovement.objects.count() == movements

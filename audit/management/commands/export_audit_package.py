@@ -4,8 +4,8 @@ from datetime import datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from audit.sealing import audit_package
-from backoffice.tenancy import add_tenant_argument, tenant_from_options
+from audit.packages import audit_package
+from core.tenancy import add_tenant_argument, tenant_from_options
 
 
 def _day(text: str, *, end: bool = False):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from audit.sealing import seal_tenant
-from backoffice.models import Tenant
+from core.tenancy import tenant_model
 
 
 class Command(BaseCommand):
@@ -11,7 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="Subdomain of the shop (default: every active shop).")
 
     def handle(self, *args, **options):
-        shops = Tenant.objects.filter(is_active=True).order_by("pk")
+        shops = tenant_model().objects.filter(is_active=True).order_by("pk")
         if options["tenant"]:
             shops = shops.filter(subdomain=options["tenant"])
         for shop in shops:

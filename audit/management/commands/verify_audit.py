@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.sealing import read_published, trail_verify
-from backoffice.models import Tenant
+from core.tenancy import tenant_model
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--published", help="The file AUDIT_SEAL_PUBLISH_PATH names (JSON lines).")
 
     def handle(self, *args, **options):
-        shops = Tenant.objects.filter(is_active=True).order_by("pk")
+        shops = tenant_model().objects.filter(is_active=True).order_by("pk")
         if options["tenant"]:
             shops = shops.filter(subdomain=options["tenant"])
             if not shops:

@@ -3,6 +3,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -10,7 +11,7 @@ from django.db import connection
 from audit.sealing import seal_tenant, trail_verify
 from backoffice.models import Tenant
 from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
-from backoffice.tenancy import activate, add_tenant_argument, current_tenant, tenant_from_options
+from core.tenancy import activate, add_tenant_argument, current_tenant, tenant_from_options
 from inventory.demo_data import seed_categories, seed_products
 from inventory.models import Product
 from orders.demo_data import seed_customers, seed_orders
@@ -133,6 +134,8 @@ class Command(BaseCommand):
         return report
 
     def _users(self, tenants):
+        """Demo logins (known passwords) only in development, and only on a database without any
+        login yet: never on a production database, and a password someone changed is never reset."""
         if not settings.DEBUG:
             self.stdout.write(
                 self.style.WARNING(
@@ -142,15 +145,30 @@ class Command(BaseCommand):
             )
             return
         User = get_user_model()
+        unusable = UNUSABLE_PASSWORD_PREFIX  # the demo data's own author can't log in
+        can_log_in = User.objects.filter(is_active=True).exclude(password__startswith=unusable)
+        if can_log_in.exists():
+            # The demo's own logins (from an earlier run) join new demo shops; nothing else changes.
+            existing = list(
+                User.objects.filter(username__in=[name for name, *_ in DEMO_USERS]).order_by("pk")
+            )
+            for user in existing:
+                if not user.is_superuser:
+                    user.tenants.add(*tenants)
+            names = ", ".join(user.username for user in existing) or "none"
+            self.stdout.write(
+                f"\nLogins exist already, so no demo login was created or reset (demo logins: {names})."
+            )
+            return
         self.stdout.write("\nLogins (http://127.0.0.1:8000/admin/):")
         for username, password, role, what in DEMO_USERS:
-            user, _ = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@example.com"}
+            user = User.objects.create_user(
+                username=username,
+                email=f"{username}@example.com",
+                password=password,
+                is_staff=True,
+                is_superuser=role is None,
             )
-            user.is_staff = True
-            user.is_superuser = role is None
-            user.set_password(password)
-            user.save()
             if role:
                 user.groups.set([Group.objects.get(name=role)])
                 user.tenants.add(*tenants)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.tenancy import activate, add_tenant_argument, tenant_from_options
+from core.tenancy import activate, add_tenant_argument, tenant_from_options
 from inventory.selectors import stock_mismatches
 from inventory.services import stock_reconcile
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice.exports import spreadsheet_safe
-from backoffice.tenancy import activate, add_tenant_argument, tenant_from_options
+from core.exports import spreadsheet_safe
+from core.tenancy import activate, add_tenant_argument, tenant_from_options
 from orders.selectors import completed_sales_lines
 
 COLUMNS = [

@@ -1,0 +1,185 @@
+"""The admin of a record with a history: its versions, a revert through ``audit.services``, the record
+"as of" a date, edit reasons, and messages that link to the change set an action made."""
+
+from django.contrib import messages
+from django.contrib.admin.utils import model_ngettext, unquote
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.forms import JSONField
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.decorators import action
+
+from core.admin_base import REFUSED, BaseAdmin
+from core.tenancy import current_tenant, is_tenant_scoped
+
+from .selectors import field_text, record_as_of
+from .services import record_revert
+
+
+def message_with_change_set(text: str, change_set):
+    """A success message with a link to the change set it made (to inspect or undo it)."""
+    if change_set is None:
+        return text
+    url = reverse("admin:audit_changeset_change", args=[change_set.pk])
+    return format_html('{} <a href="{}" class="underline">See or undo this change</a>', text, url)
+
+
+def parse_local_datetime(value: str | None):
+    """'2026-11-25T10:30' from a datetime-local input, in the site's time zone; None if absent/bad."""
+    parsed = parse_datetime(value) if value else None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def really_changed(form) -> list[str]:
+    # A JSON field reports a change when its text is re-posted unchanged; compare the values.
+    return [
+        name
+        for name in form.changed_data
+        if not (
+            isinstance(form.fields[name], JSONField) and form.initial.get(name) == form.cleaned_data.get(name)
+        )
+    ]
+
+
+class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
+    """An admin whose edits are written to history with a reason naming what changed."""
+
+    history_list_per_page = 50
+
+    def message_changed(self, request, change_set, selected: int, verb: str):
+        """'3 products published (1 already was). See or undo this change.': what an action did."""
+        changed = change_set.row_count if change_set else 0
+        unchanged = selected - changed
+        text = f"{changed} {model_ngettext(self.opts, changed)} {verb}"
+        if unchanged:
+            text += f" ({unchanged} already {'was' if unchanged == 1 else 'were'})"
+        self.message_user(
+            request,
+            message_with_change_set(text + ".", change_set),
+            messages.SUCCESS if changed else messages.INFO,
+        )
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # History tables aren't filtered by a manager: keep the open shop's rows only (an id of
+        # another shop's record, live or deleted, shows nothing).
+        queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return queryset.filter(tenant_id=current_tenant().pk) if is_tenant_scoped(self.model) else queryset
+
+    def revert_disabled(self, request, obj=None):
+        if getattr(self.model, "revert_refusal", None):
+            return True
+        return not self.has_change_permission(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """GET: the old version (simple-history's page, with a reason box). POST: revert through
+        ``audit.services.record_revert``, which refuses what would break stock or money."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:  # only the open shop's records have versions to see
+            raise Http404
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        if self.revert_disabled(request, obj):
+            raise PermissionDenied
+        reverted = self.run_service(
+            request,
+            lambda: record_revert(
+                model=self.model,
+                object_id=obj.pk,
+                history_id=version_id,
+                user=request.user,
+                reason=request.POST.get("revert_reason", ""),
+            ),
+        )
+        if reverted is REFUSED:
+            return HttpResponseRedirect(request.get_full_path())
+        self.message_user(
+            request, f"{reverted} was reverted; the revert is in its history.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        )
+
+    @action(description="As of…", url_path="as-of", icon="schedule", permissions=["view"])
+    def as_of(self, request, object_id):
+        """The record (and, for an order, its lines) as it was at a chosen date and time."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        when = parse_local_datetime(request.GET.get("when")) or timezone.now()
+        then = record_as_of(self.model, obj.pk, when)
+        fields = [
+            field
+            for field in self.model._meta.concrete_fields
+            if not field.primary_key and field.name not in getattr(self, "as_of_hidden", ())
+        ]
+        rows = [
+            (
+                field.verbose_name.capitalize(),
+                field_text(then, field) if then is not None else "",
+                field_text(obj, field),
+            )
+            for field in fields
+        ]
+        return TemplateResponse(
+            request,
+            "admin/as_of.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{obj} as of {timezone.localtime(when):%Y-%m-%d %H:%M}",
+                "opts": self.opts,
+                "original": obj,
+                "when": timezone.localtime(when),
+                "existed": then is not None,
+                "rows": rows,
+                "related": self.as_of_related(obj, when),
+            },
+        )
+
+    def as_of_related(self, obj, when):
+        """Extra tables for the as-of page (e.g. an order's lines): a list of (title, headers, rows)."""
+        return []
+
+    # Every write goes through the app's services, named here (``staticmethod(services.product_create)``)
+    # and called with the record under its model's name (``product=obj``), the user and a reason that
+    # says it was the admin; a write without its service is refused.
+    create_service = None
+    update_service = None
+    delete_service = None
+    deleted_reason = "Deleted in the admin"
+
+    def edit_reason(self, form, change: bool) -> str:
+        if change:
+            return f"Edited in the admin ({', '.join(really_changed(form)) or 'no field'})"
+        return "Created in the admin"
+
+    def save_model(self, request, obj, form, change):
+        record, reason = {self.opts.model_name: obj}, self.edit_reason(form, change)
+        if change:
+            values = {name: form.cleaned_data[name] for name in really_changed(form)}
+            self._service("update_service")(**record, data=values, user=request.user, reason=reason)
+        else:
+            self._service("create_service")(**record, user=request.user, reason=reason)
+
+    def delete_model(self, request, obj):
+        record = {self.opts.model_name: obj}
+        self._service("delete_service")(**record, user=request.user, reason=self.deleted_reason)
+
+    def _service(self, name: str):
+        service = getattr(self, name)
+        if service is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} has no {name}: admin writes go through services."
+            )
+        return service
+
+    def delete_queryset(self, request, queryset):
+        # One by one, so each deleted row gets its history row and reason.
+        for obj in queryset:
+            self.delete_model(request, obj)

@@ -1,0 +1,136 @@
+"""Fast inserts of many rows: PostgreSQL's COPY, or one multi-row INSERT for a few.
+
+Used by demo data, history and audit rows, the stock ledger's big batches and imports, where many
+rows are written at once. Rows are tuples of values in the order of ``columns`` (field attnames,
+e.g. ``category_id``).
+"""
+
+import json
+from collections.abc import Iterable
+
+from django.db import connection
+from psycopg.types.json import Jsonb
+
+from .tenancy import current_tenant
+
+
+def copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> int:
+    """COPY ``rows`` into ``model``'s table (streamed: ``rows`` may be a generator)."""
+    table = model._meta.db_table
+    count = 0
+    columns, rows = _in_current_tenant(model, columns, rows)
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    json_at = _json_positions(model, columns)
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            if json_at:
+                row = [_adapt(v) if i in json_at else v for i, v in enumerate(row)]
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+# Below this many rows in all, ``write_rows`` sends one multi-row INSERT per table in a single round
+# trip; COPY costs two round trips per table, which is most of the time for an order's dozen rows.
+FEW_ROWS = 200
+
+
+def write_rows(tables: list[tuple]) -> None:
+    """Write rows into several tables at once: ``tables`` is a list of ``(model, columns, rows)``,
+    rows being a list of tuples in the order of ``columns``.
+
+    Few rows in all go as one execute of several INSERTs, many go by COPY.
+    """
+    tables = [table for table in tables if table[2]]
+    if not tables:
+        return
+    if sum(len(rows) for *_, rows in tables) > FEW_ROWS:
+        for model, columns, rows in tables:
+            copy_rows(model, columns, rows)
+        return
+    statements, params = [], []
+    for model, columns, rows in tables:
+        statement, values = _insert_statement(model, columns, rows)
+        statements.append(statement)
+        params += values
+    with connection.cursor() as cursor:
+        cursor.execute(";\n".join(statements), params)
+
+
+def _insert_statement(model, columns: list[str], rows: list[tuple]) -> tuple[str, list]:
+    columns, rows = _in_current_tenant(model, columns, rows)
+    rows = list(rows)
+    json_at = _json_positions(model, columns)
+    params = []
+    for row in rows:
+        params += [Jsonb(v) if i in json_at and v is not None else v for i, v in enumerate(row)]
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    return f"INSERT INTO {model._meta.db_table} ({cols}) VALUES {values}", params  # noqa: S608
+
+
+def next_ids(counts: list[tuple]) -> list[list[int]]:
+    """Ids for new rows, taken before their INSERT, for several tables in one query: ``counts`` is a
+    list of ``(model, count)`` or ``(model, count, column)``; gives a list of ids per entry.
+
+    They come from each table's identity sequence, so no other transaction can take them.
+    """
+    ids: list[list[int]] = [[] for _ in counts]
+    select = "(SELECT %s::int, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
+    params = []
+    for index, (model, count, *column) in enumerate(counts):
+        params += [index, model._meta.db_table, column[0] if column else "id", count]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join([select] * len(counts)), params)
+        for index, new_id in cursor.fetchall():
+            ids[index].append(new_id)
+    return [sorted(batch) for batch in ids]
+
+
+def instance_rows(objs: list) -> tuple[list[str], list[tuple]]:
+    """Columns and values of new model instances as a save would write them (dates with ``auto_now``
+    set, foreign keys as ids), for ``write_rows``; the instances then count as saved."""
+    fields = objs[0]._meta.concrete_fields
+    rows = [tuple(field.pre_save(obj, True) for field in fields) for obj in objs]
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+    return [field.attname for field in fields], rows
+
+
+def _in_current_tenant(model, columns: list[str], rows: Iterable[tuple]):
+    """Rows of tenant-scoped tables go to the active tenant, as saves do."""
+    if "tenant_id" in columns or not any(f.attname == "tenant_id" for f in model._meta.concrete_fields):
+        return columns, rows
+    tenant_id = current_tenant().pk
+    return [*columns, "tenant_id"], ((*row, tenant_id) for row in rows)  # lazy: imports stream rows
+
+
+def _json_positions(model, columns: list[str]) -> set[int]:
+    """Where the JSON columns are (their values go as JSON text); the others go as they are."""
+    json_columns = {
+        field.column for field in model._meta.concrete_fields if field.get_internal_type() == "JSONField"
+    }
+    return {index for index, column in enumerate(columns) if column in json_columns}
+
+
+def _adapt(value):
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def reset_sequence(model, column: str = "id") -> None:
+    """After inserting explicit ids, make the column's sequence continue after the highest."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        highest = f"COALESCE((SELECT MAX({column}) FROM {table}), 1)"  # noqa: S608
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, %s), {highest})", [table, column])
+
+
+def forget_logged_queries():
+    """With DEBUG on (``manage.py``, the demo) Django keeps the text of the last 9,000 queries; a
+    batch's queries carry thousands of values, so a long import would hold hundreds of MB of them.
+    Left alone while something captures queries (tests counting them)."""
+    if connection.queries_logged and not connection.force_debug_cursor:
+        connection.queries_log.clear()

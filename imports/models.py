@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.db import models
+
+from core.tenancy import TenantScoped, tenant_manager
+
+from .registry import resource_choices
+from .uploads import import_file_path, private_storage
+
+
+class ImportJob(TenantScoped):
+    """One import of a file, run in the request for small files and by a Celery worker for big ones."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    # The registered resource (imports.registry): products, categories, customers...
+    resource = models.CharField(max_length=20, choices=resource_choices)
+    # Named by the server and kept where no URL reaches (imports.uploads); file_name is the name the
+    # person uploaded, shown only.
+    file = models.FileField(upload_to=import_file_path, storage=private_storage, max_length=200)
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=10, default="csv")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField("created", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    skipped_count = models.PositiveIntegerField("unchanged", default=0)
+    failed_count = models.PositiveIntegerField("invalid", default=0)
+    error_report = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Every attempt records into this one change set (a retried job is undone as one).
+    change_set = models.ForeignKey(
+        "audit.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        # The table of the days when imports lived in the catalogue app: existing rows stay where they are.
+        db_table = "inventory_importjob"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status", "-created_at"], name="import_job_status_idx")]
+
+    def __str__(self):
+        return f"Import of {self.file_name} ({self.get_status_display().lower()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.rows_processed / self.rows_total))

@@ -1,0 +1,45 @@
+"""What the orders app adds to the layers below it, registered once the apps are ready
+(``OrdersConfig.ready``): its import, its records' place in the audit log (orders refuse a bulk undo;
+order numbers find their entries), its dashboard section, sidebar entries and command-palette
+searches."""
+
+from audit import registry as audit
+from core import registry as site
+from imports import registry as imports
+
+from .command_search import search_customers, search_orders
+from .customer_import import CustomerImport
+from .dashboard import sales_context, sales_figures
+from .models import Customer, Order, OrderItem
+from .selectors import order_named_by
+from .services import order_undo_refuse
+
+SIDEBAR = [
+    ("Orders", "receipt_long", "orders.order"),
+    ("Order lines", "list_alt", "orders.orderitem"),
+    ("Customers", "group", "orders.customer"),
+]
+
+
+def register() -> None:
+    imports.register(CustomerImport)
+    audit.track(Customer)
+    audit.track(Order, undo=order_undo_refuse)
+    audit.track(OrderItem, undo=order_undo_refuse)
+    audit.find_objects(order_named_by)
+    site.register_dashboard_section(
+        site.DashboardSection(
+            name="sales",
+            template="admin/dashboard/sales.html",
+            view_permission="orders.view_order",
+            work_permission="orders.change_order",
+            figures=sales_figures,
+            context=sales_context,
+            order=10,
+        )
+    )
+    site.register_sidebar_group("Orders", SIDEBAR, order=200)
+    site.register_command_search(site.CommandSearch(model="orders.order", search=search_orders, order=20))
+    site.register_command_search(
+        site.CommandSearch(model="orders.customer", search=search_customers, order=30)
+    )
