@@ -9,8 +9,8 @@ Environment: ``BIND`` (127.0.0.1:8000), ``WEB_CONCURRENCY`` (worker processes, d
 Why threaded workers, one per core (bench/RESULTS.md, "Load"; README, Production): a page is CPU-bound
 Python (Unfold's templates), so more processes than cores only take turns on them; but each page
 also waits for PostgreSQL a few times, and a thread of the same process runs meanwhile. Against sync
-workers (one request per process, two per core) the threads served more pages with the same CPU
-per page and a shorter p95 in every run. They also keep connections alive, and they accept
+workers (one request per process, one or two per core) the threads served more pages per second with
+the same CPU per page in every run. They also keep connections alive, and they accept
 connections as they come, so the time a request waits for a free thread is measured (below);
 the price is that a worker killed or crashed loses the requests of all its threads.
 
