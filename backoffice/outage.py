@@ -62,7 +62,8 @@ class DatabaseBreaker:
         return self.down_since is not None
 
     def _interval(self) -> float:
-        first, longest = settings.DATABASE_RETRY_SECONDS
+        seconds = settings.DATABASE_RETRY_SECONDS  # first and longest (one figure: both)
+        first, longest = seconds[0], seconds[-1]
         return min(longest, first * 2 ** max(0, self.attempts - 1))
 
     def may_try(self) -> bool:

@@ -154,11 +154,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     )
 # A database that hangs (rather than refusing) must not hang every request and /healthz.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-# Database away: 503 with Retry-After (seconds); each process retries after a first interval doubled
-# per failed try up to the longest (backoffice.outage.DatabaseBreaker).
-DATABASE_OUTAGE_RETRY_AFTER = int(os.environ.get("DATABASE_OUTAGE_RETRY_AFTER", "5"))
-_retry_seconds = [float(s) for s in env_list("DATABASE_RETRY_SECONDS") or ["0.1", "1"]]
-DATABASE_RETRY_SECONDS = (_retry_seconds[0], _retry_seconds[-1])  # first and longest; one figure: both
+DATABASE_OUTAGE_RETRY_AFTER = int(os.environ.get("DATABASE_OUTAGE_RETRY_AFTER", "5"))  # backoffice.outage
+DATABASE_RETRY_SECONDS = [float(s) for s in env_list("DATABASE_RETRY_SECONDS") or ["0.1", "1"]]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set, local memory otherwise ------------------------------------
@@ -206,8 +203,7 @@ AXES_CLIENT_IP_CALLABLE = "backoffice.middleware.client_ip_address"
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-# One language: Unfold's user menu otherwise looks up Django's hundred on every page (bench "Load").
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English")]  # one: Unfold's user menu would look up Django's ~100 on every page
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -288,8 +284,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 SLOW_REQUEST_SECONDS = float(os.environ.get("SLOW_REQUEST_SECONDS", "1.0"))
-# /healthz tells anonymous callers up or down; the checks' details (which failed, the driver's
-# error) go to staff and to these addresses or networks (e.g. "10.0.0.0/8,127.0.0.1").
+# /healthz's details (which check failed and why) for staff and these addresses or networks.
 HEALTHZ_DETAIL_IPS = env_list("HEALTHZ_DETAIL_IPS")
 
 # --- Audit trail ----------------------------------------------------------------------------------
@@ -320,6 +315,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With `celery -A backoffice beat` running: imports whose worker died are marked failed within a minute.
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-import-jobs": {"task": "inventory.fail_stale_import_jobs", "schedule": 60.0},
+    # Payments cut off between our steps (a crash, a provider that didn't answer) are settled through
+    # the provider's look-up by idempotency key.
+    "resolve-pending-payments": {"task": "orders.resolve_pending_payments", "schedule": 60.0},
     # The audit trail: new entries sealed every minute, every shop's chain verified every 10 minutes.
     "seal-audit-trails": {"task": "audit.seal_trails", "schedule": AUDIT_SEAL_SECONDS},
     "verify-audit-trails": {"task": "audit.verify_trails", "schedule": AUDIT_VERIFY_SECONDS},
@@ -364,6 +362,9 @@ BACKOFFICE_URL = os.environ.get("BACKOFFICE_URL", "http://localhost:8000").rstri
 ORDER_TAX_RATE = Decimal(os.environ.get("ORDER_TAX_RATE", "0.08"))
 ORDER_CURRENCY = os.environ.get("ORDER_CURRENCY", "USD")
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "orders.payments.FakePaymentGateway")
+# A payment still pending after this long is settled by asking the provider (longer than any request
+# to it can take, so a request still on its way is never counted as lost).
+PAYMENT_PENDING_SECONDS = int(os.environ.get("PAYMENT_PENDING_SECONDS", "120"))
 IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
 # A running import whose worker sent no heartbeat for this long is marked failed (it can be retried).
 IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "120"))
