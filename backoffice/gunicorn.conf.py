@@ -16,6 +16,7 @@ the price is that a worker killed or crashed loses the requests of all its threa
 
 Each request carries the time its connection reached gunicorn (``X-Gunicorn-Queue-Start``), so the
 slow-request log counts the time it waited for a free thread (``backoffice.middleware``).
+Each worker warms up (renders the admin once) before it accepts connections: ``backoffice.warmup``.
 """
 
 import os
@@ -83,3 +84,11 @@ def pre_request(worker, req):
     arrived = getattr(_arrival, "time", None) or time.time()
     req.headers = [(name, value) for name, value in req.headers if name != QUEUE_START_HEADER]
     req.headers.append((QUEUE_START_HEADER, f"t={arrived:.6f}"))
+
+
+def post_worker_init(worker):
+    """Each worker renders the admin's pages once before it accepts requests (backoffice/warmup.py)."""
+    # Imported here: the worker has loaded the application by now, this config file hasn't.
+    from backoffice.warmup import post_worker_init as warm_up
+
+    warm_up(worker)
