@@ -37,6 +37,7 @@ def record_revert(
     refusal = getattr(model, "revert_refusal", None)
     if refusal:
         raise RevertRefused(refusal)
+    object_id, history_id = _record_ids(model, object_id, history_id)
     history = get_history_model_for_model(model)
     pk_name = model._meta.pk.attname
     with transaction.atomic():
@@ -90,3 +91,17 @@ def record_revert(
                 current._history_user = user
             current.save()
     return current
+
+
+def _record_ids(model, object_id, history_id):
+    """The record's id as its model's primary key takes it (a UUID's or a number's text from a URL is
+    fine) and the version's number; a malformed one is refused saying which."""
+    try:
+        object_id = model._meta.pk.to_python(getattr(object_id, "pk", object_id))
+    except (ValidationError, TypeError, ValueError):
+        raise RevertRefused(f"{object_id!r} is not a {model._meta.verbose_name} id.") from None
+    if isinstance(history_id, str) and history_id.strip().isdigit():
+        history_id = int(history_id)
+    if isinstance(history_id, bool) or not isinstance(history_id, int):
+        raise RevertRefused(f"{history_id!r} is not a version number.")
+    return object_id, history_id

@@ -23,6 +23,7 @@ from .catalogue import (
     product_update,
 )
 from .errors import CatalogueError, InsufficientStock, validation_message
+from .inputs import product_pk
 from .stock import (
     STOCK_MAX,
     StockChange,
@@ -56,6 +57,7 @@ __all__ = [
     "product_image_delete",
     "product_image_save",
     "product_images_save",
+    "product_pk",
     "product_popularity_raise",
     "product_set_flag",
     "product_undo",

@@ -18,6 +18,7 @@ from core.locking import locked_in_pk_order
 from ..models import Category, Product, ProductImage, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, validation_message
+from .inputs import product_pk
 from .stock import check_quantities, stock_adjust
 
 
@@ -165,7 +166,7 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
 
 
 def _pks(items) -> list:
-    return [getattr(item, "pk", item) for item in items]
+    return [product_pk(item) for item in items]
 
 
 # --- Categories --------------------------------------------------------------------------------------

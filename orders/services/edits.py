@@ -31,7 +31,17 @@ from ..models import (
     Payment,
     order_number_for,
 )
-from .common import OrderError, as_quantities, lock_order, money, normalise_text, order_write, tax_for
+from .common import (
+    OrderError,
+    as_product_pk,
+    as_quantities,
+    as_whole_number,
+    lock_order,
+    money,
+    normalise_text,
+    order_write,
+    tax_for,
+)
 from .details import order_lines_merge
 from .refunds import credit
 
@@ -234,7 +244,8 @@ def order_lines_check(*, order: Order, quantities) -> list[str]:
 
 
 def order_line_add(*, order: Order, product, quantity: int, user=None) -> Order:
-    pk = getattr(product, "pk", product)
+    pk = as_product_pk(product)
+    quantity = as_whole_number(quantity, product)
     if quantity < 1:
         raise OrderError("A new line needs a quantity of at least 1.")
     current = order.items.filter(product_id=pk).values_list("quantity", flat=True).first() or 0

@@ -24,6 +24,7 @@ from .common import (
     allowed_transitions,
     check_transition,
     lock_order,
+    order_pk,
     order_write,
     required_reason,
 )
@@ -188,7 +189,7 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str =
         raise OrderError(f"Orders can't become {to.label.lower()} in bulk.")
     if to == OrderStatus.CANCELLED:
         reason = required_reason(reason, "the orders are cancelled")
-    ids = [getattr(o, "pk", o) for o in orders]
+    ids = [order_pk(o) for o in orders]
     with (
         transaction.atomic(),
         change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=BULK_TITLES[to], user=user) as change_set,
