@@ -351,17 +351,37 @@ def sealed_expression():
     return RawSQL(_IS_SEALED, [], output_field=BooleanField())  # noqa: S611 - constant SQL
 
 
-def unsealed_count() -> int:
-    """Entries of the open shop not in a block yet ("not yet sealed"), in one query."""
+UNSEALED_COUNT_LIMIT = 10_000
+
+
+def unsealed_count(*, limit: int = UNSEALED_COUNT_LIMIT) -> int:
+    """Entries of the open shop not in a block yet ("not yet sealed"), counted up to ``limit + 1``.
+
+    The newest seal's ``pending_from`` is read first, as a constant, so PostgreSQL walks the ids
+    from there by index instead of working the settled id out again for every entry.
+    """
+    tenant_id = current_tenant().pk
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*) FROM audit_auditentry WHERE tenant_id = %s AND id >= {_SETTLED_ID} "  # noqa: S608
-            f"AND NOT {_IS_SEALED}",
-            [current_tenant().pk],
+            "SELECT pending_from FROM audit_auditseal WHERE tenant_id = %s ORDER BY number DESC LIMIT 1",
+            [tenant_id],
+        )
+        row = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM audit_auditentry e WHERE e.tenant_id = %s AND e.id >= %s "
+            "AND NOT EXISTS (SELECT 1 FROM audit_auditseal s WHERE s.tenant_id = e.tenant_id "
+            "AND s.last_id >= e.id AND s.first_id <= e.id AND e.id = ANY(s.entry_ids)) LIMIT %s) AS waiting",
+            [tenant_id, row[0] if row else 1, limit + 1],
         )
         return cursor.fetchone()[0]
 
 
 def trail_status() -> dict:
     """For the audit log's banner: the latest check, and what waits for a seal."""
-    return {"check": latest_check(), "unsealed": unsealed_count()}
+    unsealed = unsealed_count()
+    return {
+        "check": latest_check(),
+        "unsealed": unsealed,
+        "unsealed_more": unsealed > UNSEALED_COUNT_LIMIT,
+        "unsealed_limit": f"{UNSEALED_COUNT_LIMIT:,}",
+    }
