@@ -44,7 +44,7 @@ def movement_reference_link(movement):
         return "—"
     url = admin_change_url(movement.reference_type, movement.reference_id)
     label = reference_label(movement)
-    return format_html('<a href="{}" class="text-primary-600">{}</a>', url, label) if url else label
+    return format_html('<a href="{}" class="text-link">{}</a>', url, label) if url else label
 
 
 STOCK_BADGE_COLOURS = {
