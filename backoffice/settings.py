@@ -391,6 +391,7 @@ UNFOLD = {
         }
     },
     "SITE_URL": None,
+    "LOGIN": {"form": "backoffice.forms.LoginForm"},
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "ENVIRONMENT": "backoffice.navigation.environment_badge",

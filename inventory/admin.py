@@ -47,6 +47,11 @@ def movement_reference_link(movement):
     return format_html('<a href="{}" class="text-link">{}</a>', url, label) if url else label
 
 
+def signed(quantity: int) -> str:
+    """+20 / -3 / +1,200: a stock change always says which way it went."""
+    return f"{quantity:+,d}"
+
+
 STOCK_BADGE_COLOURS = {
     StockState.OUT: "danger",
     StockState.LOW: "warning",
@@ -94,11 +99,23 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
 
 class ProductImageInline(TabularInline):
+    """The product's images, in the order the shop shows them: drag a row to move it (Unfold's
+    sortable inline writes the new order into ``position``)."""
+
     model = ProductImage
-    fields = ["position", "image", "url", "alt_text"]
+    fields = ["preview", "image", "url", "alt_text", "position"]
+    readonly_fields = ["preview"]
     extra = 0
     ordering_field = "position"
     hide_ordering_field = True
+
+    @display(description="Preview")
+    def preview(self, obj):
+        if not obj or not obj.source:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="{}" class="bo-thumbnail" loading="lazy">', obj.source, obj.alt_text
+        )
 
 
 class StockMovementInline(ReadOnlyPermissions, TabularInline):
@@ -106,7 +123,7 @@ class StockMovementInline(ReadOnlyPermissions, TabularInline):
 
     model = StockMovement
     verbose_name_plural = "stock movements (newest first)"
-    fields = ["created_at", "quantity", "kind", "stock_after", "reason", "user", "caused_by"]
+    fields = ["created_at", "change", "kind", "stock_after", "reason", "user", "caused_by"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     per_page = 10
@@ -115,7 +132,11 @@ class StockMovementInline(ReadOnlyPermissions, TabularInline):
     tab = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user", "reference_type")
+        return super().get_queryset(request).select_related("product", "user", "reference_type")
+
+    @display(description="Change")
+    def change(self, obj):
+        return signed(obj.quantity)
 
     @display(description="Caused by")
     def caused_by(self, obj):
@@ -354,7 +375,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @display(description="Change", ordering="quantity")
     def quantity_signed(self, obj):
-        return f"{obj.quantity:+d}"
+        return signed(obj.quantity)
 
     @display(description="Kind", ordering="kind", label=MOVEMENT_COLOURS)
     def kind_badge(self, obj):

@@ -148,6 +148,8 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
         "payment_reference",
     ]
     update_service = staticmethod(services.order_update)  # orders are placed by the shop, never deleted
+    # Cancelled and refunded orders: nothing more can happen to them, so their page has no Save.
+    final_state = staticmethod(lambda order: not services.TRANSITIONS[order.status])
     actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
     actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund", "as_of"]
 
