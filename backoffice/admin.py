@@ -28,6 +28,10 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     change_password_form = AdminPasswordChangeForm
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_superuser", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups", "tenants"]
+    # Unfold's multiple selects instead of Django's two-box widget, which is wider than a phone and
+    # whose filter boxes have no visible label; the login dates are recorded, not typed.
+    filter_horizontal = ()
+    readonly_fields = ["last_login", "date_joined"]
 
     # Staff of the open shop only (its list, its users' pages and every autocomplete of users, which
     # reads this queryset); superusers, who manage every shop, see everyone.

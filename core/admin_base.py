@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.admin import checkbox as unfold_checkbox
 from unfold.decorators import display
 
@@ -153,6 +153,17 @@ class BaseAdmin(ModelAdmin):
         except DomainError as error:
             self.message_user(request, str(error), messages.ERROR)
             return REFUSED
+
+
+class LabelledTabularInline(TabularInline):
+    """Unfold's tabular inline, whose inputs show no label of their own (the column heading is the
+    label people see): each gets its field's label for screen readers."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        for field in formset.form.base_fields.values():
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+        return formset
 
 
 class ReadOnlyPermissions:

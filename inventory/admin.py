@@ -20,6 +20,7 @@ from audit.selectors import admin_change_url
 from core.admin_base import (
     REFUSED,
     CsvExportMixin,
+    LabelledTabularInline,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
     action_confirmation,
@@ -98,7 +99,7 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return f"about {obj.product_count:,}" if obj.counts_estimated else obj.product_count
 
 
-class ProductImageInline(TabularInline):
+class ProductImageInline(LabelledTabularInline):
     """The product's images, in the order the shop shows them: drag a row to move it (Unfold's
     sortable inline writes the new order into ``position``)."""
 

@@ -11,6 +11,7 @@ from unfold.decorators import action, display
 from audit.history_admin import HistoryAdmin, message_with_change_set
 from core.admin_base import (
     REFUSED,
+    LabelledTabularInline,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
     action_confirmation,
@@ -79,7 +80,7 @@ class OrderLinesFormSet(BaseInlineFormSet):
         return []
 
 
-class OrderItemInline(TabularInline):
+class OrderItemInline(LabelledTabularInline):
     model = OrderItem
     formset = OrderLinesFormSet
     fields = ["product", "quantity", "unit_price", "line_total"]
