@@ -56,6 +56,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     ]
     list_before_template = "admin/audit/auditentry/trail_banner.html"
     list_display_links = ["created_at"]
+    list_display_phone = ["created_at", "action_badge"]  # what fits a phone (390 px)
     list_select_related = ["user", "content_type"]
     list_filter = [
         ("user", StaffUserFilter),
@@ -180,6 +181,7 @@ class ChangeSetAdmin(ReadOnlyAdmin):
     """Every multi-row change as one unit: what it changed, field by field, and an Undo."""
 
     list_display = ["title", "kind_badge", "user", "row_count", "created_at", "undo_state"]
+    list_display_phone = ["title", "kind_badge"]  # what fits a phone (390 px)
     list_select_related = ["user", "undoes"]
     list_filter = [("kind", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     search_fields = ["title"]

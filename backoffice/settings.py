@@ -203,6 +203,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Amounts and counts grouped as people read them ("1,102.08"), in lists, forms' read-only values and
+# history alike; templates write numbers meant for machines (ids, script data) with ``|unlocalize``.
+USE_THOUSAND_SEPARATOR = True
 
 # --- Static and media -----------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -373,6 +376,7 @@ UNFOLD = {
         {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("backoffice/favicon.svg")}
     ],
     "STYLES": [lambda request: static("backoffice/admin.css")],
+    "SCRIPTS": [lambda request: static("backoffice/admin.js")],
     # Unfold's purple, with a lighter 500: dark mode writes links, the active menu item and tab in it,
     # and the default one read at 3.5:1 on the dark background (4.5:1 is the floor for text).
     "COLORS": {

@@ -78,6 +78,7 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     import_resource = "categories"
     resource_classes = [CategoryResource]
     list_display = ["name", "parent", "slug", "product_count"]
+    list_display_phone = ["name", "product_count"]  # what fits a phone (390 px)
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -158,6 +159,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         "featured_badge",
     ]
     list_display_links = ["name", "sku"]
+    list_display_phone = ["name", "stock_badge", "published_badge"]  # what fits a phone (390 px)
     list_select_related = ["category"]
     list_filter = [
         ("is_published", BooleanRadioFilter),
@@ -351,6 +353,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
         "user",
         "caused_by",
     ]
+    list_display_phone = ["created_at", "quantity_signed", "kind_badge"]  # what fits a phone (390 px)
     list_select_related = ["product", "user", "reference_type"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),

@@ -126,6 +126,7 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
     # Export only: orders are placed by the shop through the order service, never imported.
     resource_classes = [OrderLineResource]
     list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
+    list_display_phone = ["number", "status_badge", "total"]  # what fits a phone (390 px)
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     date_hierarchy = "created_at"
@@ -193,8 +194,8 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
         return False  # cancel or refund instead: deleting would lose money and stock history
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(self.readonly_fields)
-        if obj is not None and not obj.is_editable:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_editable and "shipping_address" not in readonly:
             readonly.append("shipping_address")
         return readonly
 
@@ -305,6 +306,7 @@ class OrderItemAdmin(ReadOnlyAdmin):
     """Every order line, to look across orders. Lines are edited on their order's page."""
 
     list_display = ["order", "product", "quantity", "unit_price", "line_total"]
+    list_display_phone = ["order", "product", "quantity"]  # what fits a phone (390 px)
     list_select_related = ["order", "product"]
     search_fields = ["order__number", "product__sku"]
     search_help_text = "An order number or an exact SKU."
@@ -338,6 +340,7 @@ class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     import_resource = "customers"
     resource_classes = [CustomerResource]
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
+    list_display_phone = ["name", "order_count"]  # what fits a phone (390 px)
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."
     ordering = ["name", "id"]

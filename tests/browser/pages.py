@@ -19,7 +19,8 @@ document.addEventListener("securitypolicyviolation", event => {
 """
 
 # One script returns what the layout checks need: horizontal overflow, the header's last breadcrumb
-# (the record's name) cut or off-screen, and the contrast of text in highlighted rows.
+# (the record's name) cut or off-screen, list columns off-screen on a phone, and the contrast of text in
+# highlighted rows.
 LAYOUT_PROBLEMS = """
 () => {
     const problems = [];
@@ -34,6 +35,18 @@ LAYOUT_PROBLEMS = """
         const box = last.getBoundingClientRect();
         if (last.scrollWidth > last.clientWidth + 1 || box.width === 0 || box.right > root.clientWidth + 1) {
             problems.push(`the breadcrumb's last item "${last.textContent.trim()}" is cut or hidden`);
+        }
+    }
+
+    // On a phone a list shows what fits: nothing to scroll to (the state badges were off-screen).
+    const list = document.querySelector("#result_list");
+    if (list && root.clientWidth < 768) {
+        const right = list.parentElement.getBoundingClientRect().right;
+        const cut = [...list.querySelectorAll("thead th")]
+            .filter(th => th.offsetWidth > 0 && th.getBoundingClientRect().right > right + 1)
+            .map(th => th.textContent.trim() || "(untitled)");
+        if (cut.length) {
+            problems.push(`the list's columns ${cut.join(", ")} are off-screen`);
         }
     }
 
