@@ -1,6 +1,6 @@
 """A recorded value as the change form would show it: choices by their label, related records by name
-(linked to their page), Yes/No, dates in the open time zone, JSON laid out, fields by their verbose
-name. Used by the history, the record "as of" a date, change sets and the audit log."""
+(linked to their page), Yes/No, numbers grouped, dates in the open time zone, JSON laid out, fields by
+their verbose name. Used by the history, the record "as of" a date, change sets and the audit log."""
 
 import datetime as dt
 import json
@@ -9,7 +9,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
@@ -70,6 +70,10 @@ class ValueDisplay:
             return date_format(timezone.localtime(value), "DATETIME_FORMAT")
         if isinstance(field, models.DateField) and isinstance(value, dt.date):
             return date_format(value, "DATE_FORMAT")
+        if isinstance(field, models.DecimalField):
+            return number_format(value, field.decimal_places)
+        if isinstance(field, (models.IntegerField, models.FloatField)):
+            return number_format(value)
         if isinstance(field, models.JSONField):
             text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
             return format_html('<pre class="bo-json">{}</pre>', text)

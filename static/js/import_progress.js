@@ -16,7 +16,9 @@
     panel.querySelectorAll("[data-field]").forEach(function (element) {
       const value = status[element.dataset.field];
       if (value !== undefined && value !== null) {
-        element.textContent = String(value);
+        // Counts grouped as the page first wrote them ("12,345").
+        element.textContent =
+          typeof value === "number" ? value.toLocaleString(document.documentElement.lang || undefined) : String(value);
       }
     });
   }
