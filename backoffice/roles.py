@@ -12,7 +12,7 @@ from django.dispatch import receiver
 OPERATIONS, SUPPORT, AUDITOR = "Operations", "Support", "Auditor"
 
 CATALOGUE = ["inventory.category", "inventory.product", "inventory.productimage"]
-ORDERS = ["orders.order", "orders.orderitem", "orders.customer"]
+ORDERS = ["orders.order", "orders.orderitem", "orders.customer", "orders.payment"]
 LEDGERS = ["inventory.stockmovement", "imports.importjob", "audit.auditentry", "audit.changeset"]
 # The e-mails sent to customers and staff: read by every role, written by no one (workers send them).
 OUTBOX = ["notifications.message"]
@@ -44,9 +44,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"audit.view_changeset"}
         | _perms("view", OUTBOX)
     ),
-    # Look up and edit customers' orders (lines included); read the catalogue.
+    # Look up, take (drafts, placed by phone or e-mail) and edit customers' orders, lines and money
+    # included (refunds, returns, cancellations); read the payments ledger and the catalogue.
     SUPPORT: (
         _perms("view change", ["orders.order", "orders.customer"])
+        | {"orders.add_order", "orders.view_payment"}
         | _perms("view add change delete", ["orders.orderitem"])
         | {"orders.add_customer"}
         | _perms("view", ["inventory.category", "inventory.product"])

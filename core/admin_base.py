@@ -125,12 +125,18 @@ class BaseAdmin(ModelAdmin):
             context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def final_state_refusal(self, request, object_id) -> HttpResponse | None:
+        """For a POST to the page of a record in a final state: the page again, saying nothing was saved."""
         if request.method == "POST" and object_id is not None:
             obj = self.get_object(request, unquote(object_id))
             if self.is_final(obj):
                 self.message_user(request, f"Nothing was saved: {obj} can't change any more.", messages.ERROR)
                 return HttpResponseRedirect(request.get_full_path())
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if refusal := self.final_state_refusal(request, object_id):
+            return refusal
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:

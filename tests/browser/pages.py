@@ -174,6 +174,7 @@ def build_shop():
         "order-history": admin("orders_order_history", order.pk),
         "order-as-of": admin("orders_order_as_of", order.pk),
         "order-lines": admin("orders_orderitem_changelist"),
+        "payments": admin("orders_payment_changelist"),
         "order-line": admin("orders_orderitem_change", line.pk),
         "customer-list": admin("orders_customer_changelist") + "?q=ada.rossi",
         "customer-change": admin("orders_customer_change", ada.pk),
