@@ -70,10 +70,11 @@ class ValueDisplay:
             return date_format(timezone.localtime(value), "DATETIME_FORMAT")
         if isinstance(field, models.DateField) and isinstance(value, dt.date):
             return date_format(value, "DATE_FORMAT")
+        # Grouped as the lists show amounts and counts (core.money): 1,102.08, not 1102.08.
         if isinstance(field, models.DecimalField):
-            return number_format(value, field.decimal_places)
+            return number_format(value, field.decimal_places, use_l10n=True, force_grouping=True)
         if isinstance(field, (models.IntegerField, models.FloatField)):
-            return number_format(value)
+            return number_format(value, use_l10n=True, force_grouping=True)
         if isinstance(field, models.JSONField):
             text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
             return format_html('<pre class="bo-json">{}</pre>', text)

@@ -203,9 +203,6 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
-# Amounts and counts grouped as people read them ("1,102.08"), in lists, forms' read-only values and
-# history alike; templates write numbers meant for machines (ids, script data) with ``|unlocalize``.
-USE_THOUSAND_SEPARATOR = True
 
 # --- Static and media -----------------------------------------------------------------------------
 STATIC_URL = "static/"

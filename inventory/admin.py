@@ -154,7 +154,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         "name",
         "sku",
         "category",
-        "price",
+        "price_money",
         "stock_badge",
         "published_badge",
         "featured_badge",
@@ -208,8 +208,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return request.user.has_perm("inventory.adjust_stock")
 
     @display(description="Price", ordering="price")
-    def price(self, obj):
-        # The list's price column as money (the form's price field is the model's, unchanged).
+    def price_money(self, obj):
+        # The list's price column as money. Named apart from the model's field: Django's list shows a
+        # field of that name before an admin method of the same name, as the bare number (1102.08).
         return format_html('<span class="whitespace-nowrap tabular-nums">{}</span>', format_money(obj.price))
 
     @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)

@@ -16,9 +16,7 @@
     panel.querySelectorAll("[data-field]").forEach(function (element) {
       const value = status[element.dataset.field];
       if (value !== undefined && value !== null) {
-        // Counts grouped as the page first wrote them ("12,345").
-        element.textContent =
-          typeof value === "number" ? value.toLocaleString(document.documentElement.lang || undefined) : String(value);
+        element.textContent = String(value);
       }
     });
   }

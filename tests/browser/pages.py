@@ -142,7 +142,7 @@ def build_shop():
     ada = Customer.objects.create(name="Ada Rossi", email="ada.rossi@example.com")
     order = order_place(customer=ada, lines={lamp: 2, products[1]: 1})
     refunded = order_place(customer=ada, lines={products[2]: 1})
-    order_transition(to="refunded", order=refunded)
+    order_transition(to="refunded", order=refunded, reason="Returned unused")
     job = import_job_create(
         resource="products",
         file_name="supplier.csv",
