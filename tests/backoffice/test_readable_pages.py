@@ -47,7 +47,9 @@ def test_the_undo_page_lists_the_records_it_will_change(client_for, ops_user, ma
     response = client_for(ops_user).get(reverse("admin:audit_changeset_undo", args=[change_set.pk]))
 
     assert sorted(label for label, _, _ in response.context["touched"]) == sorted(str(p) for p in lamps)
-    assert "Put back as it was before" in response.content.decode()
+    html = response.content.decode()
+    assert "Put back as it was before" in html
+    assert html.count('id="undo-records"') == 1 and 'value="undo"' in html  # listed once, then the button
 
 
 def test_change_set_records_use_field_labels(client_for, ops_user, make_product):
