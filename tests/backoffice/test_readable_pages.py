@@ -167,3 +167,25 @@ def test_who_may_only_read_a_users_page_sees_no_password_hash(client_for, audito
     assert ops_user.username in html
     assert ops_user.password not in html
     assert ops_user.password.split("$")[-1] not in html
+
+
+def test_product_images_show_as_previews_in_the_order_people_drag_them(client_for, ops_user, make_product):
+    from inventory.models import ProductImage
+    from inventory.services import product_image_save
+
+    lamp = make_product(name="Brass lamp")
+    for position, name in enumerate(["front", "side"]):
+        product_image_save(
+            image=ProductImage(
+                product=lamp, url=f"https://img.example.com/{name}.jpg", alt_text=name, position=position
+            )
+        )
+
+    page = client_for(ops_user).get(reverse("admin:inventory_product_change", args=[lamp.pk]))
+    html = page.content.decode()
+
+    assert html.index('src="https://img.example.com/front.jpg"') < html.index(
+        "https://img.example.com/side.jpg"
+    )
+    assert 'alt="front" class="bo-thumbnail"' in html
+    assert "x-sort" in html  # Unfold's sortable inline: rows are dragged, their position written for them
