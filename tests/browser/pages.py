@@ -190,6 +190,6 @@ def build_shop():
         "users": admin("auth_user_changelist"),
         "user": admin("auth_user_change", ops.pk),
         "not-found": "/admin/inventory/product/999999999/change/",
-        "forbidden": admin("inventory_product_add"),
+        "product-add": admin("inventory_product_add"),  # a 403 page for support and auditors
         "_ids": {"change_set": change_set.pk, "changes": ChangeSet.objects.count()},
     }
