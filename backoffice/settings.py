@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.utils.csp import CSP
 
-from backoffice import localdb
+from backoffice import localdb, theme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded PostgreSQL, Celery queue, uploads
@@ -380,23 +380,7 @@ UNFOLD = {
     ],
     "STYLES": [lambda request: static("backoffice/admin.css")],
     "SCRIPTS": [lambda request: static("backoffice/admin.js")],
-    # Unfold's purple, with a lighter 500: dark mode writes links, the active menu item and tab in it,
-    # and the default one read at 3.5:1 on the dark background (4.5:1 is the floor for text).
-    "COLORS": {
-        "primary": {
-            "50": "oklch(97.7% .014 308.299)",
-            "100": "oklch(94.6% .033 307.174)",
-            "200": "oklch(90.2% .063 306.703)",
-            "300": "oklch(82.7% .119 306.383)",
-            "400": "oklch(74% .18 305.5)",
-            "500": "oklch(70% .2 304)",
-            "600": "oklch(55.8% .288 302.321)",
-            "700": "oklch(49.6% .265 301.924)",
-            "800": "oklch(43.8% .218 303.724)",
-            "900": "oklch(38.1% .176 304.987)",
-            "950": "oklch(29.1% .149 302.717)",
-        }
-    },
+    "COLORS": {"primary": theme.PRIMARY},  # a lighter 500, readable as text in dark mode
     "SITE_URL": None,
     "LOGIN": {"form": "backoffice.forms.LoginForm"},
     "SHOW_HISTORY": True,

@@ -79,7 +79,7 @@ class PaymentAdmin(CsvExportMixin, ReadOnlyAdmin):
         "user",
         "reason",
     ]
-    list_display_phone = ["created_at", "status_badge", "amount_money"]  # what fits a phone (390 px)
+    list_display_phone = ["order", "status_badge", "amount_money"]  # what fits a phone (390 px)
     list_select_related = ["order", "user"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),

@@ -1,0 +1,17 @@
+"""The admin's colours (Unfold's ``COLORS`` setting)."""
+
+# Unfold's purple, with a lighter 500: dark mode writes links, the active menu item and tab in it,
+# and the default one read at 3.5:1 on the dark background (4.5:1 is the floor for text).
+PRIMARY = {
+    "50": "oklch(97.7% .014 308.299)",
+    "100": "oklch(94.6% .033 307.174)",
+    "200": "oklch(90.2% .063 306.703)",
+    "300": "oklch(82.7% .119 306.383)",
+    "400": "oklch(74% .18 305.5)",
+    "500": "oklch(70% .2 304)",
+    "600": "oklch(55.8% .288 302.321)",
+    "700": "oklch(49.6% .265 301.924)",
+    "800": "oklch(43.8% .218 303.724)",
+    "900": "oklch(38.1% .176 304.987)",
+    "950": "oklch(29.1% .149 302.717)",
+}
