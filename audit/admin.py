@@ -11,9 +11,10 @@ from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
     RelatedDropdownFilter,
 )
-from unfold.decorators import action, display
+from unfold.decorators import action
 
 from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
+from core.cells import display
 from core.filters import DayRangeFilter, StaffUserFilter
 
 from .display import field_labels

@@ -10,9 +10,8 @@ from unfold.contrib.filters.admin import (
     BooleanRadioFilter,
     ChoicesCheckboxFilter,
     RadioFilter,
-    RelatedDropdownFilter,
 )
-from unfold.decorators import action, display
+from unfold.decorators import action
 from unfold.enums import ActionVariant
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
@@ -26,6 +25,7 @@ from core.admin_base import (
     action_confirmation,
     redirect_from_dialog,
 )
+from core.cells import display
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter, StaffUserFilter
 from core.money import format_money
@@ -166,7 +166,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         ("is_published", BooleanRadioFilter),
         ("is_featured", BooleanRadioFilter),
         StockStateFilter,
-        ("category", RelatedDropdownFilter),
+        ("category", AutocompleteSelectFilter),  # options load when opened (40+ categories)
         ("created_at", DayRangeFilter),
     ]
     search_fields = ["sku", "name"]
