@@ -17,6 +17,7 @@ from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
 from core.cells import display
 from core.filters import DayRangeFilter, StaffUserFilter
 
+from .display import field_labels
 from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
 from .registry import object_named_by, tracked_models
@@ -56,6 +57,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     ]
     list_before_template = "admin/audit/auditentry/trail_banner.html"
     list_display_links = ["created_at"]
+    list_display_phone = ["created_at", "action_badge"]  # what fits a phone (390 px)
     list_select_related = ["user", "content_type"]
     list_filter = [
         ("user", StaffUserFilter),
@@ -119,7 +121,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     def object_link(self, obj):
         url = admin_change_url(obj.content_type, obj.object_id) if obj.action != "deleted" else None
         if url:
-            return format_html('<a href="{}" class="text-primary-600">{}</a>', url, obj.object_repr)
+            return format_html('<a href="{}" class="text-link">{}</a>', url, obj.object_repr)
         return obj.object_repr
 
     @display(description="Type", ordering="action", label=ACTION_COLOURS)
@@ -128,7 +130,7 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @display(description="Changed fields")
     def changed(self, obj):
-        return ", ".join(obj.changed_fields) or "—"
+        return ", ".join(field_labels(obj.content_type.model_class(), obj.changed_fields)) or "—"
 
     @display(description="What changed")
     def diff(self, obj):
@@ -141,17 +143,30 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
             format_html_join(
                 "",
                 '<tr class="border-t border-base-200"><td class="pr-4 font-semibold">{}</td>'
-                '<td class="pr-4 text-red-700">{}</td><td class="text-green-700">{}</td></tr>',
+                '<td class="pr-4 text-red-700 dark:text-red-400">{}</td>'
+                '<td class="text-green-700 dark:text-green-400">{}</td></tr>',
                 rows,
             ),
         )
         if history:
             table = format_html(
-                '{}<p class="mt-2"><a href="{}" class="text-primary-600">All versions of this record</a></p>',
+                '{}<p class="mt-2"><a href="{}" class="text-link">All versions of this record</a></p>',
                 table,
                 history,
             )
         return table
+
+
+# What undo does to each record, by what the change set first did to it.
+UNDO_EFFECTS = {
+    AuditEntry.Action.CREATED: "Deleted (this change set created it)",
+    AuditEntry.Action.CHANGED: "Put back as it was before",
+    AuditEntry.Action.DELETED: "Restored (this change set deleted it)",
+}
+
+
+def admin_change_url_for_model(model, pk) -> str | None:
+    return admin_change_url(ContentType.objects.get_for_model(model), pk)
 
 
 CHANGE_SET_COLOURS = {
@@ -167,6 +182,7 @@ class ChangeSetAdmin(ReadOnlyAdmin):
     """Every multi-row change as one unit: what it changed, field by field, and an Undo."""
 
     list_display = ["title", "kind_badge", "user", "row_count", "created_at", "undo_state"]
+    list_display_phone = ["title", "kind_badge"]  # what fits a phone (390 px)
     list_select_related = ["user", "undoes"]
     list_filter = [("kind", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     search_fields = ["title"]
@@ -188,7 +204,7 @@ class ChangeSetAdmin(ReadOnlyAdmin):
     @display(description="Audit log")
     def audit_log_link(self, obj):
         url = reverse("admin:audit_auditentry_changelist") + f"?change_set__id__exact={obj.pk}"
-        return format_html('<a href="{}" class="text-primary-600">Its entries in the audit log</a>', url)
+        return format_html('<a href="{}" class="text-link">Its entries in the audit log</a>', url)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("undone_by")
@@ -251,6 +267,15 @@ class ChangeSetAdmin(ReadOnlyAdmin):
             )
             return HttpResponseRedirect(reverse("admin:audit_changeset_change", args=[undo.pk]))
         plan = change_set_undo_plan(change_set)
+        touched = [
+            (
+                record.label,
+                admin_change_url_for_model(record.model, record.pk),
+                UNDO_EFFECTS[record.first_action],
+            )
+            for record in plan.records[: self.records_per_page]
+            if not record.problem
+        ]
         return TemplateResponse(
             request,
             "admin/audit/changeset/undo.html",
@@ -260,6 +285,8 @@ class ChangeSetAdmin(ReadOnlyAdmin):
                 "opts": self.opts,
                 "change_set": change_set,
                 "plan": plan,
+                "touched": touched,
+                "touched_more": len(plan.records) - len(plan.conflicts) - len(touched),
                 "conflict_message": (
                     f"{len(plan.conflicts)} record(s) were changed again after this change set. "
                     "They are listed below: undo can skip them (they keep their current values) or you "

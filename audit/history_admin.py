@@ -1,6 +1,8 @@
 """The admin of a record with a history: its versions, a revert through ``audit.services``, the record
 "as of" a date, edit reasons, and messages that link to the change set an action made."""
 
+import dataclasses
+
 from django.contrib import messages
 from django.contrib.admin.utils import model_ngettext, unquote
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
@@ -12,13 +14,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.decorators import action
 
 from core.admin_base import REFUSED, BaseAdmin
 from core.tenancy import current_tenant, is_tenant_scoped
 
 from .conflicts import EditConflict
-from .selectors import field_text, record_as_of
+from .display import EMPTY, SYSTEM, ValueDisplay, field_label, shown_fields
+from .selectors import record_as_of
 from .services import record_revert
 from .versioned_admin import VersionedChangeForms, chosen, page_versions
 from .versions import THEIRS, Version, record_key
@@ -58,6 +62,17 @@ def really_changed(form) -> list[str]:
     ]
 
 
+class ReadableChanges(HistoricalRecordContextHelper):
+    """The history page's changes as the change form shows values (not ``True`` or ``Category 6``)."""
+
+    def format_delta_change(self, change):
+        field = self.model._meta.get_field(change.field)
+        show = ValueDisplay()
+        return dataclasses.replace(
+            change, field=field_label(field), old=show(field, change.old), new=show(field, change.new)
+        )
+
+
 class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
     """An admin whose edits are written to history with a reason naming what changed, and whose change
     forms never lose another person's edit (``audit.versioned_admin``)."""
@@ -82,6 +97,12 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
         # another shop's record, live or deleted, shows nothing).
         queryset = super().get_history_queryset(request, history_manager, pk_name, object_id)
         return queryset.filter(tenant_id=current_tenant().pk) if is_tenant_scoped(self.model) else queryset
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableChanges(self.model, historical_record)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return super().history_view(request, object_id, {**(extra_context or {}), "system_author": SYSTEM})
 
     def revert_disabled(self, request, obj=None):
         if getattr(self.model, "revert_refusal", None):
@@ -130,18 +151,15 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
             raise Http404
         when = parse_local_datetime(request.GET.get("when")) or timezone.now()
         then = record_as_of(self.model, obj.pk, when)
-        fields = [
-            field
-            for field in self.model._meta.concrete_fields
-            if not field.primary_key and field.name not in getattr(self, "as_of_hidden", ())
-        ]
+        show = ValueDisplay()
         rows = [
             (
-                field.verbose_name.capitalize(),
-                field_text(then, field) if then is not None else "",
-                field_text(obj, field),
+                field_label(field),
+                show.record_value(then, field) if then is not None else EMPTY,
+                show.record_value(obj, field),
             )
-            for field in fields
+            for field in shown_fields(self.model)
+            if field.name not in getattr(self, "as_of_hidden", ())
         ]
         return TemplateResponse(
             request,

@@ -6,6 +6,7 @@ from django.db.models import OuterRef, Subquery
 from django.urls import NoReverseMatch, reverse
 from simple_history.utils import get_history_model_for_model
 
+from .display import EMPTY, ValueDisplay, field_label, shown_fields
 from .models import AuditEntry
 
 
@@ -29,35 +30,31 @@ def history_row(entry: AuditEntry):
 
 
 def entry_diff(entry: AuditEntry) -> list[tuple[str, str, str]]:
-    """(field, old value, new value) for what this entry changed; all fields for a creation."""
+    """(field, old value, new value) for what this entry changed, as the change form shows them;
+    all fields for a creation."""
     row = history_row(entry)
     if row is None:
         return []
     previous = row.prev_record if entry.action != AuditEntry.Action.CREATED else None
-    if previous is None:
+    return _changes(entry, row, previous, ValueDisplay())
+
+
+def _changes(entry, row, before, show: ValueDisplay) -> list[tuple[str, str, str]]:
+    model = row.instance_type
+    if entry.action == AuditEntry.Action.DELETED:
+        return []
+    if before is None or entry.action != AuditEntry.Action.CHANGED:
+        tracked = {t.attname for t in type(row).tracked_fields}
         return [
-            (field.verbose_name, "", _display(row, field))
-            for field in row.instance_type._meta.concrete_fields
-            if entry.action != AuditEntry.Action.DELETED
+            (field_label(f), EMPTY, show.record_value(row, f))
+            for f in shown_fields(model)
+            if f.attname in tracked
         ]
-    delta = row.diff_against(previous)
-    return [(change.field, _text(change.old), _text(change.new)) for change in delta.changes]
-
-
-def _display(row, field) -> str:
-    return _text(getattr(row, field.attname, ""))
-
-
-def field_text(record, field) -> str:
-    """A field's value as a person reads it: choices by label, foreign keys by the id."""
-    if field.choices:
-        value = getattr(record, field.attname)
-        return str(dict(field.flatchoices).get(value, value))
-    return _text(getattr(record, field.attname, ""))
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
+    changes = []
+    for change in row.diff_against(before, foreign_keys_are_objs=False).changes:
+        field = model._meta.get_field(change.field)
+        changes.append((field_label(field), show(field, change.old), show(field, change.new)))
+    return changes
 
 
 def record_as_of(model, pk, when):
@@ -80,6 +77,7 @@ def entries_with_changes(entries) -> list[tuple]:
     model, however many entries the page holds.
     """
     entries = list(entries)
+    show = ValueDisplay()
     by_model = defaultdict(list)
     for entry in entries:
         by_model[entry.content_type_id].append(entry)
@@ -104,20 +102,6 @@ def entries_with_changes(entries) -> list[tuple]:
         earlier = history.in_bulk([row.previous_id for row in rows.values() if row.previous_id])
         for entry in model_entries:
             row = rows.get(entry.history_id)
-            if row is None:
-                continue
-            before = earlier.get(row.previous_id)
-            if before is None or entry.action != AuditEntry.Action.CHANGED:
-                changes[entry.pk] = (
-                    []
-                    if entry.action == AuditEntry.Action.DELETED
-                    else [
-                        (f.verbose_name, "", field_text(row, f))
-                        for f in model._meta.concrete_fields
-                        if not f.primary_key and f.attname in {t.attname for t in type(row).tracked_fields}
-                    ]
-                )
-            else:
-                delta = row.diff_against(before)
-                changes[entry.pk] = [(c.field, _text(c.old), _text(c.new)) for c in delta.changes]
+            if row is not None:
+                changes[entry.pk] = _changes(entry, row, earlier.get(row.previous_id), show)
     return [(entry, changes.get(entry.pk, [])) for entry in entries]

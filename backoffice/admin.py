@@ -27,7 +27,12 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_superuser", "last_login"]
+    list_display_phone = ["username", "is_staff"]  # what fits a phone (390 px)
     list_filter = ["is_staff", "is_superuser", "is_active", "groups", "tenants"]
+    # Unfold's multiple selects instead of Django's two-box widget, which is wider than a phone and
+    # whose filter boxes have no visible label; the login dates are recorded, not typed.
+    filter_horizontal = ()
+    readonly_fields = ["last_login", "date_joined"]
 
     # Staff of the open shop only (its list, its users' pages and every autocomplete of users, which
     # reads this queryset); superusers, who manage every shop, see everyone.
@@ -40,6 +45,17 @@ class UserAdmin(DjangoUserAdmin, ModelAdmin):
     def get_list_filter(self, request):
         filters = super().get_list_filter(request)
         return filters if request.user.is_superuser else [f for f in filters if f != "tenants"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Who may only read a user's page (an auditor) sees no password: read-only, Django would show
+        # the stored hash itself.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
 
 
 @admin.register(Group)

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.templatetags.static import static
 from django.utils.csp import CSP
 
-from backoffice import localdb
+from backoffice import localdb, theme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # git-ignored: embedded PostgreSQL, Celery queue, uploads
@@ -275,10 +274,7 @@ LOGGING = {
         },
     },
     "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_JSON else "readable",
-        }
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_JSON else "readable"}
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
@@ -376,25 +372,4 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True  # reasons name files
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # CSV and XLSX cells starting = + - @ (core.formats)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
-UNFOLD = {
-    "SITE_TITLE": "Backoffice",
-    "SITE_HEADER": "Backoffice",
-    "SITE_SUBHEADER": "backoffice.navigation.open_tenant_name",
-    "SITE_SYMBOL": "storefront",
-    "SITE_FAVICONS": [
-        {"rel": "icon", "type": "image/svg+xml", "href": lambda request: static("backoffice/favicon.svg")}
-    ],
-    "SITE_URL": None,
-    "SHOW_HISTORY": True,
-    "SHOW_VIEW_ON_SITE": False,
-    "ENVIRONMENT": "backoffice.navigation.environment_badge",
-    "DASHBOARD_CALLBACK": "backoffice.dashboard.dashboard_callback",
-    # Products (SKU, name), orders (number), customers (e-mail, name): indexed and bounded searches
-    # instead of Unfold's walk through every admin's search.
-    "COMMAND": {"search_models": False, "search_callback": "backoffice.navigation.command_search"},
-    "SIDEBAR": {
-        "show_search": True,
-        "show_all_applications": False,
-        "navigation": "backoffice.navigation.sidebar_navigation",
-    },
-}
+UNFOLD = theme.UNFOLD  # the admin's look, login form, search and navigation

@@ -6,13 +6,14 @@ from functools import cache
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.admin import checkbox as unfold_checkbox
 from unfold.decorators import display
 
@@ -117,7 +118,35 @@ class BaseAdmin(ModelAdmin):
                 return [], {}, set(), blockers
         return super().get_deleted_objects(objs, request)
 
+    # Set on subclasses: a function(obj) -> bool, true when the record's state allows no more change
+    # (a refunded order): its page is then read-only, without Save buttons, and a save is refused.
+    final_state = None
+
+    def is_final(self, obj) -> bool:
+        return obj is not None and self.final_state is not None and type(self).final_state(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if self.is_final(obj):
+            return flatten_fieldsets(self.get_fieldsets(request, obj))
+        return super().get_readonly_fields(request, obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if self.is_final(obj):
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def final_state_refusal(self, request, object_id) -> HttpResponse | None:
+        """For a POST to the page of a record in a final state: the page again, saying nothing was saved."""
+        if request.method == "POST" and object_id is not None:
+            obj = self.get_object(request, unquote(object_id))
+            if self.is_final(obj):
+                self.message_user(request, f"Nothing was saved: {obj} can't change any more.", messages.ERROR)
+                return HttpResponseRedirect(request.get_full_path())
+        return None
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if refusal := self.final_state_refusal(request, object_id):
+            return refusal
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:
@@ -140,6 +169,17 @@ class BaseAdmin(ModelAdmin):
         except DomainError as error:
             self.message_user(request, str(error), messages.ERROR)
             return REFUSED
+
+
+class LabelledTabularInline(TabularInline):
+    """Unfold's tabular inline, whose inputs show no label of their own (the column heading is the
+    label people see): each gets its field's label for screen readers."""
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        for field in formset.form.base_fields.values():
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+        return formset
 
 
 class ReadOnlyPermissions:

@@ -62,6 +62,7 @@ class ImportJobAdmin(ReadOnlyAdmin):
         "user",
         "created_at",
     ]
+    list_display_phone = ["file_name", "status_badge"]  # what fits a phone (390 px)
     list_select_related = ["user"]
     list_filter = [("status", ChoicesCheckboxFilter), ("resource", ChoicesCheckboxFilter)]
     ordering = ["-created_at", "-id"]

@@ -20,6 +20,7 @@ from audit.versioned_admin import edited_rows
 from core.admin_base import (
     REFUSED,
     CsvExportMixin,
+    LabelledTabularInline,
     ReadOnlyAdmin,
     ReadOnlyPermissions,
     action_confirmation,
@@ -46,7 +47,12 @@ def movement_reference_link(movement):
         return "—"
     url = admin_change_url(movement.reference_type, movement.reference_id)
     label = reference_label(movement)
-    return format_html('<a href="{}" class="text-primary-600">{}</a>', url, label) if url else label
+    return format_html('<a href="{}" class="text-link">{}</a>', url, label) if url else label
+
+
+def signed(quantity: int) -> str:
+    """+20 / -3 / +1,200: a stock change always says which way it went."""
+    return f"{quantity:+,d}"
 
 
 STOCK_BADGE_COLOURS = {
@@ -74,6 +80,7 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     import_resource = "categories"
     resource_classes = [CategoryResource]
     list_display = ["name", "parent", "slug", "product_count"]
+    list_display_phone = ["name", "product_count"]  # what fits a phone (390 px)
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -95,12 +102,24 @@ class CategoryAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return f"about {obj.product_count:,}" if obj.counts_estimated else obj.product_count
 
 
-class ProductImageInline(TabularInline):
+class ProductImageInline(LabelledTabularInline):
+    """The product's images, in the order the shop shows them: drag a row to move it (Unfold's
+    sortable inline writes the new order into ``position``)."""
+
     model = ProductImage
-    fields = ["position", "image", "url", "alt_text"]
+    fields = ["preview", "image", "url", "alt_text", "position"]
+    readonly_fields = ["preview"]
     extra = 0
     ordering_field = "position"
     hide_ordering_field = True
+
+    @display(description="Preview")
+    def preview(self, obj):
+        if not obj or not obj.source:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="{}" class="bo-thumbnail" loading="lazy">', obj.source, obj.alt_text
+        )
 
 
 class StockMovementInline(ReadOnlyPermissions, TabularInline):
@@ -108,7 +127,7 @@ class StockMovementInline(ReadOnlyPermissions, TabularInline):
 
     model = StockMovement
     verbose_name_plural = "stock movements (newest first)"
-    fields = ["created_at", "quantity", "kind", "stock_after", "reason", "user", "caused_by"]
+    fields = ["created_at", "change", "kind", "stock_after", "reason", "user", "caused_by"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     per_page = 10
@@ -117,7 +136,11 @@ class StockMovementInline(ReadOnlyPermissions, TabularInline):
     tab = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user", "reference_type")
+        return super().get_queryset(request).select_related("product", "user", "reference_type")
+
+    @display(description="Change")
+    def change(self, obj):
+        return signed(obj.quantity)
 
     @display(description="Caused by")
     def caused_by(self, obj):
@@ -132,12 +155,13 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         "name",
         "sku",
         "category",
-        "price",
+        "price_money",
         "stock_badge",
         "published_badge",
         "featured_badge",
     ]
     list_display_links = ["name", "sku"]
+    list_display_phone = ["name", "stock_badge", "published_badge"]  # what fits a phone (390 px)
     list_select_related = ["category"]
     list_filter = [
         ("is_published", BooleanRadioFilter),
@@ -190,8 +214,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return request.user.has_perm("inventory.adjust_stock")
 
     @display(description="Price", ordering="price")
-    def price(self, obj):
-        # The list's price column as money (the form's price field is the model's, unchanged).
+    def price_money(self, obj):
+        # The list's price column as money. Named apart from the model's field: Django's list shows a
+        # field of that name before an admin method of the same name, as the bare number (1102.08).
         return format_html('<span class="whitespace-nowrap tabular-nums">{}</span>', format_money(obj.price))
 
     @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)
@@ -334,6 +359,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
         "user",
         "caused_by",
     ]
+    list_display_phone = ["created_at", "quantity_signed", "kind_badge"]  # what fits a phone (390 px)
     list_select_related = ["product", "user", "reference_type"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),
@@ -359,7 +385,7 @@ class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @display(description="Change", ordering="quantity")
     def quantity_signed(self, obj):
-        return f"{obj.quantity:+d}"
+        return signed(obj.quantity)
 
     @display(description="Kind", ordering="kind", label=MOVEMENT_COLOURS)
     def kind_badge(self, obj):

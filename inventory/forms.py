@@ -3,11 +3,23 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from unfold.forms import BaseDialogForm
-from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
+from unfold.widgets import (
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from .models import Product
 from .selectors import last_movement_id, movements_since
 from .services import STOCK_MAX
+
+# The usual reasons, one click each; the free text adds to them (a delivery number) or stands alone.
+REASON_PRESETS = [
+    ("Received", "Received"),
+    ("Count correction", "Count correction"),
+    ("Damaged", "Damaged"),
+    ("Returned", "Returned"),
+]
 
 
 class StockAdjustmentFields(forms.Form):
@@ -18,9 +30,17 @@ class StockAdjustmentFields(forms.Form):
         help_text="Positive to add units (e.g. 12), negative to remove them (e.g. -3).",
         widget=UnfoldAdminIntegerFieldWidget,
     )
+    preset = forms.ChoiceField(
+        label="Reason",
+        choices=REASON_PRESETS,
+        required=False,
+        widget=UnfoldAdminRadioSelectWidget,
+    )
     reason = forms.CharField(
+        label="Details",
         max_length=255,
-        help_text="Why the stock changes: it is kept in the stock ledger and the history.",
+        required=False,
+        help_text="A delivery number, what was damaged… Kept with the reason in the ledger and history.",
         widget=UnfoldAdminTextInputWidget,
     )
 
@@ -30,19 +50,21 @@ class StockAdjustmentFields(forms.Form):
             raise forms.ValidationError("Give a change other than zero.")
         return quantity
 
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Say why the stock changes.")
-        return reason
+    def clean(self):
+        cleaned = super().clean()
+        preset, details = cleaned.get("preset") or "", (cleaned.get("reason") or "").strip()
+        if not preset and not details:
+            self.add_error("reason", "Pick a reason or say why the stock changes.")
+        cleaned["reason"] = f"{preset}: {details}" if preset and details else preset or details
+        return cleaned
 
 
 class StockAdjustmentDialogForm(StockAdjustmentFields, BaseDialogForm):
-    """The "Adjust stock" dialog on a product's page. It says the stock as it opens and carries it
-    (with the ledger's newest row then): the change in units applies to the stock as it is when
-    confirmed, and if that moved meanwhile, the message says so and what moved it."""
+    """The "Adjust stock" dialog on a product's page: the stock now and what the change will leave. It
+    carries the stock as it opened (with the ledger's newest row then): the change in units applies to
+    the stock as it is when confirmed, and if that moved meanwhile, the message says so and what moved it."""
 
-    form_before_template = "admin/inventory/product/stock_seen.html"
+    form_before_template = "admin/inventory/product/adjust_stock_preview.html"
     stock_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
     ledger_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -57,7 +79,11 @@ class StockAdjustmentDialogForm(StockAdjustmentFields, BaseDialogForm):
             self.fields["ledger_seen"].initial = last_movement_id(self.product)
 
     def get_before_template_context(self, request, object_id=None):
-        return {"product": self.product}
+        try:
+            change = int(self.data.get("quantity", 0))
+        except ValueError:
+            change = 0
+        return {"product": self.product, "change": change}
 
     def outcome(self, movement) -> tuple[str, int]:
         """The message (and its level) once ``movement`` is written: what the stock became and, if it

@@ -182,7 +182,7 @@ class ProductImage(TenantScoped):
         ]
 
     def __str__(self):
-        return self.alt_text or f"Image {self.position} of {self.product_id}"
+        return self.alt_text or f"Image {self.position + 1} of {self.product.name}"
 
     def clean(self):
         if not self.image and not self.url:
@@ -239,7 +239,7 @@ class StockMovement(TenantScoped):
         ]
 
     def __str__(self):
-        return f"{self.quantity:+d} {self.get_kind_display().lower()} of {self.product_id}"
+        return f"{self.quantity:+d} {self.get_kind_display().lower()} of {self.product.name}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -17,6 +17,7 @@ from unfold.datasets import BaseDataset
 from core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
 from core.cells import display
 from core.filters import DayRangeFilter
+from core.templatetags.backoffice_admin import phone_columns_style
 from orders.models import Order
 from orders.selectors import normalise_order_number
 
@@ -57,6 +58,7 @@ class MessageColumns:
 class MessageAdmin(MessageColumns, ReadOnlyAdmin):
     list_display = ["subject_or_kind", "recipient", "kind", "state_badge", "attempts", "about", "created_at"]
     list_display_links = ["subject_or_kind"]
+    list_display_phone = ["subject_or_kind", "state_badge"]  # what fits a phone (390 px)
     list_select_related = ["order", "import_job"]
     list_filter = [
         ("state", ChoicesCheckboxFilter),
@@ -167,6 +169,7 @@ class OrderEmailsAdmin(MessageColumns, ReadOnlyPermissions, ModelAdmin):
 
     list_display = ["subject_or_kind", "recipient", "kind", "state_badge", "created_at", "sent_at"]
     list_display_links = ["subject_or_kind"]
+    list_display_phone = ["subject_or_kind", "state_badge"]  # what fits a phone (390 px)
     list_per_page = 20
 
     def get_queryset(self, request):
@@ -185,7 +188,8 @@ class OrderEmailsDataset(BaseDataset):
     def contents(self):
         if not self.request.user.has_perm("notifications.view_message"):
             return ""
-        return super().contents
+        # The list's phone columns, as on the outbox's own list (a dataset has no page head of its own).
+        return format_html("{}{}", phone_columns_style(self.cl), super().contents)
 
 
 def show_emails_on_order_pages() -> None:

@@ -61,6 +61,7 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
         "balance_money",
         "created_at",
     ]
+    list_display_phone = ["number", "status_badge", "total_money"]  # what fits a phone (390 px)
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     date_hierarchy = "created_at"
@@ -85,6 +86,8 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
         ("Delivery", {"fields": ["shipping_address"]}),
     ]
     readonly_fields = ["number", "status", "created_at", "shipped_at", *MONEY_FIELDS]
+    # Cancelled and refunded orders: nothing more can happen to them, so their page has no Save.
+    final_state = staticmethod(lambda order: not services.TRANSITIONS[order.status])
     as_of_hidden = ()
 
     def get_queryset(self, request):
@@ -94,12 +97,12 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
         return search_orders(queryset, search_term), False
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = list(self.readonly_fields)
+        readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None and not obj.is_draft:
             readonly.append("customer")
         if obj is not None and obj.status not in (OrderStatus.DRAFT, OrderStatus.PENDING, OrderStatus.PAID):
             readonly.append("shipping_address")
-        return readonly
+        return list(dict.fromkeys(readonly))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -130,6 +133,8 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
         support has seen and confirmed the difference."""
         if request.method != "POST":
             return super().changeform_view(request, object_id, form_url, extra_context)
+        if refusal := self.final_state_refusal(request, object_id):
+            return refusal
         from unfold.forms import AdminForm, Fieldline
 
         helpers.AdminForm, helpers.Fieldline = AdminForm, Fieldline  # as Unfold's changeform_view does

@@ -6,10 +6,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
-from unfold.admin import TabularInline
 from unfold.decorators import display
 
 from audit.versioned_admin import ADDED, CHANGED, DELETED, EditedRows, edited_rows, row_actions
+from core.admin_base import LabelledTabularInline
 from core.money import format_money
 from inventory.models import Product
 
@@ -71,7 +71,7 @@ class OrderLinesFormSet(BaseInlineFormSet):
         return []
 
 
-class OrderItemInline(TabularInline):
+class OrderItemInline(LabelledTabularInline):
     model = OrderItem
     formset = OrderLinesFormSet
     fields = ["product", "quantity", "unit_price_money", "line_total_money"]

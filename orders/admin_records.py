@@ -31,6 +31,7 @@ class OrderItemAdmin(ReadOnlyAdmin):
     """Every order line, to look across orders. Lines are edited on their order's page."""
 
     list_display = ["order", "product", "quantity", "unit_price_money", "line_total_money"]
+    list_display_phone = ["order", "product", "quantity"]  # what fits a phone (390 px)
     list_select_related = ["order", "product"]
     search_fields = ["order__number", "product__sku"]
     search_help_text = "An order number or an exact SKU."
@@ -78,6 +79,7 @@ class PaymentAdmin(CsvExportMixin, ReadOnlyAdmin):
         "user",
         "reason",
     ]
+    list_display_phone = ["order", "status_badge", "amount_money"]  # what fits a phone (390 px)
     list_select_related = ["order", "user"]
     list_filter = [
         ("kind", ChoicesCheckboxFilter),
@@ -137,6 +139,7 @@ class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     create_service = staticmethod(services.customer_create)
     update_service = staticmethod(services.customer_update)
     list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
+    list_display_phone = ["name", "order_count"]  # what fits a phone (390 px)
     search_fields = ["email", "name"]
     search_help_text = "The start of an e-mail address, or words of the name."
     ordering = ["name", "id"]

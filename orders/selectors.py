@@ -5,6 +5,8 @@ import re
 
 from django.utils import timezone
 
+from core.search import search_condition
+
 from .models import Customer, Order, OrderItem, OrderStatus
 
 ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,12})$", re.IGNORECASE)
@@ -26,8 +28,9 @@ def order_named_by(term: str):
 def search_orders(queryset, term: str):
     """Orders by number (exact), or by their customer's e-mail (prefix) or name (contains).
 
-    The term's shape says which: a number, something with ``@``, or words. Customers are found
-    first (few rows, indexed) and their orders fetched by the customer index.
+    A term shaped like an order number is one; anything else is the start of an e-mail address or words
+    of the name. Customers are found first (few rows, indexed) and their orders fetched by the customer
+    index.
     """
     term = term.strip()
     if not term:
@@ -35,10 +38,10 @@ def search_orders(queryset, term: str):
     number = normalise_order_number(term)
     if number:
         return queryset.filter(number=number)
-    if "@" in term:
-        customers = Customer.objects.filter(email__startswith=term.lower())
-    else:
-        customers = Customer.objects.filter(name__trigram_contains=term)
+    # The start of an e-mail ("ada.rossi", "ada.rossi@ex") or words of the name: both, each on its index.
+    customers = Customer.objects.filter(
+        search_condition(term, prefix={"email": str.lower}, contains=["name"])
+    )
     return queryset.filter(customer__in=customers.values("pk"))
 
 

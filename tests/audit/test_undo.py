@@ -173,7 +173,7 @@ def test_change_set_page_lists_records_with_old_and_new_values_and_undo_works_fr
     page = client.get(reverse("admin:audit_changeset_change", args=[change_set.pk]))
     records = page.context["records"]
     assert len(records) == 3
-    assert all(changes == [("is_published", "False", "True")] for _, changes in records)
+    assert all(changes == [("Published", "No", "Yes")] for _, changes in records)  # as the form labels them
 
     confirm = client.get(reverse("admin:audit_changeset_undo", args=[change_set.pk]))
     assert "Undo this change set" in confirm.content.decode()

@@ -292,7 +292,8 @@ def test_adjusting_stock_that_moved_since_the_dialog_opened_says_what_moved(ada,
     bulbs = make_product(name="Bulb", stock=20)
     url = reverse("admin:inventory_product_adjust_stock", args=[bulbs.pk])
     dialog = olivia.get(url).context["form"]
-    assert "Bulb has 20 in stock now." in dialog.render_before_template()
+    opened = dialog.render_before_template()
+    assert 'In stock now: <strong class="text-important" data-stock-now>20</strong>' in opened
     seen = {name: dialog[name].value() for name in ("stock_seen", "ledger_seen")}
     ada.post(url, {"quantity": "-2", "reason": "Broken", "_form_submitted": "1"})
 

@@ -1,0 +1,29 @@
+// Django's autocompletes (select2) name their box by the text shown in it, and their text box by
+// nothing: an empty one has no name for screen readers. Each gets its field's label once select2 has
+// drawn it (after the page's load; in a row added to an inline, when the row is added).
+(function () {
+  "use strict";
+
+  function nameAutocompletes(root) {
+    root.querySelectorAll("select.admin-autocomplete[id]").forEach(function (select) {
+      const label = document.querySelector('label[for="' + select.id + '"]');
+      const shown = document.getElementById("select2-" + select.id + "-container");
+      if (label && shown) {
+        shown.setAttribute("aria-label", label.textContent.replace(/\*/g, "").trim());
+      }
+    });
+  }
+
+  window.addEventListener("load", function () {
+    // jQuery's ready handlers (select2's start) may run just after "load": name them after both.
+    nameAutocompletes(document);
+    window.setTimeout(function () {
+      nameAutocompletes(document);
+    });
+  });
+  document.addEventListener("formset:added", function (event) {
+    window.setTimeout(function () {
+      nameAutocompletes(event.target);
+    });
+  });
+})();
