@@ -38,6 +38,14 @@ def section_figures(section: DashboardSection) -> dict:
     return figures
 
 
+def cached_figures_forget() -> None:
+    """Drop the open shop's cached figures, so the next visit computes them (warming a worker renders
+    the dashboard, and the figures of that moment must not stand in for the next minute's)."""
+    tenant = current_tenant().pk
+    keys = [CACHE_KEY.format(tenant=tenant, section=section.name) for section in dashboard_sections()]
+    cache.delete_many(keys)
+
+
 def refresh_text(seconds: int) -> str:
     if seconds <= 0:
         return "computed for each visit"

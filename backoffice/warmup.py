@@ -30,6 +30,7 @@ def warm_up() -> dict[str, float]:
     from django.db import connections
     from django.test import Client, RequestFactory
 
+    from backoffice.dashboard import cached_figures_forget
     from core.tenancy import activate, default_tenant
 
     user = get_user_model()(username="warm-up", is_active=True, is_staff=True, is_superuser=True)
@@ -59,6 +60,7 @@ def warm_up() -> dict[str, float]:
         render("login page", "/admin/login/", through_middleware)
         with activate(default_tenant()):
             render("dashboard", "/admin/", admin.site.index)
+            cached_figures_forget()
             for model, model_admin in admin.site._registry.items():
                 opts = model._meta
                 render(

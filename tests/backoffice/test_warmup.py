@@ -27,6 +27,13 @@ def test_warming_up_renders_the_dashboard_and_every_list_and_changes_nothing(rol
     assert table_checksums() == before
 
 
+def test_the_dashboard_after_a_warm_up_shows_what_happened_since(superuser, client, make_product):
+    warm_up()  # renders the dashboard of an empty shop
+    make_product(name="Nearly gone lamp", stock=1)
+    client.force_login(superuser)
+    assert "Nearly gone lamp" in client.get("/admin/").content.decode()
+
+
 def test_a_page_that_fails_to_warm_is_logged_and_the_others_still_warm(roles, caplog, monkeypatch):
     from inventory.models import Product
 
