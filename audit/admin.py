@@ -13,12 +13,12 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action, display
 
-from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
+from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, held_message
 from core.filters import DayRangeFilter, StaffUserFilter
 
 from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
-from .registry import object_named_by, tracked_models
+from .registry import log_filters, object_named_by, tracked_models, undo_notices
 from .sealing import sealed_expression, trail_status
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
 from .undo import change_set_undo, change_set_undo_plan
@@ -91,6 +91,10 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}), "trail": trail_status()})
 
+    def get_list_filter(self, request):
+        # Filters the apps add (approved by: ``approvals``) after the log's own.
+        return [*super().get_list_filter(request), *log_filters()]
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(is_sealed=sealed_expression())
 
@@ -158,6 +162,7 @@ CHANGE_SET_COLOURS = {
     ChangeSet.Kind.IMPORT: "primary",
     ChangeSet.Kind.REVERT: "warning",
     ChangeSet.Kind.UNDO: "danger",
+    ChangeSet.Kind.APPROVED: "success",
 }
 
 
@@ -239,9 +244,14 @@ class ChangeSetAdmin(ReadOnlyAdmin):
                     change_set=change_set,
                     user=request.user,
                     skip_conflicts=request.POST.get("choice") == "skip",
+                    why=request.POST.get("why", ""),
                 ),
             )
             if undo is REFUSED:
+                return HttpResponseRedirect(back)
+            if not isinstance(undo, ChangeSet):
+                # Held by a guard (a shop's rule): what it wrote instead says what happens next.
+                self.message_user(request, held_message(undo), messages.INFO)
                 return HttpResponseRedirect(back)
             self.message_user(
                 request,
@@ -259,6 +269,7 @@ class ChangeSetAdmin(ReadOnlyAdmin):
                 "opts": self.opts,
                 "change_set": change_set,
                 "plan": plan,
+                "notices": undo_notices(plan),
                 "conflict_message": (
                     f"{len(plan.conflicts)} record(s) were changed again after this change set. "
                     "They are listed below: undo can skip them (they keep their current values) or you "

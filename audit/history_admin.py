@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.decorators import action
 
-from core.admin_base import REFUSED, BaseAdmin
+from core.admin_base import REFUSED, BaseAdmin, held_message, is_held
 from core.tenancy import current_tenant, is_tenant_scoped
 
 from .selectors import field_text, record_as_of
@@ -38,11 +38,14 @@ def parse_local_datetime(value: str | None):
 
 
 def really_changed(form) -> list[str]:
-    # A JSON field reports a change when its text is re-posted unchanged; compare the values.
+    """The record's fields the form changed (not a form's own fields, such as a reason box). A JSON
+    field reports a change when its text is re-posted unchanged: its values are compared."""
+    record_fields = {field.name for field in form.instance._meta.get_fields()}
     return [
         name
         for name in form.changed_data
-        if not (
+        if name in record_fields
+        and not (
             isinstance(form.fields[name], JSONField) and form.initial.get(name) == form.cleaned_data.get(name)
         )
     ]
@@ -163,9 +166,30 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
         record, reason = {self.opts.model_name: obj}, self.edit_reason(form, change)
         if change:
             values = {name: form.cleaned_data[name] for name in really_changed(form)}
-            self._service("update_service")(**record, data=values, user=request.user, reason=reason)
+            result = self._service("update_service")(
+                **record, data=values, user=request.user, reason=reason, **self.service_options(form)
+            )
+            if is_held(result):
+                request.held_by_service = result  # the edit waits for approval: see response_change
         else:
             self._service("create_service")(**record, user=request.user, reason=reason)
+
+    def service_options(self, form) -> dict:
+        """More keywords for the update service, from the form (``why``: the reason a person gave)."""
+        return {}
+
+    def response_change(self, request, obj):
+        held = getattr(request, "held_by_service", None)
+        if held is None:
+            return super().response_change(request, obj)
+        # Nothing of the record changed: say what waits, on its page (which lists it).
+        self.message_user(request, held_message(held), messages.INFO)
+        return HttpResponseRedirect(request.path)
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "held_by_service", None) is None:
+            return super().log_change(request, obj, message)
+        return None
 
     def delete_model(self, request, obj):
         record = {self.opts.model_name: obj}

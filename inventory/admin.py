@@ -23,6 +23,8 @@ from core.admin_base import (
     ReadOnlyAdmin,
     ReadOnlyPermissions,
     action_confirmation,
+    held_message,
+    is_held,
     redirect_from_dialog,
 )
 from core.export_admin import ExportAdminMixin
@@ -32,10 +34,10 @@ from core.search import indexed_search
 from imports.import_views import ImportAdminMixin
 
 from . import services
-from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
+from .forms import ProductAdminForm, StockAdjustmentBulkForm, StockAdjustmentDialogForm
 from .models import Category, Product, ProductImage, StockMovement
 from .resources import CategoryResource, ProductResource
-from .selectors import product_flag_effects, reference_label
+from .selectors import product_flag_approval, product_flag_effects, reference_label
 from .stock_state import StockState
 
 
@@ -151,8 +153,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     inlines = [ProductImageInline, StockMovementInline]
     readonly_fields = ["stock", "created_at", "updated_at", "popularity_score"]
     prepopulated_fields = {"slug": ["name"]}
+    form = ProductAdminForm
     fieldsets = [
-        (None, {"fields": ["name", "sku", "category", "price"]}),
+        (None, {"fields": ["name", "sku", "category", "price", "why"]}),
         ("Details", {"fields": ["slug", "description"]}),
         ("Status", {"fields": ["is_published", "is_featured", "stock", "low_stock_threshold"]}),
         ("Metadata", {"fields": ["metadata"], "classes": ["collapse"]}),
@@ -170,6 +173,21 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new product has nothing to approve: no reason box.
+        first, *rest = self.fieldsets
+        return [(first[0], {"fields": [name for name in first[1]["fields"] if name != "why"]}), *rest]
+
+    def edit_reason(self, form, change: bool) -> str:
+        reason = super().edit_reason(form, change)
+        why = form.cleaned_data.get("why") if change else ""
+        return f"{reason}: {why}" if why else reason
+
+    def service_options(self, form) -> dict:
+        return {"why": form.cleaned_data.get("why", "")}
 
     def save_formset(self, request, form, formset, change):
         # The images inline (the ledger's inline is read-only: nothing to save).
@@ -204,6 +222,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
             title=f"{services.PRODUCT_FLAGS[flag][2]} of the selected products",
             effects=product_flag_effects(queryset, flag),
             submit=services.PRODUCT_FLAGS[flag][2],
+            approval=product_flag_approval(queryset, flag),
         )
         if page is not None:
             return page
@@ -211,10 +230,15 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         change_set = self.run_service(
             request,
             lambda: services.product_set_flag(
-                products=queryset.values_list("pk", flat=True), flag=flag, user=request.user
+                products=queryset.values_list("pk", flat=True),
+                flag=flag,
+                user=request.user,
+                why=request.POST.get("why", ""),
             ),
         )
-        if change_set is not REFUSED:
+        if is_held(change_set):
+            self.message_user(request, held_message(change_set), messages.INFO)
+        elif change_set is not REFUSED:
             self.message_changed(request, change_set, selected, verb)
         return None
 
@@ -248,7 +272,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
                     user=request.user,
                 ),
             )
-            if change_set is not REFUSED:
+            if is_held(change_set):
+                self.message_user(request, held_message(change_set), messages.INFO)
+            elif change_set is not REFUSED:
                 text = f"Stock of {change_set.row_count} product(s) changed by {quantity:+d}."
                 self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
             return None
@@ -274,7 +300,10 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         variant=ActionVariant.PRIMARY,
         dialog={
             "title": "Adjust stock",
-            "description": "The change is written to the stock ledger with your reason.",
+            "description": (
+                "The change is written to the stock ledger with your reason. A big one may wait for another "
+                "person's approval (the shop's rules)."
+            ),
             "form_class": StockAdjustmentDialogForm,
             "form_submit_text": "Adjust stock",
         },
@@ -290,7 +319,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
                 user=request.user,
             ),
         )
-        if movement is not REFUSED:
+        if is_held(movement):
+            self.message_user(request, held_message(movement), messages.INFO)
+        elif movement is not REFUSED:
             self.message_user(
                 request,
                 format_html(
