@@ -14,6 +14,11 @@ def _product(change_request) -> Product:
     return Product.objects.get(pk=change_request.payload["product"])
 
 
+def _product_ids(change_request) -> list:
+    """The payload's product ids (kept as text) as the services key them."""
+    return [Product._meta.pk.to_python(pk) for pk in change_request.payload["products"]]
+
+
 def apply_product_update(change_request):
     payload = change_request.payload
     product_update(
@@ -37,7 +42,7 @@ def apply_stock_adjust(change_request):
 def apply_stock_adjust_many(change_request):
     payload = change_request.payload
     return stock_adjust_many(
-        products=payload["products"],
+        products=_product_ids(change_request),
         quantity=payload["quantity"],
         reason=payload["reason"],
         user=change_request.requested_by,
@@ -47,7 +52,7 @@ def apply_stock_adjust_many(change_request):
 def apply_product_set_flag(change_request):
     payload = change_request.payload
     return product_set_flag(
-        products=payload["products"],
+        products=_product_ids(change_request),
         flag=payload["flag"],
         reason=payload["reason"],
         user=change_request.requested_by,
