@@ -39,12 +39,15 @@ class Operation:
     """A change that may wait for approval. ``apply(change_request)`` makes it, as its requester asked,
     through the service that held it (the machinery sets what lets it through); it returns the change
     set it recorded, or None. ``own_change_set``: it records one of its own (a bulk action, an undo)
-    instead of being recorded in an "Approved change" set."""
+    instead of being recorded in an "Approved change" set. ``not_applied`` tidies up after a request
+    that ends without being applied (an import's held job is closed)."""
 
     name: str
     apply: Callable
     model: str  # "app_label.model_name" of the records it changes (their pages list its requests)
     own_change_set: bool = False
+    # ``not_applied(change_request)``: what to do when it ends unapplied (rejected, withdrawn, outdated).
+    not_applied: Callable | None = None
 
 
 _kinds: dict[str, RuleKind] = {}

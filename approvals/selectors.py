@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 
 from .models import ChangeRequest
-from .services import APPROVE_PERMISSION
+from .services import APPROVE_PERMISSION, approval_note
 
 # People who read everything (auditors) see every request, as the dashboard counts them.
 EVERYTHING_READER = "audit.view_auditentry"
@@ -47,3 +47,24 @@ def change_sets_approved_by(user_id):
     return ChangeRequest.objects.filter(
         status=ChangeRequest.Status.APPROVED, decided_by_id=user_id, change_set__isnull=False
     ).values("change_set_id")
+
+
+def approved_request_for(record, *, operation: str) -> ChangeRequest | None:
+    """The approved request of ``operation`` that released ``record`` (an import's job), if any."""
+    content_type = ContentType.objects.get_for_model(type(record))
+    return (
+        ChangeRequest.objects.filter(
+            operation=operation,
+            status=ChangeRequest.Status.APPROVED,
+            content_type=content_type,
+            object_ids__contains=[str(record.pk)],
+        )
+        .select_related("requested_by", "decided_by")
+        .first()
+    )
+
+
+def approval_note_for(record, *, operation: str) -> str:
+    """What the reasons of a change released by an approval end with ("; asked by …"), or ""."""
+    request = approved_request_for(record, operation=operation)
+    return approval_note(request, request.decided_by) if request is not None else ""

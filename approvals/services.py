@@ -115,6 +115,13 @@ def _close_not_applied(change_request: ChangeRequest, user, why: str) -> None:
         request.decided_by, request.decided_at = user, timezone.now()
         request.outcome = why
         save_with_reason(request, reason=why[:255], user=user)
+        _not_applied(request)
+
+
+def _not_applied(request: ChangeRequest) -> None:
+    operation = registry.operation(request.operation)
+    if operation.not_applied is not None:
+        operation.not_applied(request)
 
 
 def change_request_reject(*, change_request: ChangeRequest, user, note: str) -> ChangeRequest:
@@ -129,8 +136,9 @@ def change_request_reject(*, change_request: ChangeRequest, user, note: str) -> 
         request.status = ChangeRequest.Status.REJECTED
         request.decided_by, request.decided_at = user, timezone.now()
         request.decision_note = note
-        request.outcome = "Rejected: nothing was changed."
-        save_with_reason(request, reason=f"Rejected by {user.get_username()}: {note}", user=user)
+        request.outcome = f"Rejected by {user.get_username()}: {note}"
+        save_with_reason(request, reason=request.outcome, user=user)
+        _not_applied(request)
     return request
 
 
@@ -148,6 +156,7 @@ def change_request_withdraw(*, change_request: ChangeRequest, user) -> ChangeReq
         request.decided_at = timezone.now()
         request.outcome = "Withdrawn by the requester: nothing was changed."
         save_with_reason(request, reason="Withdrawn by the requester", user=user)
+        _not_applied(request)
     return request
 
 

@@ -15,6 +15,8 @@ class ImportUploadForm(forms.Form):
 
 
 class ImportConfirmForm(forms.Form):
-    """The preview's "Confirm import": the upload, named by a token the server signed when it kept it."""
+    """The preview's "Confirm import": the upload, named by a token the server signed when it kept it,
+    and why, when the import waits for approval (the shop's rule for imports)."""
 
     upload = forms.CharField(widget=forms.HiddenInput)
+    why = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)

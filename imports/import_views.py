@@ -20,9 +20,13 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from approvals.gate import approval_needed
 from audit.history_admin import message_with_change_set
+from core.admin_base import held_message
+from core.exceptions import DomainError
 from core.tenancy import current_tenant
 
+from .approval import import_job_hold, import_measure
 from .engine import run_import
 from .files import count_rows, local_file
 from .forms import ImportConfirmForm, ImportUploadForm
@@ -117,7 +121,11 @@ class ImportAdminMixin:
         token = pending_token(
             stored, user=request.user, tenant=current_tenant(), file_name=file_name, format=file_format
         )
-        return {"report": report, "confirm_form": ImportConfirmForm(initial={"upload": token})}
+        return {
+            "report": report,
+            "confirm_form": ImportConfirmForm(initial={"upload": token}),
+            "approval": approval_needed([import_measure(report.rows_total)]),
+        }
 
     # -- confirm --
     @method_decorator(require_POST)
@@ -143,17 +151,21 @@ class ImportAdminMixin:
             file_format=upload["format"],
             user=request.user,
         )
-        return self._run_job(request, job)
+        return self._run_job(request, job, why=form.cleaned_data["why"])
 
-    def _run_job(self, request, job):
+    def _run_job(self, request, job, *, why: str = ""):
         job_url = reverse("admin:imports_importjob_change", args=[job.pk])
         try:
             rows = count_rows(job)
-        except ImportFileError as error:
+            held = import_job_hold(job=job, rows=rows, why=why)
+        except (ImportFileError, DomainError) as error:
             job.file.delete(save=False)
             job.delete()
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(self._changelist_url())
+        if held is not None:
+            self.message_user(request, held_message(held), messages.INFO)
+            return HttpResponseRedirect(job_url)
         job, report = import_job_start(job, rows=rows)
         if report is None and job.status != job.Status.FAILED:
             if rows > settings.IMPORT_BACKGROUND_ROWS:

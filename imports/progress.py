@@ -63,13 +63,22 @@ def import_job_progress(job: ImportJob) -> dict:
         phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
     elif status == ImportJob.Status.QUEUED:
         phase = "Waiting for a worker"
+    elif status == ImportJob.Status.AWAITING_APPROVAL:
+        phase = "Waiting for another person's approval: a worker imports it once approved"
     else:
         phase = status_label
     return {
         "status": status,
         "status_label": status_label,
         "phase": phase,
-        "finished": status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        # Nothing to poll for while a job waits for a person, or after it ends.
+        "finished": status
+        in (
+            ImportJob.Status.DONE,
+            ImportJob.Status.FAILED,
+            ImportJob.Status.AWAITING_APPROVAL,
+            ImportJob.Status.NOT_APPROVED,
+        ),
         "rows_total": job.rows_total,
         "rows_processed": job.rows_processed,
         "percent": job.progress_percent,
