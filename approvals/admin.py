@@ -3,6 +3,7 @@ will happen, by POST) and the shop's approval rules (set by superusers)."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,7 +19,7 @@ from core.filters import DayRangeFilter
 
 from . import services
 from .models import ApprovalRule, ChangeRequest
-from .selectors import requests_visible_to, sees_every_request
+from .selectors import may_see, requests_visible_to, sees_every_request
 
 STATUS_COLOURS = {
     ChangeRequest.Status.PENDING: "warning",
@@ -74,6 +75,19 @@ class ChangeRequestAdmin(ReadOnlyPermissions, HistoryAdmin):
 
     def get_queryset(self, request):
         return requests_visible_to(request.user, super().get_queryset(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        # Another person's request is found, then refused by has_view_permission (403, not 404).
+        field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
+        try:
+            return ChangeRequest.objects.get(**{field.name: field.to_python(object_id)})
+        except (ChangeRequest.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and not may_see(request.user, obj):
+            return False
+        return super().has_view_permission(request, obj)
 
     def changelist_view(self, request, extra_context=None):
         title = "Change requests" if sees_every_request(request.user) else "My requests"

@@ -15,6 +15,10 @@ def sees_every_request(user) -> bool:
     return user.has_perm(APPROVE_PERMISSION) or user.has_perm(EVERYTHING_READER)
 
 
+def may_see(user, change_request: ChangeRequest) -> bool:
+    return sees_every_request(user) or change_request.requested_by_id == user.pk
+
+
 def requests_visible_to(user, queryset=None):
     """Every request for approvers and auditors; one's own requests for everyone else."""
     queryset = ChangeRequest.objects.all() if queryset is None else queryset
