@@ -8,14 +8,6 @@ from backoffice.roles import APPROVER, OPERATIONS
 
 
 @pytest.fixture
-def approver(roles):
-    """Bob, an operations lead: he works in operations and approves others' changes."""
-    user = get_user_model().objects.create_user(username="bob", password="pw-bob", is_staff=True)
-    user.groups.add(Group.objects.get(name=OPERATIONS), Group.objects.get(name=APPROVER))
-    return user
-
-
-@pytest.fixture
 def ops_approver(roles):
     """Olga works in operations and approves too: her own changes still need someone else."""
     user = get_user_model().objects.create_user(username="olga", password="pw-olga", is_staff=True)
