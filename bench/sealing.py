@@ -284,12 +284,9 @@ def report(args, orders, imports, loads, load, server, verdict):
     order_ratio, import_ratio = order_rate("on") / order_rate("off"), import_rate("on") / import_rate("off")
     # Each round's on/off pair ran minutes apart; the median of the pairs' ratios is what a burst of
     # other work on the shared machine during one slice doesn't move (the totals show it too).
-    order_median = common.median(
-        [on / off for on, off in zip(orders["on"]["runs"], orders["off"]["runs"], strict=True)]
-    )
-    import_median = common.median(
-        [on / off for on, off in zip(imports["on"]["runs"], imports["off"]["runs"], strict=True)]
-    )
+    order_pairs = [on / off for on, off in zip(orders["on"]["runs"], orders["off"]["runs"], strict=True)]
+    import_pairs = [on / off for on, off in zip(imports["on"]["runs"], imports["off"]["runs"], strict=True)]
+    order_median, import_median = common.median(order_pairs), common.median(import_pairs)
     rows = [
         [
             "order placement (service)",
@@ -367,6 +364,13 @@ def report(args, orders, imports, loads, load, server, verdict):
         f"of the rounds' pairs ({'meets' if order_median >= GOAL else 'misses'} the goal; "
         f"{order_ratio:.0%} over all rounds together); the import **{import_median:.0%}** "
         f"({'meets' if import_median >= GOAL else 'misses'} it; {import_ratio:.0%} over all rounds).",
+        f"- The rounds' pairs range from {min(order_pairs):.0%} to {max(order_pairs):.0%} (orders) and "
+        f"from {min(import_pairs):.0%} to {max(import_pairs):.0%} (imports): "
+        + (
+            "the machine's load moved more than the 10% the goal allows, so read the verdicts with care."
+            if max(order_pairs + import_pairs) - min(order_pairs + import_pairs) > 2 * (1 - GOAL)
+            else "steady enough to tell a 10% difference."
+        ),
         f"- The sealer during order placement: {_sealer_text(orders['on']['sealer'])}.",
         f"- The sealer during the imports: {_sealer_text(imports['on']['sealer'])}.",
         f"- Sealing alone, after each slice without a sealer (no writer running): "
