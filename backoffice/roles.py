@@ -12,7 +12,7 @@ from django.dispatch import receiver
 OPERATIONS, SUPPORT, AUDITOR, APPROVER = "Operations", "Support", "Auditor", "Approver"
 
 CATALOGUE = ["inventory.category", "inventory.product", "inventory.productimage"]
-ORDERS = ["orders.order", "orders.orderitem", "orders.customer"]
+ORDERS = ["orders.order", "orders.orderitem", "orders.customer", "orders.payment"]
 LEDGERS = ["inventory.stockmovement", "imports.importjob", "audit.auditentry", "audit.changeset"]
 # Change requests (what a shop's rules held for a second person's approval) and the rules themselves.
 APPROVALS = ["approvals.changerequest", "approvals.approvalrule"]
@@ -48,9 +48,11 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         # Their own change requests ("My requests"), and the rules that hold changes.
         | _perms("view", APPROVALS)
     ),
-    # Look up and edit customers' orders (lines included); read the catalogue.
+    # Look up, take (drafts, placed by phone or e-mail) and edit customers' orders, lines and money
+    # included (refunds, returns, cancellations); read the payments ledger and the catalogue.
     SUPPORT: (
         _perms("view change", ["orders.order", "orders.customer"])
+        | {"orders.add_order", "orders.view_payment"}
         | _perms("view add change delete", ["orders.orderitem"])
         | {"orders.add_customer"}
         | _perms("view", ["inventory.category", "inventory.product"])

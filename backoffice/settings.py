@@ -310,6 +310,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With `celery -A backoffice beat` running: imports whose worker died are marked failed within a minute.
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-import-jobs": {"task": "inventory.fail_stale_import_jobs", "schedule": 60.0},
+    # Payments cut off between our steps (a crash, a provider that didn't answer) are settled through
+    # the provider's look-up by idempotency key.
+    "resolve-pending-payments": {"task": "orders.resolve_pending_payments", "schedule": 60.0},
     # The audit trail: new entries sealed every minute, every shop's chain verified every 10 minutes.
     "seal-audit-trails": {"task": "audit.seal_trails", "schedule": AUDIT_SEAL_SECONDS},
     "verify-audit-trails": {"task": "audit.verify_trails", "schedule": AUDIT_VERIFY_SECONDS},
@@ -354,6 +357,9 @@ BACKOFFICE_URL = os.environ.get("BACKOFFICE_URL", "http://localhost:8000").rstri
 ORDER_TAX_RATE = Decimal(os.environ.get("ORDER_TAX_RATE", "0.08"))
 ORDER_CURRENCY = os.environ.get("ORDER_CURRENCY", "USD")
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "orders.payments.FakePaymentGateway")
+# A payment still pending after this long is settled by asking the provider (longer than any request
+# to it can take, so a request still on its way is never counted as lost).
+PAYMENT_PENDING_SECONDS = int(os.environ.get("PAYMENT_PENDING_SECONDS", "120"))
 IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
 # A running import whose worker sent no heartbeat for this long is marked failed (it can be retried).
 IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "120"))

@@ -6,7 +6,6 @@ import json
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db.models import DecimalField
 from django.urls import reverse
 from django.utils import timezone
@@ -25,11 +24,6 @@ def midnight(day: dt.date) -> dt.datetime:
 def period_start(days: int, *, today: dt.date) -> dt.date:
     """The first day of the ``days`` calendar days ending today: "last 7 days" is today and the 6 before."""
     return today - dt.timedelta(days=days - 1)
-
-
-def money(amount: Decimal) -> str:
-    amount_text = number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
-    return f"{amount_text} {settings.ORDER_CURRENCY}"
 
 
 def units(n: int) -> str:

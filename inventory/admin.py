@@ -29,6 +29,7 @@ from core.admin_base import (
 )
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter, StaffUserFilter
+from core.money import format_money
 from core.pagination import related_count
 from core.search import indexed_search
 from imports.import_views import ImportAdminMixin
@@ -200,6 +201,11 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     def has_adjust_stock_permission(self, request, obj=None):
         return request.user.has_perm("inventory.adjust_stock")
 
+    @display(description="Price", ordering="price")
+    def price(self, obj):
+        # The list's price column as money (the form's price field is the model's, unchanged).
+        return format_html('<span class="whitespace-nowrap tabular-nums">{}</span>', format_money(obj.price))
+
     @display(description="Stock", ordering="stock", label=STOCK_BADGE_COLOURS)
     def stock_badge(self, obj):
         state = obj.stock_state
@@ -340,6 +346,8 @@ MOVEMENT_COLOURS = {
     StockMovement.Kind.SALE: "info",
     StockMovement.Kind.CANCELLATION: "warning",
     StockMovement.Kind.REFUND: "warning",
+    StockMovement.Kind.RETURN: "warning",
+    StockMovement.Kind.WRITE_OFF: "danger",
     StockMovement.Kind.ADJUSTMENT: "primary",
     StockMovement.Kind.IMPORT: "primary",
     StockMovement.Kind.CORRECTION: "danger",

@@ -5,7 +5,8 @@ products or ledger rows it counts."""
 from django.urls import reverse
 from django.utils import timezone
 
-from core.figures import list_url, money, units
+from core.figures import list_url, units
+from core.money import format_money
 
 from . import metrics
 from .models import StockMovement
@@ -58,7 +59,7 @@ def stock_context(figures: dict, *, user) -> dict:
             },
             {
                 "title": "Stock value",
-                "value": money(stock["stock_value"]),
+                "value": format_money(stock["stock_value"]),
                 "detail": "units in stock at their current prices",
                 "href": products_url(),
             },

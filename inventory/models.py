@@ -189,6 +189,9 @@ class StockMovement(TenantScoped):
         SALE = "sale", "Sale"
         CANCELLATION = "cancellation", "Cancellation"
         REFUND = "refund", "Refund"
+        # Goods a customer sent back; damaged ones then leave the shelf again as a write-off.
+        RETURN = "return", "Return"
+        WRITE_OFF = "write_off", "Write-off"
         ADJUSTMENT = "adjustment", "Adjustment"
         IMPORT = "import", "Import"
         CORRECTION = "correction", "Correction"

@@ -27,11 +27,11 @@ def _record(**fields) -> None:
         logger.exception("Could not record the e-mail for %s", fields["event_key"])
 
 
-def _for_order(order, kind: str, **context) -> None:
+def _for_order(order, kind: str, event: str = "", **context) -> None:
     _record(
         tenant_id=order.tenant_id,
         kind=kind,
-        event_key=f"{kind}:{order.pk}",
+        event_key=f"{kind}:{order.pk}{':' + event if event else ''}",
         order=order,
         context=context,
     )
@@ -53,8 +53,9 @@ def _order_shipped(sender, order, **kwargs):
 
 
 @receiver(order_refunded)
-def _order_refunded(sender, order, amount, **kwargs):
-    _for_order(order, Kind.ORDER_REFUNDED, amount=str(amount))
+def _order_refunded(sender, order, amount, refund="", **kwargs):
+    # An order can be refunded in parts: each refund (``refund``: its payments' batch) is its own e-mail.
+    _for_order(order, Kind.ORDER_REFUNDED, event=str(refund), amount=str(amount))
 
 
 @receiver(order_cancelled)

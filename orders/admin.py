@@ -1,41 +1,37 @@
+from decimal import Decimal
+
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
-from unfold.decorators import action, display
+from unfold.decorators import display
 
-from audit.history_admin import HistoryAdmin, message_with_change_set
-from core.admin_base import (
-    REFUSED,
-    ReadOnlyAdmin,
-    ReadOnlyPermissions,
-    action_confirmation,
-    redirect_from_dialog,
-)
+from audit.history_admin import HistoryAdmin
+from core.exceptions import DomainError
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
-from core.search import indexed_search
-from imports.import_views import ImportAdminMixin
+from core.money import format_money
 from inventory.models import Product
 
-from . import services
-from .forms import order_transition_form
-from .models import Customer, Order, OrderItem, OrderStatus
-from .resources import CustomerResource, OrderLineResource
-from .selectors import (
-    normalise_order_number,
-    order_lines_as_of,
-    orders_transition_effects,
-    search_orders,
-)
+from . import billing, services
+from .admin_actions import OrderActions
+from .admin_money import OrderMoneyPages
+from .admin_records import money_cell  # also registers the other lists
+from .forms import ProductPicker
+from .models import Order, OrderItem, OrderStatus
+from .resources import OrderLineResource
+from .selectors import order_lines_as_of, search_orders
 
 STATUS_COLOURS = {
+    OrderStatus.DRAFT: "default",
     OrderStatus.PENDING: "warning",
     OrderStatus.PAID: "info",
+    OrderStatus.PARTIALLY_REFUNDED: "warning",
     OrderStatus.SHIPPED: "primary",
     OrderStatus.COMPLETED: "success",
     OrderStatus.CANCELLED: "danger",
@@ -71,9 +67,14 @@ class OrderLinesFormSet(BaseInlineFormSet):
 
     def save(self, commit=True):
         # The order service writes the lines (stock, totals, money, history), not the formset.
-        services.order_lines_set(
-            order=self.instance, quantities=self.wanted_quantities(), user=self.request_user
-        )
+        wanted = self.wanted_quantities()
+        if wanted:
+            services.order_lines_set(
+                order=self.instance,
+                quantities=wanted,
+                user=self.request_user,
+                expect_difference=self.confirmed_difference,
+            )
         # The admin's change message reads these; the lines' own history says what changed.
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         return []
@@ -82,49 +83,85 @@ class OrderLinesFormSet(BaseInlineFormSet):
 class OrderItemInline(TabularInline):
     model = OrderItem
     formset = OrderLinesFormSet
-    fields = ["product", "quantity", "unit_price", "line_total"]
-    readonly_fields = ["unit_price", "line_total"]
+    fields = ["product", "quantity", "unit_price_money", "line_total_money"]
+    readonly_fields = ["unit_price_money", "line_total_money"]
     autocomplete_fields = ["product"]
     extra = 0
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.request_user = request.user
+        confirmed = request.POST.get("_confirmed_difference")
+        formset.confirmed_difference = Decimal(confirmed) if confirmed else None
         return formset
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0  # a new draft starts with an empty line to fill
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "product":
+            kwargs["widget"] = ProductPicker(db_field, self.admin_site, using=kwargs.get("using"))
+            kwargs["queryset"] = Product.objects.published()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
 
+    @display(description="Unit price")
+    def unit_price_money(self, obj):
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<span class="whitespace-nowrap tabular-nums" data-unit-price="{}">{}</span>',
+            obj.unit_price,
+            format_money(obj.unit_price),
+        )
+
+    @display(description="Line total")
+    def line_total_money(self, obj):
+        return money_cell(obj.line_total) if obj.pk else "—"
+
     def _editable(self, request, obj):
-        return obj is not None and obj.is_editable and request.user.has_perm("orders.change_order")
+        if obj is None:
+            return request.user.has_perm("orders.add_order")
+        return obj.is_editable and request.user.has_perm("orders.change_order")
 
     def has_add_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_add_permission(request, obj)
+        return self._editable(request, obj)
 
     def has_change_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_change_permission(request, obj)
+        return self._editable(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return self._editable(request, obj) and super().has_delete_permission(request, obj)
+        return self._editable(request, obj)
 
 
-def _status_button(name: str, to: OrderStatus, *, label: str, icon: str, submit: str, verb: str):
-    """A status button of an order's page: it opens a dialog saying what the change does to money and
-    stock (``orders.forms.OrderTransitionForm``); only its Confirm (a POST) changes the order."""
-
-    def button(self, request, form, object_id):
-        return self._detail(request, object_id, to, verb)
-
-    button.__name__ = button.__qualname__ = name  # Unfold finds a detail action by its name
-    dialog = {"title": f"{label}?", "form_class": order_transition_form(to), "form_submit_text": submit}
-    return action(description=label, permissions=["change"], icon=icon, dialog=dialog)(button)
+MONEY_FIELDS = [
+    "subtotal_money",
+    "tax_money",
+    "credited_money",
+    "total_money",
+    "paid_money",
+    "refunded_money",
+    "balance_money",
+]
 
 
 @admin.register(Order)
-class OrderAdmin(ExportAdminMixin, HistoryAdmin):
+class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
     # Export only: orders are placed by the shop through the order service, never imported.
     resource_classes = [OrderLineResource]
-    list_display = ["number", "customer", "status_badge", "item_count", "total", "created_at"]
+    update_service = staticmethod(services.order_update)  # never deleted: cancelled instead
+    list_display = [
+        "number",
+        "customer",
+        "status_badge",
+        "item_count",
+        "total_money",
+        "paid_money",
+        "balance_money",
+        "created_at",
+    ]
     list_select_related = ["customer"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DayRangeFilter)]
     date_hierarchy = "created_at"
@@ -132,69 +169,155 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
     search_help_text = "An order number (ORD-000123 or 123), or the customer's e-mail or name."
     ordering = ["-created_at", "-id"]
     inlines = [OrderItemInline]
+    autocomplete_fields = ["customer"]
+    add_fieldsets = [
+        (
+            "New draft order",
+            {
+                "fields": ["customer", "shipping_address"],
+                "description": "A draft takes no stock and charges nothing: add its lines, save, then "
+                "place it from its page.",
+            },
+        )
+    ]
     fieldsets = [
-        (None, {"fields": ["number", "customer", "status", "created_at"]}),
-        ("Money", {"fields": ["subtotal", "tax", "total", "payment_reference"]}),
-        ("Delivery and notes", {"fields": ["shipping_address", "internal_note"]}),
+        (None, {"fields": ["number", "customer", "status", "created_at", "shipped_at"]}),
+        ("Money", {"fields": MONEY_FIELDS}),
+        ("Delivery", {"fields": ["shipping_address"]}),
     ]
-    readonly_fields = [
-        "number",
-        "customer",
-        "status",
-        "created_at",
-        "subtotal",
-        "tax",
-        "total",
-        "payment_reference",
-    ]
-    update_service = staticmethod(services.order_update)  # orders are placed by the shop, never deleted
-    actions = ["bulk_ship", "bulk_complete", "bulk_cancel", "bulk_refund"]
-    actions_detail = ["mark_paid", "ship", "complete", "cancel", "refund", "as_of"]
+    readonly_fields = ["number", "status", "created_at", "shipped_at", *MONEY_FIELDS]
+    as_of_hidden = ()
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_item_count()
+        return super().get_queryset(request).with_item_count().with_money()
 
     def get_search_results(self, request, queryset, search_term):
         return search_orders(queryset, search_term), False
 
-    # Status buttons offered on an order's page: only the transitions its status allows.
-    STATUS_ACTIONS = {
-        "mark_paid": OrderStatus.PAID,
-        "ship": OrderStatus.SHIPPED,
-        "complete": OrderStatus.COMPLETED,
-        "cancel": OrderStatus.CANCELLED,
-        "refund": OrderStatus.REFUNDED,
-    }
-
-    def get_actions_detail(self, request, object_id):
-        actions = super().get_actions_detail(request, object_id)
-        order = self.get_object(request, unquote(str(object_id)))
-        if order is None:
-            return actions
-        allowed = services.TRANSITIONS[order.status]
-
-        def offered(action):
-            target = self.STATUS_ACTIONS.get(action.action_name.removeprefix("orders_order_"))
-            return target is None or target in allowed
-
-        return [action for action in actions if offered(action)]
-
-    def as_of_related(self, obj, when):
-        headers = ["Product", "Quantity", "Unit price", "Line total"]
-        return [("Lines at that time", headers, order_lines_as_of(order=obj, when=when))]
-
-    def has_add_permission(self, request):
-        return False  # orders are placed by the shop through the order service
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # cancel or refund instead: deleting would lose money and stock history
-
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
-        if obj is not None and not obj.is_editable:
+        if obj is not None and not obj.is_draft:
+            readonly.append("customer")
+        if obj is not None and obj.status not in (OrderStatus.DRAFT, OrderStatus.PENDING, OrderStatus.PAID):
             readonly.append("shipping_address")
         return readonly
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "shipping_address" in form.base_fields:
+            form.base_fields["shipping_address"].required = False
+            if obj is None:
+                form.base_fields["shipping_address"].help_text = "Empty: the customer's default address."
+        return form
+
+    def as_of_related(self, obj, when):
+        headers = ["Product", "Quantity", "Unit price", "Line total"]
+        rows = [
+            (p, q, format_money(u), format_money(t)) for p, q, u, t in order_lines_as_of(order=obj, when=when)
+        ]
+        return [("Lines at that time", headers, rows)]
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("orders.add_order")  # support takes orders by phone and e-mail
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: deleting would lose money and stock history
+
+    # --- saving: through the order service, outside one big transaction -------------------------
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Django's admin saves a page in one transaction; here each service commits its own steps
+        and calls the payment provider between them (never inside a transaction), so a POST is
+        processed without one. A paid order whose lines would change its total is not saved before
+        support has seen and confirmed the difference."""
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        from unfold.forms import AdminForm, Fieldline
+
+        helpers.AdminForm, helpers.Fieldline = AdminForm, Fieldline  # as Unfold's changeform_view does
+        if object_id and "_confirmed_difference" not in request.POST:
+            confirmation = self.edit_confirmation(request, object_id)
+            if confirmation is not None:
+                return confirmation
+        extra_context = {**(extra_context or {}), **self._detail_actions_context(request, object_id)}
+        try:
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            self.message_user(request, f"Not saved: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _detail_actions_context(self, request, object_id) -> dict:
+        """The action buttons Unfold's own changeform_view adds (for a page shown again with errors)."""
+        if not object_id:
+            return {}
+        return {
+            "actions_detail_hide_default": self.actions_detail_hide_default,
+            "actions_submit_line": self.get_actions_submit_line(request, object_id),
+            "actions_detail": self._get_actions_navigation(
+                self.actions_detail, self.get_actions_detail(request, object_id), object_id
+            ),
+        }
+
+    def edit_confirmation(self, request, object_id):
+        """The page that says what an edit of a paid order will charge or refund, or None."""
+        order = self.get_object(request, object_id)
+        if (
+            order is None
+            or order.status != OrderStatus.PAID
+            or not self.has_change_permission(request, order)
+        ):
+            return None
+        inline = next(i for i in self.get_inline_instances(request, order) if isinstance(i, OrderItemInline))
+        formset = inline.get_formset(request, order)(
+            request.POST, request.FILES, instance=order, prefix="items"
+        )
+        if not formset.is_valid():
+            return None  # the page again, with the errors
+        plan = services.order_edit_preview(order=order, quantities=formset.wanted_quantities())
+        if not plan.moves_money:
+            return None
+        from .timeline import line_changes
+
+        return TemplateResponse(
+            request,
+            "admin/orders/order/confirm_edit.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Confirm the edit of {order.number}",
+                "opts": self.opts,
+                "original": order,
+                "plan": plan,
+                "amount": abs(plan.difference),
+                "changes": line_changes(plan.before, plan.after),
+                "charges": billing.charges_refundable(order),
+                "posted": [
+                    (k, v) for k, values in request.POST.lists() for v in values if k != "csrfmiddlewaretoken"
+                ],
+            },
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            draft = services.order_draft_create(
+                customer=form.cleaned_data["customer"],
+                shipping_address=form.cleaned_data.get("shipping_address") or None,
+                user=request.user,
+            )
+            # The admin goes on with this instance (the lines formset, the redirect): it is the draft.
+            obj.__dict__.update({k: v for k, v in draft.__dict__.items() if k != "_state"})
+            obj._state.adding, obj._state.db = False, draft._state.db
+
+    def save_related(self, request, form, formsets, change):
+        # Lines first (they may be refused: then nothing of the page was saved), then the details.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        if change:
+            data = {name: form.cleaned_data.get(name) for name in ("shipping_address", "customer")}
+            services.order_update(order=form.instance, data=data, user=request.user)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return [{"added": {}}] if add else [{"changed": {"fields": sorted(form.changed_data)}}]
+
+    # --- columns and read-only fields --------------------------------------------------------------
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
         return obj.status, obj.get_status_display()
@@ -203,161 +326,44 @@ class OrderAdmin(ExportAdminMixin, HistoryAdmin):
     def item_count(self, obj):
         return obj.item_count
 
-    # --- status changes: one service call per order, history per order -----------------------
-    # Each says first what it will do to money and stock (a page for the list's actions, a dialog on
-    # an order's page); only the confirmation, a POST with the CSRF token, changes anything.
-    def _bulk(self, request, queryset, to: OrderStatus, verb: str):
-        effects, refused = orders_transition_effects(queryset, to)
-        page = action_confirmation(
-            self,
-            request,
-            title=f"{services.BULK_TITLES[to]} of the selected orders",
-            effects=effects,
-            refusals=refused,
-            submit=services.BULK_TITLES[to],
+    @display(description="Subtotal")
+    def subtotal_money(self, obj):
+        return money_cell(obj.subtotal)
+
+    @display(description="Tax")
+    def tax_money(self, obj):
+        return money_cell(obj.tax)
+
+    @display(description="Credited (refunds, cancellation)")
+    def credited_money(self, obj):
+        return money_cell(obj.credited)
+
+    @display(description="Total", ordering="total")
+    def total_money(self, obj):
+        return money_cell(obj.total)
+
+    @display(description="Paid")
+    def paid_money(self, obj):
+        return money_cell(self._money(obj, "paid"))
+
+    @display(description="Refunded")
+    def refunded_money(self, obj):
+        return money_cell(self._money(obj, "refunded"))
+
+    @display(description="Balance")
+    def balance_money(self, obj):
+        balance = self._money(obj, "balance")
+        if obj.status in (OrderStatus.DRAFT, OrderStatus.CANCELLED) or not balance:
+            return money_cell(balance)
+        tone = "text-red-600" if balance > 0 else "text-orange-600"
+        words = "due" if balance > 0 else "owed to the customer"
+        return format_html(
+            '<span class="{} whitespace-nowrap">{} {}</span>', tone, format_money(balance), words
         )
-        if page is not None:
-            return page
-        orders = list(queryset)
-        change_set = self.run_service(
-            request, lambda: services.order_bulk_transition(orders=orders, to=to, user=request.user)
-        )
-        if change_set is not REFUSED:
-            # All or nothing: every selected order changed (the change set also counts their products).
-            text = f"{len(orders)} order(s) {verb}."
-            self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
-        return None
 
-    @action(description="Mark selected orders shipped", permissions=["change"])
-    def bulk_ship(self, request, queryset):
-        return self._bulk(request, queryset, OrderStatus.SHIPPED, "marked shipped")
-
-    @action(description="Mark selected orders completed", permissions=["change"])
-    def bulk_complete(self, request, queryset):
-        return self._bulk(request, queryset, OrderStatus.COMPLETED, "completed")
-
-    @action(description="Cancel selected orders (restock)", permissions=["change"])
-    def bulk_cancel(self, request, queryset):
-        return self._bulk(request, queryset, OrderStatus.CANCELLED, "cancelled and restocked")
-
-    @action(description="Refund selected orders (restock)", permissions=["change"])
-    def bulk_refund(self, request, queryset):
-        return self._bulk(request, queryset, OrderStatus.REFUNDED, "refunded and restocked")
-
-    def _detail(self, request, object_id, to: OrderStatus, verb: str):
-        order = self.get_object(request, unquote(str(object_id)))
-        if order is None:
-            raise Http404("No order with this id.")
-        done = self.run_service(
-            request, lambda: services.order_transition(order=order, to=to, user=request.user)
-        )
-        if done is not REFUSED:
-            self.message_user(request, f"Order {done.number} {verb}.", messages.SUCCESS)
-        return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
-
-    mark_paid = _status_button(
-        "mark_paid",
-        OrderStatus.PAID,
-        label="Mark paid",
-        icon="payments",
-        submit="Charge and mark paid",
-        verb="marked paid",
-    )
-    ship = _status_button(
-        "ship",
-        OrderStatus.SHIPPED,
-        label="Mark shipped",
-        icon="local_shipping",
-        submit="Mark shipped",
-        verb="marked shipped",
-    )
-    complete = _status_button(
-        "complete",
-        OrderStatus.COMPLETED,
-        label="Complete",
-        icon="task_alt",
-        submit="Complete",
-        verb="completed",
-    )
-    cancel = _status_button(
-        "cancel",
-        OrderStatus.CANCELLED,
-        label="Cancel and restock",
-        icon="cancel",
-        submit="Cancel the order",
-        verb="cancelled; its stock was returned",
-    )
-    refund = _status_button(
-        "refund",
-        OrderStatus.REFUNDED,
-        label="Refund and restock",
-        icon="currency_exchange",
-        submit="Refund",
-        verb="refunded; its stock was returned",
-    )
-
-
-@admin.register(OrderItem)
-class OrderItemAdmin(ReadOnlyAdmin):
-    """Every order line, to look across orders. Lines are edited on their order's page."""
-
-    list_display = ["order", "product", "quantity", "unit_price", "line_total"]
-    list_select_related = ["order", "product"]
-    search_fields = ["order__number", "product__sku"]
-    search_help_text = "An order number or an exact SKU."
-    ordering = ["-id"]
-
-    def get_search_results(self, request, queryset, search_term):
-        # The order (or products) first, through their own per-shop indexes: a join on
-        # order__number / product__sku can't use them and reads every order (90 ms at a million).
-        number = normalise_order_number(search_term)
-        if number:
-            return queryset.filter(order__in=Order.objects.filter(number=number).values("pk")), False
-        if not search_term.strip():
-            return queryset, False
-        products, _ = indexed_search(Product.objects.all(), search_term, prefix={"sku": str.upper})
-        return queryset.filter(product__in=products.values("pk")), False
-
-
-class CustomerOrderInline(ReadOnlyPermissions, TabularInline):
-    model = Order
-    fields = ["number", "status", "total", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    per_page = 10
-    show_change_link = True
-    can_delete = False
-    ordering = ["-created_at", "-id"]
-
-
-@admin.register(Customer)
-class CustomerAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
-    import_resource = "customers"
-    resource_classes = [CustomerResource]
-    list_display = ["name", "email", "phone", "order_count", "lifetime_value", "created_at"]
-    search_fields = ["email", "name"]
-    search_help_text = "The start of an e-mail address, or words of the name."
-    ordering = ["name", "id"]
-    list_filter = [("created_at", DayRangeFilter)]
-    fields = ["name", "email", "phone", "default_shipping_address", "created_at"]
-    readonly_fields = ["created_at"]
-    inlines = [CustomerOrderInline]
-    create_service = staticmethod(services.customer_create)
-    update_service = staticmethod(services.customer_update)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_order_stats()
-
-    def get_search_results(self, request, queryset, search_term):
-        return indexed_search(queryset, search_term, prefix={"email": str.lower}, contains=["name"])
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # customers with orders are kept; their history stays readable
-
-    @display(description="Orders", ordering="order_count")
-    def order_count(self, obj):
-        return obj.order_count
-
-    @display(description="Lifetime value", ordering="lifetime_value")
-    def lifetime_value(self, obj):
-        return obj.lifetime_value
+    def _money(self, obj, name):
+        if not hasattr(obj, name):  # an order read without the annotation (the change page's own)
+            figures = Order.objects.with_money().values("paid", "refunded", "balance").get(pk=obj.pk)
+            for key, value in figures.items():
+                setattr(obj, key, value)
+        return getattr(obj, name)

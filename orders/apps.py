@@ -6,6 +6,8 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self):
-        from . import registrations, signals  # noqa: F401  (signals: receivers connect on import)
+        # registrations: what the app adds to the layers below; services: they register what settles
+        # their payments (orders.billing.SETTLERS); signals: receivers connect on import.
+        from . import registrations, services, signals  # noqa: F401
 
         registrations.register()

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from core.figures import chart, list_url, money, units
+from core.figures import chart, list_url, units
+from core.money import format_money
 
 from . import metrics
 from .models import OrderStatus
@@ -16,6 +17,7 @@ PERIOD_TITLES = {"today": "Revenue today", "7d": "Revenue, last 7 days", "30d": 
 PREVIOUS_PERIOD = {"today": "yesterday at this time", "7d": "the 7 days before", "30d": "the 30 days before"}
 CHART_COLOURS = {
     OrderStatus.PENDING: "var(--color-base-400)",
+    OrderStatus.PARTIALLY_REFUNDED: "var(--color-base-600)",
     OrderStatus.PAID: "var(--color-primary-600)",
     OrderStatus.SHIPPED: "var(--color-primary-400)",
     OrderStatus.COMPLETED: "var(--color-primary-800)",
@@ -61,7 +63,7 @@ def sales_context(figures: dict, *, user) -> dict:
     revenue_cards = [
         {
             "title": PERIOD_TITLES[key],
-            "value": money(revenue.amount),
+            "value": format_money(revenue.amount),
             "detail": f"{units(revenue.orders)} order{'s' if revenue.orders != 1 else ''}",
             "change": revenue_change(revenue, key),
             "href": orders_url(statuses=REVENUE_STATUSES, first_day=revenue.first_day, last_day=today),

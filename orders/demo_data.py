@@ -1,23 +1,23 @@
 """Deterministic demo customers and orders (statuses spread over the last 12 months), whose units
 go through the stock ledger as live orders' do."""
 
-import heapq
 import random
 import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit.recording import history_bulk_record
 from audit.seeding import copy_with_history
 from core.bulk import copy_rows, reset_sequence
 from inventory.models import Product, StockMovement
 from inventory.services.stock import MOVEMENT_COLUMNS
 
+from .demo_money import DemoMoney, money_story
+from .demo_shelf import Shelf, settle_stock
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .services import money, tax_for
 
@@ -89,14 +89,14 @@ ORDER_COLUMNS = [
     "status",
     "subtotal",
     "tax",
+    "credited",
     "total",
-    "payment_reference",
     "shipping_address",
-    "internal_note",
     "created_at",
+    "shipped_at",
     "updated_at",
 ]
-ITEM_COLUMNS = ["order_id", "product_id", "quantity", "unit_price", "line_total"]
+ITEM_COLUMNS = ["id", "order_id", "product_id", "quantity", "unit_price", "line_total"]
 BATCH = 20_000
 
 
@@ -142,85 +142,44 @@ def seed_customers(count: int, *, rng: random.Random, progress=None, user=None) 
 
 
 def _status_for(age_days: float, rng: random.Random) -> str:
+    """Recent orders are drafts, awaiting payment (on delivery) or paid; older ones shipped; the oldest
+    completed, some cancelled, refunded or partially refunded (a line came back)."""
     roll = rng.random()
     if age_days < 2:
-        return (
-            OrderStatus.PENDING if roll < 0.4 else OrderStatus.PAID if roll < 0.85 else OrderStatus.CANCELLED
-        )
+        for status, upto in (
+            (OrderStatus.DRAFT, 0.15),
+            (OrderStatus.PENDING, 0.4),
+            (OrderStatus.PAID, 0.85),
+        ):
+            if roll < upto:
+                return status
+        return OrderStatus.CANCELLED
     if age_days < 10:
-        return (
-            OrderStatus.PAID
-            if roll < 0.25
-            else OrderStatus.SHIPPED
-            if roll < 0.85
-            else OrderStatus.CANCELLED
-            if roll < 0.95
-            else OrderStatus.PENDING
-        )
-    return (
-        OrderStatus.COMPLETED
-        if roll < 0.82
-        else OrderStatus.CANCELLED
-        if roll < 0.92
-        else OrderStatus.REFUNDED
-    )
-
-
-class _Shelf:
-    """The demo catalogue's stock while orders are replayed in time order: every unit sold, returned
-    or received becomes a ledger movement with the stock right after it, so the ledger explains every
-    product's final stock, and "sold" on the dashboard agrees with the orders."""
-
-    def __init__(self, products, *, rng: random.Random, user_id, order_type_id):
-        self.stock = {pk: stock for pk, _, stock, _ in products}
-        self.created = {pk: created for pk, _, _, created in products}
-        self.rng, self.user_id, self.order_type_id = rng, user_id, order_type_id
-        self.movements: list[tuple] = []
-        self.returns: list[tuple] = []  # heap of (when, sequence, order id, number, kind, lines)
-        self._sequence = 0
-
-    def move(self, product_id, quantity, kind, reason, when, order_id=None):
-        self.stock[product_id] += quantity
-        self.movements.append(
-            (
-                product_id,
-                quantity,
-                kind,
-                reason,
-                self.user_id,
-                self.order_type_id if order_id else None,
-                str(order_id) if order_id else "",
-                self.stock[product_id],
-                when,
-            )
-        )
-
-    def sell(self, product_id, quantity, when, order_id, number):
-        if self.stock[product_id] < quantity:  # the shop reorders before it runs out
-            self.move(product_id, self.rng.randint(60, 300), StockMovement.Kind.RECEIPT, RESTOCK, when)
-        self.move(product_id, -quantity, StockMovement.Kind.SALE, f"Order {number} placed", when, order_id)
-
-    def give_back_later(self, when, order_id, number, kind, lines):
-        self._sequence += 1
-        heapq.heappush(self.returns, (when, self._sequence, order_id, number, kind, lines))
-
-    def returns_until(self, until):
-        """The returns (cancellations, refunds) due by ``until``, in time order."""
-        while self.returns and self.returns[0][0] <= until:
-            when, _, order_id, number, kind, lines = heapq.heappop(self.returns)
-            verb = "cancellation" if kind == StockMovement.Kind.CANCELLATION else "refund"
-            for product_id, quantity in lines:
-                self.move(product_id, quantity, kind, f"Restocked by {verb} of {number}", when, order_id)
-
-
-RESTOCK = "Supplier delivery (demo data)"
+        for status, upto in (
+            (OrderStatus.PAID, 0.25),
+            (OrderStatus.SHIPPED, 0.8),
+            (OrderStatus.PARTIALLY_REFUNDED, 0.85),
+            (OrderStatus.CANCELLED, 0.95),
+        ):
+            if roll < upto:
+                return status
+        return OrderStatus.PENDING
+    for status, upto in (
+        (OrderStatus.COMPLETED, 0.78),
+        (OrderStatus.PARTIALLY_REFUNDED, 0.84),
+        (OrderStatus.CANCELLED, 0.92),
+    ):
+        if roll < upto:
+            return status
+    return OrderStatus.REFUNDED
 
 
 def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> int:
     """``count`` orders over the last year, replayed in time order through the stock ledger: each
-    takes its units (a sale movement), cancelled and refunded ones give them back later, and a
-    product about to run out is restocked first (a receipt). Products' stock ends as the ledger says,
-    with one history row each saying so."""
+    placed order takes its units (a sale movement), cancelled ones give them back later, returns
+    bring units back (a return movement), and a product about to run out is restocked first (a
+    receipt). Drafts take nothing. Charges, refunds and returns go to the payments ledger as the
+    order service writes them. Products' stock ends as the ledger says, with one history row each."""
     catalogue = list(
         Product.objects.filter(is_published=True)
         .order_by("-popularity_score", "pk")
@@ -229,16 +188,18 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
     customers = list(Customer.objects.values_list("pk", "default_shipping_address"))
     if not catalogue or not customers:
         return 0
-    shelf = _Shelf(
+    shelf = Shelf(
         catalogue,
         rng=rng,
         user_id=user.pk if user else None,
         order_type_id=ContentType.objects.get_for_model(Order).pk,
     )
+    money = DemoMoney(rng=rng, user_id=user.pk if user else None)
     start = (Order.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
+    next_item = (OrderItem.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
     now = timezone.now()
     # Order numbers grow with time, as in a real shop: draw the dates first, then replay them in order.
-    dates = sorted(now - timedelta(days=rng.uniform(0, 365)) for _ in range(count))
+    dates = sorted(now - timedelta(days=_age_in_days(rng)) for _ in range(count))
     done = 0
     while done < count:
         size = min(BATCH, count - done)
@@ -250,36 +211,93 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
             order, lines = _demo_order(
                 pk, created, now=now, rng=rng, customers=customers, catalogue=catalogue
             )
-            number = order[1]
+            line_rows = []
             for product_id, quantity, price, line_total in lines:
-                shelf.sell(product_id, quantity, created, pk, number)
-                items.append((pk, product_id, quantity, price, line_total))
-            status, updated = order[3], order[-1]
-            if status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-                kind = (
-                    StockMovement.Kind.CANCELLATION
-                    if status == OrderStatus.CANCELLED
-                    else StockMovement.Kind.REFUND
-                )
-                shelf.give_back_later(updated, pk, number, kind, [(p, q) for p, q, *_ in lines])
-            orders.append(order)
+                items.append((next_item, pk, product_id, quantity, price, line_total))
+                line_rows.append((next_item, product_id, quantity, price))
+                next_item += 1
+            orders.append(_with_money(order, line_rows, shelf=shelf, money=money, rng=rng, now=now))
+            money.maybe_note(pk, created)
         if done + size == count:
             shelf.returns_until(now)
         with transaction.atomic():
             copy_rows(Order, ORDER_COLUMNS, orders)
             copy_rows(OrderItem, ITEM_COLUMNS, items)
             copy_rows(StockMovement, MOVEMENT_COLUMNS, shelf.movements)
+            money.write()
         shelf.movements = []
         done += size
         if progress:
             progress(done, count)
     reset_sequence(Order)
-    _settle_stock(shelf.stock, user=user)
+    reset_sequence(OrderItem)
+    DemoMoney.finish()
+    settle_stock(shelf.stock, user=user)
     return done
 
 
+def _age_in_days(rng: random.Random) -> float:
+    """Over the last year, with the last days busier (so support finds drafts, orders awaiting
+    payment and parcels to ship on first login)."""
+    roll = rng.random()
+    return rng.uniform(0, 2) if roll < 0.06 else rng.uniform(2, 10) if roll < 0.16 else rng.uniform(0, 365)
+
+
+def _with_money(order: dict, lines, *, shelf, money, rng, now) -> tuple:
+    """The order's row, after its story: units sold (and back), charges, refunds and returns."""
+    pk, number, status = order["id"], order["number"], order["status"]  # status may turn to refunded
+    created, updated = order["created_at"], order["updated_at"]
+    if status != OrderStatus.DRAFT:
+        for _, product_id, quantity, _ in lines:
+            shelf.sell(product_id, quantity, created, pk, number)
+    charged = order.pop("charged")
+    charge = money.charge(pk, number, order["subtotal"] + order["tax"], created) if charged else None
+    if status == OrderStatus.CANCELLED:
+        if charge:
+            money.refund(
+                pk,
+                charge,
+                order["subtotal"] + order["tax"],
+                updated,
+                purpose="cancellation",
+                reason="Customer cancelled by e-mail",
+            )
+        given = [(product_id, quantity) for _, product_id, quantity, _ in lines]
+        shelf.give_back_later(
+            updated, pk, f"Restocked by cancellation of {number}", StockMovement.Kind.CANCELLATION, given
+        )
+    elif status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED):
+        if sum(quantity for _, _, quantity, _ in lines) == 1:  # one unit back is all of it
+            order.update(status=OrderStatus.REFUNDED, **money_story(OrderStatus.REFUNDED, **_values(order)))
+        everything = order["status"] == OrderStatus.REFUNDED
+        by_line = {line_id: product_id for line_id, product_id, _, _ in lines}
+        return_id, returned, value, reason = money.give_back(
+            pk,
+            number,
+            [(line_id, quantity, price) for line_id, _, quantity, price in lines],
+            updated,
+            everything=everything,
+        )
+        money.refund(pk, charge, value, updated, purpose="refund", reason=reason, return_id=return_id)
+        shelf.give_back_later(
+            updated,
+            pk,
+            f"Returned: {number} (return {return_id})",
+            StockMovement.Kind.RETURN,
+            [(by_line[line_id], quantity) for line_id, quantity, _ in returned],
+        )
+        if not everything:
+            order["credited"], order["total"] = value, order["subtotal"] + order["tax"] - value
+    return tuple(order[column] for column in ORDER_COLUMNS)
+
+
+def _values(order: dict) -> dict:
+    return {"subtotal": order["subtotal"], "tax": order["tax"]}
+
+
 def _demo_order(pk, created, *, now, rng, customers, catalogue):
-    """The row of one demo order, and its lines as (product id, quantity, unit price, line total)."""
+    """One demo order (its columns, and ``charged``) and its lines as (product id, quantity, unit
+    price, line total)."""
     customer_id, address = rng.choice(customers)
     age = (now - created).total_seconds() / 86400
     status = _status_for(age, rng)
@@ -298,44 +316,34 @@ def _demo_order(pk, created, *, now, rng, customers, catalogue):
         lines.append((product_id, 1, price, money(price)))
     subtotal = sum((line[3] for line in lines), Decimal("0"))
     tax = tax_for(subtotal)
-    charged = status != OrderStatus.PENDING and not (status == OrderStatus.CANCELLED and age < 2)
+    # Cancelled within two days: before it was paid (on delivery); older ones had been paid.
+    charged = status not in (OrderStatus.DRAFT, OrderStatus.PENDING) and not (
+        status == OrderStatus.CANCELLED and age < 2
+    )
     if status == OrderStatus.CANCELLED:
         updated = created + timedelta(hours=rng.uniform(0.5, min(36, age * 24)))
-    elif status == OrderStatus.REFUNDED:
-        updated = created + timedelta(days=rng.uniform(3, min(20, age)))
+    elif status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED):
+        updated = created + timedelta(days=rng.uniform(3, max(3.1, min(20, age))))
     else:
         updated = created
-    order = (
-        pk,
-        order_number_for(pk),
-        customer_id,
-        status,
-        subtotal,
-        tax,
-        subtotal + tax,
-        f"demo_{pk}" if charged else "",
-        address,
-        "",
-        created,
-        min(updated, now),
+    shipped = status in (
+        OrderStatus.SHIPPED,
+        OrderStatus.COMPLETED,
+        OrderStatus.REFUNDED,
+        OrderStatus.PARTIALLY_REFUNDED,
     )
+    order = {
+        "id": pk,
+        "number": order_number_for(pk),
+        "customer_id": customer_id,
+        "status": status,
+        "subtotal": subtotal,
+        "tax": tax,
+        **money_story(status, subtotal=subtotal, tax=tax),
+        "shipping_address": address,
+        "created_at": created,
+        "shipped_at": created + timedelta(days=1) if shipped else None,
+        "updated_at": min(updated, now),
+        "charged": charged,
+    }
     return order, lines
-
-
-def _settle_stock(stock: dict, *, user) -> None:
-    """Products' stock as their movements left it, each with a history row that says why."""
-    products = list(Product.objects.filter(pk__in=list(stock)).order_by("pk"))
-    changed = [product for product in products if product.stock != stock[product.pk]]
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            ids = [product.pk for product in changed]
-            cursor.execute(
-                "UPDATE inventory_product AS p SET stock = c.stock "
-                "FROM unnest(%s::uuid[], %s::int[]) AS c(id, stock) WHERE p.id = c.id",
-                [ids, [stock[pk] for pk in ids]],
-            )
-        for product in changed:
-            product.stock = stock[product.pk]
-        history_bulk_record(
-            changed, reason="Stock after the demo orders (demo data)", user=user, changed_fields=["stock"]
-        )

@@ -130,11 +130,12 @@ def open_orders_by_status() -> dict[str, int]:
 def orders_by_status(
     *, now: dt.datetime, days: list[OrderDay] | None = None, length: int = CHART_DAYS
 ) -> dict[str, int]:
-    """Orders placed in the last ``length`` days, per status (every status, zeros included)."""
+    """Orders placed in the last ``length`` days, per status (every status, zeros included; drafts
+    are not placed orders)."""
     first = period_start(length, today=timezone.localdate(now))
-    counts = dict.fromkeys(Order.Status.values, 0)
+    counts = dict.fromkeys((s for s in Order.Status.values if s != Order.Status.DRAFT), 0)
     for d in order_days(now=now) if days is None else days:
-        if d.day >= first:
+        if d.day >= first and d.status in counts:
             counts[d.status] += d.orders
     return counts
 

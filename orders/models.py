@@ -1,14 +1,16 @@
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.tenancy import TenantScoped, tenant_manager
 
-from .querysets import CustomerQuerySet, OrderItemQuerySet, OrderQuerySet
+from .querysets import CustomerQuerySet, OrderItemQuerySet, OrderQuerySet, PaymentQuerySet
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0.00")}
 
@@ -42,16 +44,20 @@ class Customer(TenantScoped):
 
 
 class OrderStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
+    DRAFT = "draft", "Draft"
+    # Placed (stock taken), not paid yet: a charge under way, or payment due (e.g. on delivery).
+    PENDING = "pending", "Awaiting payment"
     PAID = "paid", "Paid"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     SHIPPED = "shipped", "Shipped"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
 
 
-# While an order is pending or paid, support may change its lines and delivery address.
-EDITABLE_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
+# Lines, customer and address change freely in a draft; through the order service (stock and money
+# following) while pending or paid; never once shipped.
+EDITABLE_STATUSES = (OrderStatus.DRAFT, OrderStatus.PENDING, OrderStatus.PAID)
 
 
 def order_number_for(order_id: int) -> str:
@@ -63,26 +69,34 @@ class Order(TenantScoped):
 
     number = models.CharField(max_length=20, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
     subtotal = models.DecimalField(**MONEY, editable=False)
     tax = models.DecimalField(**MONEY, editable=False)
+    # Taken off what the customer owes after the sale: refunds that give money back for goods
+    # (returns, goodwill) and the whole order when it is cancelled. An edit's refund is not a credit:
+    # the edit already lowered subtotal and tax.
+    credited = models.DecimalField(**MONEY, editable=False)
+    # What the customer owes for the order as it stands: subtotal + tax - credited. What they paid
+    # and got back are in the payments ledger (Payment); the balance is total - paid + refunded.
     total = models.DecimalField(**MONEY, editable=False)
-    payment_reference = models.CharField(max_length=100, blank=True, editable=False)
     shipping_address = models.TextField(blank=True)
-    internal_note = models.TextField(blank=True, help_text="Seen by staff only.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
     objects = tenant_manager(OrderQuerySet)
-    # A revert may restore the address and note; status, customer and money change only through
-    # the order service, so that stock and payments follow.
-    revert_guards = ("status", "customer_id", "subtotal", "tax", "total", "payment_reference")
+    # A revert may restore the address; status, customer and money change only through the order
+    # service, so that stock and payments follow.
+    revert_guards = ("status", "customer_id", "subtotal", "tax", "credited", "total", "shipped_at")
 
     class Meta(TenantScoped.Meta):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") + F("tax") - F("credited")), name="order_total_after_credits"
+            ),
             models.UniqueConstraint(fields=["tenant", "number"], name="order_number_per_tenant"),
         ]
         indexes = [
@@ -98,6 +112,10 @@ class Order(TenantScoped):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == OrderStatus.DRAFT
 
 
 class OrderItem(TenantScoped):
@@ -125,3 +143,204 @@ class OrderItem(TenantScoped):
 
     def __str__(self):
         return f"{self.quantity} x {self.product}"
+
+
+class OrderNote(TenantScoped):
+    """A note staff keep on an order (seen by staff only). Notes are added, never edited."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "-created_at"], name="order_note_order_idx")]
+
+    def __str__(self):
+        return f"Note on {self.order_id} by {self.author or 'someone'}"
+
+
+class Operation(models.TextChoices):
+    """What a recorded step (an edit, a return) is waiting for: its money, or nothing any more."""
+
+    PENDING = "pending", "Waiting for the payment provider"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (the payment was refused)"
+
+
+class OrderEdit(TenantScoped):
+    """A change of a placed order's lines: the lines before and after, and the money it moved.
+
+    An edit of a paid order that changes its total waits (``pending``) for the charge or refund of
+    the difference; the lines change once the money has moved (``done``), or not at all (``failed``).
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="edits")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Operation.choices)
+    # [{"product": id, "sku", "name", "quantity", "unit_price", "line_total"}, ...], as text numbers.
+    lines_before = models.JSONField(default=list)
+    lines_after = models.JSONField(default=list)
+    total_before = models.DecimalField(max_digits=12, decimal_places=2)
+    total_after = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "-created_at"], name="order_edit_order_idx")]
+
+    def __str__(self):
+        return f"Edit of {self.order}"
+
+    @property
+    def difference(self) -> Decimal:
+        return self.total_after - self.total_before
+
+
+class OrderReturn(TenantScoped):
+    """Goods a customer sent back: which lines, how many, and whether they went back to stock or
+    were written off. With or without a refund (the refund's payments point here)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Operation.choices)
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "-created_at"], name="order_return_order_idx")]
+
+    def __str__(self):
+        return f"Return {self.pk} of {self.order}"
+
+
+class OrderReturnLine(TenantScoped):
+    class Disposition(models.TextChoices):
+        RESTOCK = "restock", "Back to stock"
+        WRITE_OFF = "write_off", "Written off (damaged)"
+
+    order_return = models.ForeignKey(OrderReturn, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="returned")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    disposition = models.CharField(max_length=10, choices=Disposition.choices)
+
+    objects = tenant_manager(models.QuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["order_return", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.line.product_id} ({self.get_disposition_display().lower()})"
+
+
+class Payment(TenantScoped):
+    """One request to the payment provider: a charge, or a refund of an earlier charge. Append-only.
+
+    A row is written ``pending`` (with its idempotency key) before the provider is called, in its own
+    committed transaction, so that a crash while the provider works leaves a record to resolve. Its
+    outcome is then written once: ``pending`` -> ``succeeded`` (with the provider's reference) or
+    ``failed`` (with why). The database refuses every other UPDATE and every DELETE (migration 0003):
+    an outcome is never rewritten, and money given back is a new refund row, never an edited charge.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge"
+        REFUND = "refund", "Refund"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Purpose(models.TextChoices):
+        PLACEMENT = "placement", "Order placed"
+        PAYMENT = "payment", "Payment taken"
+        EDIT = "edit", "Order edited"
+        REFUND = "refund", "Refund"
+        CANCELLATION = "cancellation", "Cancellation"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    purpose = models.CharField(max_length=15, choices=Purpose.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    gateway_reference = models.CharField("reference", max_length=100, blank=True)
+    # A refund gives back money of one charge (never more than that charge captured).
+    charge = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    # Payments asked together (an order's refunds across its charges) settle together.
+    batch = models.UUIDField(db_index=True)
+    order_edit = models.ForeignKey(
+        OrderEdit, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    order_return = models.ForeignKey(
+        OrderReturn, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = tenant_manager(PaymentQuerySet)
+
+    class Meta(TenantScoped.Meta):
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="charge", charge__isnull=True) | Q(kind="refund", charge__isnull=False),
+                name="payment_refund_has_its_charge",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", settled_at__isnull=True)
+                | Q(status__in=["succeeded", "failed"], settled_at__isnull=False),
+                name="payment_settled_when_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | ~Q(gateway_reference=""),
+                name="payment_succeeded_has_reference",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["order", "kind", "status"], name="payment_order_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="payment_created_idx"),
+            models.Index(fields=["created_at"], name="payment_pending_idx", condition=Q(status="pending")),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_kind_display()} {self.amount} {self.currency} ({self.get_status_display().lower()})"
+        )
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(
+                "Payments are append-only: their outcome is written by the payment service."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Payments are append-only and can't be deleted.")

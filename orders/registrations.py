@@ -17,6 +17,7 @@ from .services import order_undo_refuse
 SIDEBAR = [
     ("Orders", "receipt_long", "orders.order"),
     ("Order lines", "list_alt", "orders.orderitem"),
+    ("Payments", "payments", "orders.payment"),
     ("Customers", "group", "orders.customer"),
 ]
 

@@ -3,12 +3,9 @@
 import datetime as dt
 import re
 
-from django.conf import settings
-from django.db.models import Count, Sum
 from django.utils import timezone
 
 from .models import Customer, Order, OrderItem, OrderStatus
-from .services import CHARGED_STATUSES, TRANSITIONS, order_transition_refusal
 
 ORDER_NUMBER = re.compile(r"^(?:ORD-?)?0*(\d{1,12})$", re.IGNORECASE)
 
@@ -85,64 +82,54 @@ def order_lines_as_of(*, order, when) -> list[tuple]:
     ]
 
 
-# --- What a status change will do, said before it is done ------------------------------------------
-def _money_text(amount) -> str:
-    return f"{amount:,.2f} {settings.ORDER_CURRENCY}"
+def lines_with_stock(order) -> list:
+    """The order's lines with their product (its stock now), in the order's order."""
+    return list(order.items.select_related("product").order_by("id"))
 
 
-def _units_text(units: int) -> str:
-    return f"{units} unit{'' if units == 1 else 's'}"
+def returnable_lines(order) -> list:
+    """The order's lines, each with ``units_back`` (units back in returns that didn't fail) and
+    ``returnable`` (units still with the customer)."""
+    from .services import returned_quantities
+
+    returned = returned_quantities(order)
+    lines = lines_with_stock(order)
+    for line in lines:
+        line.units_back = returned.get(line.pk, 0)
+        line.returnable = line.quantity - line.units_back
+    return lines
 
 
-def order_transition_effects(order, to, *, units: int | None = None) -> str:
-    """What moving ``order`` to status ``to`` does to money and stock, in the sentence a person
-    confirms ("Refund 123.45 USD to the customer's card and return 3 units to stock."). It follows
-    ``orders.services.status._apply_transition``; ``units`` (the order's units) saves a query."""
+def cancellation_preview(order) -> dict:
+    """What cancelling ``order`` would do: the refunds per charge, and the units back on the shelf."""
+    from . import billing
+    from .billing import DomainError
+
+    refundable = billing.order_refundable(order)
+    try:
+        refunds = billing.refunds_allocate(order, refundable) if refundable > 0 else []
+    except DomainError:
+        refunds = []
+    restock = [] if order.is_draft else [line for line in returnable_lines(order) if line.returnable]
+    return {"refunds": refunds, "refund_total": refundable, "restock": restock}
+
+
+def order_charges(order) -> list:
+    """The order's succeeded charges with what was refunded from them and what is left, newest first."""
+    from . import billing
+
+    return billing.charges_refundable(order)
+
+
+def orders_bulk_effects(orders, to) -> tuple[str, list[str]]:
+    """For shipping or completing several orders: what it does in one sentence, and the orders that
+    can't make the change, named with their status (all or nothing: while one can't, none changes)."""
+    from .models import OrderStatus
+    from .services import allowed_transitions
+
     to = OrderStatus(to)
-    refusal = order_transition_refusal(order=order, to=to)
-    if refusal:
-        return refusal
-    if to == OrderStatus.PAID:
-        return f"Charge {_money_text(order.total)} to the customer's card and mark order {order.number} paid."
-    if to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-        if units is None:
-            units = order.items.aggregate(units=Sum("quantity"))["units"] or 0
-        verb = "Cancel" if to == OrderStatus.CANCELLED else "Refund"
-        money_back = order.status in CHARGED_STATUSES and bool(order.payment_reference)
-        parts = []
-        if money_back:
-            parts.append(f"give {_money_text(order.total)} back to the customer's card")
-        if units:
-            parts.append(f"return {_units_text(units)} to stock")
-        if not parts:
-            return f"{verb} order {order.number}: no money was taken and no stock is held."
-        return f"{verb} order {order.number}: {' and '.join(parts)}."
-    return f"Mark order {order.number} {to.label.lower()}: no money or stock moves."
-
-
-def orders_transition_effects(orders, to) -> tuple[str, list[str]]:
-    """For a bulk status change: (what it does to all of them in one sentence, the orders that can't
-    make it, named with their status). All or nothing: while one is refused, nothing changes."""
-    to = OrderStatus(to)
-    orders = list(orders.annotate(units=Sum("items__quantity"), lines=Count("items")).order_by("pk"))
     refused = [
-        f"{o.number} ({o.get_status_display().lower()})" for o in orders if to not in TRANSITIONS[o.status]
+        f"{o.number} ({o.get_status_display().lower()})" for o in orders if to not in allowed_transitions(o)
     ]
-    count = len(orders)
-    noun = f"{count} order{'' if count == 1 else 's'}"
-    if to == OrderStatus.PAID:
-        total = sum(o.total for o in orders)
-        return f"Charge {_money_text(total)} to the customers' cards and mark {noun} paid.", refused
-    if to in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-        verb = "Cancel" if to == OrderStatus.CANCELLED else "Refund"
-        charged = [o for o in orders if o.status in CHARGED_STATUSES and o.payment_reference]
-        units = sum(o.units or 0 for o in orders)
-        parts = []
-        if charged:
-            money = _money_text(sum(o.total for o in charged))
-            cards = f"{len(charged)} customer card{'' if len(charged) == 1 else 's'}"
-            parts.append(f"give {money} back to {cards}")
-        if units:
-            parts.append(f"return {_units_text(units)} to stock")
-        return f"{verb} {noun}" + (f": {' and '.join(parts)}." if parts else "."), refused
+    noun = f"{len(orders)} order{'' if len(orders) == 1 else 's'}"
     return f"Mark {noun} {to.label.lower()}: no money or stock moves.", refused

@@ -8,12 +8,13 @@ from django.dispatch import Signal, receiver
 
 from inventory.services import product_popularity_raise
 
-# An order was placed: lines={product_id: quantity}.
+# An order was placed (paid, or awaiting payment on delivery): lines={product_id: quantity}.
 order_placed = Signal()
-# A pending order was paid (an order charged when placed is announced by order_placed alone).
+# An order awaiting payment was paid (an order charged when placed is announced by order_placed alone).
 order_paid = Signal()
 order_shipped = Signal()
-# The order was refunded: amount=<Decimal> given back to the customer.
+# Money went back to the customer (a full or partial refund): amount=<Decimal> given back,
+# refund=<str> naming this refund (an order refunded in parts announces each part).
 order_refunded = Signal()
 # The order was cancelled: amount=<Decimal> given back (0 when nothing had been charged).
 order_cancelled = Signal()

@@ -1,5 +1,8 @@
 """Helpers for tests that drive the admin through the test client."""
 
+import re
+from html import unescape
+
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -46,3 +49,20 @@ def action(client, url, name, objects, host=None, confirm=True, **extra):
 
 def shows_confirmation(response) -> bool:
     return any(t.name == "admin/confirm_action.html" for t in response.templates)
+
+
+def page_text(response) -> str:
+    """The page's words, as a person reads them (no tags, single spaces)."""
+    return re.sub(r"\s+", " ", strip_tags(response.content.decode()))
+
+
+def dialog_confirmation(client, url) -> tuple[str, dict]:
+    """GET an action's dialog: (what it says it will do, as text; the form data its confirm button
+    posts, with the fingerprint of what was shown)."""
+    page = client.get(url)
+    assert page.status_code == 200
+    seen = re.search(r'name="seen" value="([^"]*)"', page.content.decode())
+    data = {"_form_submitted": "on"}
+    if seen:
+        data["seen"] = unescape(seen.group(1))
+    return page_text(page), data

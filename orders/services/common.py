@@ -1,19 +1,64 @@
-"""What the order services share: their error, money arithmetic, quantities and the order's lock."""
+"""What the order services share: the status table, money rounding, the order's lock and its writes
+with history, and the errors they raise."""
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
 
+from audit.recording import history_bulk_record
 from core.exceptions import DomainError
+from inventory.models import Product
 
-from ..models import Order
+from ..models import Order, OrderStatus
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 class OrderError(DomainError):
     pass
+
+
+# Which status may follow which. Anything else is refused and changes nothing. A draft becomes
+# pending or paid only by being placed (``order_place``); partially refunded and refunded only by a
+# refund (``orders.refunds``); ``allowed_transitions`` narrows partially refunded orders by whether
+# they have shipped.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    OrderStatus.DRAFT: (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.CANCELLED),
+    OrderStatus.PENDING: (OrderStatus.PAID, OrderStatus.CANCELLED),
+    OrderStatus.PAID: (
+        OrderStatus.SHIPPED,
+        OrderStatus.CANCELLED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+    ),
+    OrderStatus.PARTIALLY_REFUNDED: (
+        OrderStatus.SHIPPED,
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELLED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.REFUNDED,
+    ),
+    OrderStatus.SHIPPED: (OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED),
+    OrderStatus.COMPLETED: (OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED),
+    OrderStatus.CANCELLED: (),
+    OrderStatus.REFUNDED: (),
+}
+# Once goods have left, an order can't be cancelled or shipped again, only completed or refunded.
+NOT_AFTER_SHIPPING = (OrderStatus.SHIPPED, OrderStatus.CANCELLED)
+
+
+def allowed_transitions(order: Order) -> tuple[str, ...]:
+    allowed = TRANSITIONS[order.status]
+    if order.status == OrderStatus.PARTIALLY_REFUNDED:
+        if order.shipped_at:
+            return tuple(s for s in allowed if s not in NOT_AFTER_SHIPPING)
+        return tuple(s for s in allowed if s != OrderStatus.COMPLETED)
+    return allowed
 
 
 def money(value) -> Decimal:
@@ -30,14 +75,64 @@ def as_quantities(lines) -> dict:
     quantities: dict = {}
     for product, quantity in items:
         pk = getattr(product, "pk", product)
+        try:  # ids as UUIDs or their text
+            pk = Product._meta.pk.to_python(pk)
+        except ValidationError as error:
+            raise OrderError(f"{pk!r} is not a product id.") from error
         if int(quantity) != quantity:
             raise OrderError("Quantities must be whole numbers.")
         quantities[pk] = quantities.get(pk, 0) + int(quantity)
     return quantities
 
 
+def required_reason(reason: str | None, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrderError(f"Say why {what}: a reason is required.")
+    return reason
+
+
+def normalise_text(text: str) -> str:
+    """Browsers send text areas with CRLF line endings: stored as plain LF, so that an unchanged
+    text compares equal."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+# --- Shared steps ---------------------------------------------------------------------------------------
+def check_transition(order: Order, to: OrderStatus) -> None:
+    allowed = allowed_transitions(order)
+    if to not in allowed:
+        current = order.get_status_display().lower()
+        options = ", ".join(OrderStatus(s).label.lower() for s in allowed) or "nothing (it is final)"
+        raise OrderError(
+            f"Order {order.number} is {current} and can't become {OrderStatus(to).label.lower()}; "
+            f"a {current} order can become: {options}."
+        )
+
+
 def lock_order(order: Order) -> Order:
     try:
-        return Order.objects.select_for_update().get(pk=order.pk)
+        return Order.objects.select_for_update().get(pk=getattr(order, "pk", order))
     except Order.DoesNotExist as error:
         raise OrderError(f"Order {order} no longer exists.") from error
+
+
+def order_write(order: Order, changes: dict, *, reason: str, user=None) -> None:
+    """Write ``changes`` ({field: value}) to a locked order with its history row and audit entry,
+    which name exactly the fields that changed."""
+    now = timezone.now()
+    for name, value in changes.items():
+        setattr(order, name, value)
+    order.updated_at = now
+    columns = [order._meta.get_field(name).column for name in changes]
+    values = [getattr(order, order._meta.get_field(name).attname) for name in changes]
+    # One statement from the model's own column names (the ORM's UPDATE cost more to build than to run).
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(column)} = %s" for column in [*columns, "updated_at"]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE orders_order SET {assignments} WHERE id = %s",  # noqa: S608 - the model's columns
+            [*values, now, order.pk],
+        )
+    history_bulk_record([order], reason=reason, user=user, changed_fields=list(changes))

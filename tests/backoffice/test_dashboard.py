@@ -3,6 +3,7 @@ card leads, how many queries the page costs, and its caching."""
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,14 +11,15 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from core.figures import midnight, money
+from core.figures import midnight
+from core.money import format_money
 from inventory import metrics as stock_metrics
 from inventory.models import Product
 from inventory.services import stock_adjust
 from orders import metrics as sales_metrics
 from orders.dashboard import revenue_change
 from orders.models import Order
-from orders.services import order_place, order_transition
+from orders.services import order_cancel, order_complete, order_place, order_refund, order_ship
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +36,13 @@ def place(customer, lines, *, status="paid", days_ago=None):
     path = {
         "paid": [],
         "pending": [],
-        "shipped": ["shipped"],
-        "completed": ["shipped", "completed"],
-        "cancelled": ["cancelled"],
-        "refunded": ["refunded"],
+        "shipped": [order_ship],
+        "completed": [order_ship, order_complete],
+        "cancelled": [partial(order_cancel, reason="Test")],
+        "refunded": [partial(order_refund, amount=order.total, reason="Test")],
     }[status]
-    for to in path:
-        order = order_transition(order=order, to=to)
+    for step in path:
+        order = step(order=order)
     if days_ago is not None:
         # Test set-up only: orders can't be placed in the past through the service.
         Order.objects.filter(pk=order.pk).update(created_at=midnight_days_ago(days_ago))
@@ -152,6 +154,7 @@ def test_orders_by_status(shop):
     assert sales_metrics.orders_by_status(now=metrics_now) == {
         "pending": 1,
         "paid": 3,
+        "partially_refunded": 0,
         "shipped": 1,
         "completed": 1,
         "cancelled": 1,
@@ -201,7 +204,7 @@ def test_stock_flow_counts_receipts_sales_and_adjustments(make_product, make_cus
     stock_adjust(product=a, quantity=5, reason="Found in the back")
     stock_adjust(product=b, quantity=-3, reason="Damaged")
     order = place(make_customer(), {a: 4, b: 2})
-    order_transition(order=order, to="cancelled")  # puts stock back as a cancellation, not a sale
+    order_cancel(order=order, reason="Test")  # puts stock back as a cancellation, not a sale
 
     flow = stock_metrics.stock_flow(now=timezone.now())
 
@@ -254,7 +257,7 @@ def test_figures_on_the_page(client_for, superuser, shop):
     _, o = shop
     html = page_text(client_for(superuser).get(DASHBOARD))
 
-    assert money(total(o["today"])) in html
+    assert format_money(total(o["today"])) in html
     assert "Figures as of " in html and "refreshed every minute" in html
     urgent = html.split('id="dashboard-urgent"')[1]
     assert urgent.index("Low A") < urgent.index("Low B") < urgent.index("At threshold")

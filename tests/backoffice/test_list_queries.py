@@ -63,7 +63,7 @@ def sort_by(model, column, user) -> str:
 
 
 def resolve(model, query, shop, user):
-    """``?o=@-total`` -> ``?o=-5``; ``{order.number}`` -> the shop's first order's number."""
+    """``?o=@-total_money`` -> ``?o=-5``; ``{order.number}`` -> the shop's first order's number."""
     query = re.sub(r"o=@([-\w]+)", lambda m: "o=" + sort_by(model, m.group(1), user), query)
     return query.format(**shop)
 
@@ -96,7 +96,7 @@ LISTS = {
     ),
     "orders": (
         Order,
-        ["", "?status__exact=completed", "?q={order.number}", "?q=a", "?o=@-total", "?o=@customer"],
+        ["", "?status__exact=completed", "?q={order.number}", "?q=a", "?o=@-total_money", "?o=@customer"],
     ),
     "order lines": (
         OrderItem,

@@ -22,7 +22,7 @@ def test_operations_sidebar(client_for, ops_user):
     assert sidebar(client_for(ops_user)) == {
         "Overview": ["Dashboard"],
         "Catalogue": ["Products", "Categories", "Stock movements", "Import jobs"],
-        "Orders": ["Orders", "Order lines", "Customers"],
+        "Orders": ["Orders", "Order lines", "Payments", "Customers"],
         "E-mail": ["Outbox"],
         "Audit": ["Change sets", "Change requests", "Approval rules"],
     }
@@ -32,7 +32,7 @@ def test_support_sidebar(client_for, support_user):
     assert sidebar(client_for(support_user)) == {
         "Overview": ["Dashboard"],
         "Catalogue": ["Products", "Categories"],
-        "Orders": ["Orders", "Order lines", "Customers"],
+        "Orders": ["Orders", "Order lines", "Payments", "Customers"],
         "E-mail": ["Outbox"],
         "Audit": ["Change sets", "Change requests", "Approval rules"],
     }

@@ -21,8 +21,8 @@ from imports.jobs import import_job_create, import_job_run
 from imports.models import ImportJob
 from inventory.models import Category, Product
 from inventory.services import product_set_flag
-from orders.models import Customer, OrderStatus
-from orders.services import order_place, order_transition
+from orders.models import Customer, OrderStatus, Payment
+from orders.services import order_draft_create, order_place, order_refund, order_transition
 
 pytestmark = [pytest.mark.django_db]
 
@@ -115,11 +115,18 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
     def placed(*path, charge=True):
         order = order_place(customer=customer, lines={stocked: 1}, charge=charge)
         for status in path:
-            order = order_transition(order=order, to=status)
+            order = order_transition(order=order, to=status, reason="Test")
         return order
+
+    def partially_refunded():
+        order = placed(S.SHIPPED)
+        line = order.items.get()
+        return order_refund(order=order, amount="1.00", reason="Test", returns={line.pk: (1, "restock")})
 
     S = OrderStatus
     orders_by_status = {
+        S.DRAFT: order_draft_create(customer=customer, lines={stocked: 1}),
+        S.PARTIALLY_REFUNDED: partially_refunded(),
         S.PENDING: placed(charge=False),
         S.PAID: placed(),
         S.SHIPPED: placed(S.SHIPPED),
@@ -202,6 +209,7 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
         "orders/order": [(order.pk, history_id(order)) for order in orders_by_status.values()],
         "orders/orderitem": with_history(orders_by_status[OrderStatus.PAID].items.first()),
         "orders/customer": with_history(customer),
+        "orders/payment": plain(Payment.objects.order_by("pk").first()),
         "audit/auditentry": plain(AuditEntry.objects.order_by("pk").first()),
         "audit/changeset": plain(change_set),
         "approvals/approvalrule": with_history(approval_rule),

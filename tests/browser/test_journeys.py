@@ -62,25 +62,137 @@ def test_support_changes_a_line_and_cancels_another_order(
     page.get_by_role("link", name=order.number).click()
 
     page.fill("input[name='items-0-quantity']", "5")
+    expect(page.locator("#order-totals")).to_contain_text("Saving charges the customer 32.40 USD more")
     page.locator("button[name=_continue]").click()
+    expect(page.locator("#money-difference")).to_contain_text("The customer will be charged 32.40 USD more.")
+    page.get_by_role("button", name=re.compile("Charge 32.40 USD and save")).click()
 
-    expect(page.locator("body")).to_contain_text("54.00")  # 5 x 10.00 + 8 % tax
+    expect(page.locator("body")).to_contain_text("54.00 USD")  # 5 x 10.00 + 8 % tax
     order.refresh_from_db()
     assert order.total == Decimal("54.00")
     assert Product.objects.get(pk=mug.pk).stock == 15
 
     page.goto(production_server + f"/admin/orders/order/{other.pk}/change/")
-    page.get_by_role("link", name=re.compile("Cancel and restock")).click()
+    page.get_by_role("link", name=re.compile("Cancel order")).click()
+    dialog = page.locator("#dialog")
     # A dialog says what cancelling does; only its button changes anything.
-    expect(page.locator("#transition-effects")).to_have_text(
-        f"Cancel order {other.number}: give 97.20 USD back to the customer's card "
-        "and return 3 units to stock."
-    )
+    expect(dialog).to_contain_text("97.20 USD goes back to the customer")
+    expect(dialog).to_contain_text("3 x Steel kettle")
     assert Order.objects.get(pk=other.pk).status == OrderStatus.PAID
-    page.get_by_role("button", name="Cancel the order").click()
-    expect(page.locator("body")).to_contain_text(f"Order {other.number} cancelled; its stock was returned.")
+    dialog.locator("input[name=reason]").fill("Customer found it cheaper elsewhere")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("body")).to_contain_text(
+        f"Order {other.number} cancelled: 97.20 USD refunded, its stock returned."
+    )
     assert Order.objects.get(pk=other.pk).status == OrderStatus.CANCELLED
     assert Product.objects.get(pk=kettle.pk).stock == 5
+    assert page.console_errors == []
+
+
+def choose(page, container, term: str, option: str | None = None):
+    """Type ``term`` in a select2 autocomplete (Django's, as Unfold shows it) inside ``container``, and
+    pick the option showing ``option`` (the term itself by default)."""
+    container.locator(".select2-selection").first.click()
+    page.locator(".select2-container--open .select2-search__field").fill(term)
+    page.locator(".select2-results__option", has_text=option or term).first.click()
+
+
+def test_support_takes_an_order_by_phone_edits_it_and_takes_a_line_back_with_a_partial_refund(
+    login, page, production_server, support_user, make_product, make_customer
+):
+    from orders.models import Payment
+    from orders.services import order_ship
+
+    ada = make_customer(name="Ada Lovelace", email="ada@example.com")
+    mug = make_product(name="Blue mug", sku="MUG-1", price="1200.00", stock=20)
+    lamp = make_product(name="Desk lamp", sku="LAMP-1", price="30.00", stock=5)
+
+    login("sam", "pw-sam")
+    # A draft for Ada: lines picked by product (stock and price shown), totals as they are typed.
+    page.goto(production_server + "/admin/orders/order/add/")
+    choose(page, page.locator(".field-customer"), "Ada")
+    rows = page.locator("tr.form-row:not(.empty-form)")
+    choose(page, rows.nth(0), "Blue mug")
+    expect(page.locator(".select2-selection__rendered").nth(1)).to_contain_text("Blue mug")
+    page.fill("input[name='items-0-quantity']", "2")
+    expect(page.locator("#order-totals [data-total=total]")).to_have_text("2,592.00 USD")
+    page.get_by_role("link", name=re.compile("Add another", re.IGNORECASE)).click()
+    choose(
+        page,
+        page.locator("tr.form-row:not(.empty-form)").nth(1),
+        "Desk",
+        "Desk lamp (LAMP-1) · 5 in stock · 30.00 USD",
+    )
+    page.fill("input[name='items-1-quantity']", "1")
+    expect(page.locator("#order-totals [data-total=total]")).to_have_text("2,624.40 USD")
+    page.locator("button[name=_save]").click()
+
+    draft = Order.objects.get()
+    expect(page.locator("body")).to_contain_text(f"Draft {draft.number} saved")
+    assert draft.customer == ada and draft.status == OrderStatus.DRAFT
+    assert Product.objects.get(pk=mug.pk).stock == 20  # a draft takes no stock
+
+    # Placed: the dialog says what is taken and charged.
+    page.get_by_role("link", name=re.compile("Place order")).click()
+    dialog = page.locator("#dialog")
+    expect(dialog).to_contain_text("2 x Blue mug (MUG-1) — 20 in stock")
+    expect(dialog).to_contain_text("2,624.40 USD")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("body")).to_contain_text(
+        f"Order {draft.number} placed: the customer was charged 2,624.40 USD."
+    )
+    assert Order.objects.get().status == OrderStatus.PAID
+
+    # One more mug: the extra charge is shown, then confirmed.
+    page.fill("input[name='items-0-quantity']", "3")
+    expect(page.locator("#order-totals")).to_contain_text("Saving charges the customer 1,296.00 USD more")
+    page.locator("button[name=_continue]").click()
+    expect(page.locator("#money-difference")).to_contain_text(
+        "The customer will be charged 1,296.00 USD more."
+    )
+    expect(page.locator("body")).to_contain_text("Blue mug (MUG-1): 2 → 3")
+    page.get_by_role("button", name=re.compile("Charge 1,296.00 USD and save")).click()
+    expect(page.locator("#timeline")).to_contain_text("Lines edited")
+    assert Order.objects.get().total == Decimal("3920.40")
+
+    order_ship(order=draft, user=support_user)  # the warehouse sends it; the lamp comes back broken
+
+    page.reload()
+    page.get_by_role("link", name=re.compile(r"Refund \/ return")).click()
+    lamp_line = draft.items.get(product=lamp)
+    page.fill(f"input[name=quantity_{lamp_line.pk}]", "1")
+    page.select_option(f"select[name=goods_{lamp_line.pk}]", "write_off")
+    expect(page.locator("#lines-value")).to_contain_text("32.40 USD")
+    page.fill("input[name=reason]", "Arrived broken")
+    page.get_by_role("button", name="Review").click()
+    review = page.locator("#refund-review")
+    expect(review).to_contain_text("32.40 USD goes back to the customer")
+    expect(review).to_contain_text("1 x Desk lamp: written off as damaged")
+    expect(review).to_contain_text("partially refunded")
+    page.get_by_role("button", name=re.compile("Refund 32.40 USD")).click()
+
+    expect(page.locator("body")).to_contain_text(
+        f"32.40 USD refunded on {draft.number}; 1 unit(s) written off."
+    )
+    timeline = page.locator("#timeline-events")
+    for event in (
+        "Goods returned",
+        "Refunded",
+        "Paid → Shipped",
+        "Lines edited",
+        "Charged",
+        "Placed",
+        "Draft created",
+    ):
+        expect(timeline).to_contain_text(event)
+    expect(timeline).to_contain_text("1 x Desk lamp (LAMP-1): written off (damaged)")
+    expect(timeline).to_contain_text("Blue mug (MUG-1): 2 → 3")
+    for payment in Payment.objects.filter(status="succeeded"):
+        expect(timeline).to_contain_text(payment.gateway_reference)
+    order = Order.objects.get()
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED and order.total == Decimal("3888.00")
+    assert Product.objects.get(pk=lamp.pk).stock == 4 and Product.objects.get(pk=mug.pk).stock == 17
+    assert page.console_errors == []
 
 
 def test_auditor_reads_the_audit_log_and_cannot_change_anything(

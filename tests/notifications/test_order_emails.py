@@ -7,7 +7,7 @@ from django.db import transaction
 
 from core.tenancy import current_tenant
 from notifications.models import Message
-from orders.services import order_bulk_transition, order_place, order_transition
+from orders.services import order_bulk_transition, order_pay, order_place, order_refund, order_ship
 from tests.notifications.conftest import html_of, text_of
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_an_order_left_to_pay_later_says_so_and_its_payment_sends_a_second_messa
 ):
     order = placed(make_product, ada, django_capture_on_commit_callbacks, charge=False)
     with django_capture_on_commit_callbacks(execute=True):
-        order_transition(to="paid", order=order)
+        order_pay(order=order)
 
     confirmation, payment = mail_server.received
     assert "It waits for your payment of 27.00 USD." in text_of(confirmation)
@@ -84,9 +84,9 @@ def test_shipping_then_refunding_tell_the_customer_with_the_amount(
 ):
     order = placed(make_product, ada, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        order_transition(to="shipped", order=order)
+        order_ship(order=order)
     with django_capture_on_commit_callbacks(execute=True):
-        order_transition(to="refunded", order=order)
+        order_refund(order=order, amount=order.total, reason="Lost in the post")
 
     _, shipped, refunded = mail_server.received
     assert shipped["Subject"] == f"Your order {order.number} is on its way"
@@ -106,7 +106,7 @@ def test_a_cancellation_says_whether_money_was_given_back(
         charge=False,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        order_bulk_transition(orders=[paid, unpaid], to="cancelled")
+        order_bulk_transition(orders=[paid, unpaid], to="cancelled", reason="Out of stock")
 
     cancellations = {m.envelope_to[0]: m for m in mail_server.received[2:]}
     assert set(cancellations) == {"paid@example.com", "later@example.com"}
@@ -120,7 +120,9 @@ def test_an_order_rolled_back_sends_nothing(
 ):
     lamp = make_product(stock=10)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
-        order_place(customer=ada, lines={lamp: 1})
+        # Payment on delivery: a charge is never made inside a transaction (the provider is called
+        # between the order service's own transactions), so only an unpaid order can be rolled back.
+        order_place(customer=ada, lines={lamp: 1}, charge=False)
         raise RuntimeError("the request failed after placing the order")
 
     assert mail_server.received == [] and not Message.objects.exists()
@@ -216,3 +218,20 @@ def test_each_shop_sends_under_its_own_name_and_reply_to_address(
     assert sent["Reply-To"] == "care@acme.test"
     assert sent["Subject"] == f"Your order {order.number} at Acme"
     assert not Message.objects.exists()  # the default shop's outbox doesn't list Acme's
+
+
+def test_each_partial_refund_tells_the_customer_its_amount(
+    mail_server, eager_tasks, shop, ada, make_product, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    order = placed(make_product, ada, django_capture_on_commit_callbacks)
+    for amount in ("5.00", "2.50"):
+        with django_capture_on_commit_callbacks(execute=True):
+            order_refund(order=order, amount=Decimal(amount), reason="Goodwill")
+
+    refunds = [m for m in mail_server.received if m["Subject"].startswith("Refund")]
+    assert [m["Subject"] for m in refunds] == [
+        f"Refund of 5.00 USD for your order {order.number}",
+        f"Refund of 2.50 USD for your order {order.number}",
+    ]

@@ -9,9 +9,8 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from orders.models import OrderStatus
 from orders.resources import CustomerResource, OrderLineResource
-from orders.services import order_place, order_transition
+from orders.services import order_place, order_ship
 
 pytestmark = pytest.mark.django_db
 FORMATS = {"csv": "0", "xlsx": "1", "json": "2"}
@@ -45,7 +44,7 @@ def orders(make_product, make_customer, superuser):
     )
     two_lines = order_place(customer=ann, lines={lamp: 2, cable: 1})
     one_line = order_place(customer=bob, lines={cable: 3})
-    order_transition(order=one_line, to=OrderStatus.SHIPPED, user=superuser)
+    order_ship(order=one_line, user=superuser)
     return two_lines, one_line
 
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orders.models import Order
-from orders.services import order_place, order_transition
+from orders.services import order_cancel, order_place, order_transition
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def sales(make_product, make_customer, gateway):
     second = completed(5, {mug: 1, lamp: 3})
     completed(9, {mug: 7})
     cancelled = order_place(customer=ada, lines={lamp: 1})
-    order_transition(to="cancelled", order=cancelled)
+    order_cancel(order=cancelled, reason="Customer asked")
     Order.objects.filter(pk=cancelled.pk).update(created_at=timezone.make_aware(dt.datetime(2026, 3, 4, 12)))
     return first, second
 
