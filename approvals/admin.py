@@ -26,6 +26,7 @@ STATUS_COLOURS = {
     ChangeRequest.Status.APPROVED: "success",
     ChangeRequest.Status.REJECTED: "danger",
     ChangeRequest.Status.OUTDATED: "danger",
+    ChangeRequest.Status.FAILED: "danger",
     ChangeRequest.Status.WITHDRAWN: "default",
 }
 

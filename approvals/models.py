@@ -47,6 +47,7 @@ class ChangeRequestStatus(models.TextChoices):
     APPROVED = "approved", "Approved and applied"
     REJECTED = "rejected", "Rejected"
     OUTDATED = "outdated", "Not applied (changed since)"
+    FAILED = "failed", "Approved, refused when applied"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 

@@ -40,12 +40,17 @@ class Operation:
     through the service that held it (the machinery sets what lets it through); it returns the change
     set it recorded, or None. ``own_change_set``: it records one of its own (a bulk action, an undo)
     instead of being recorded in an "Approved change" set. ``not_applied`` tidies up after a request
-    that ends without being applied (an import's held job is closed)."""
+    that ends without being applied (an import's held job is closed). ``outside_transaction``: it
+    calls an outside service (a payment provider), which is never called inside a transaction: the
+    approval is checked and committed first, then the change is made by its service's own
+    transactions; if the service refuses it then, the request says so ("Approved, refused when
+    applied")."""
 
     name: str
     apply: Callable
     model: str  # "app_label.model_name" of the records it changes (their pages list its requests)
     own_change_set: bool = False
+    outside_transaction: bool = False
     # ``not_applied(change_request)``: what to do when it ends unapplied (rejected, withdrawn, outdated).
     not_applied: Callable | None = None
 

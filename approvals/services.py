@@ -66,6 +66,8 @@ def change_request_approve(*, change_request: ChangeRequest, user, note: str = "
     was decided on; if any changed since (or its service refuses it now) nothing is changed, the
     request is closed as not applied with the reason, and ``ChangeConflict`` says why."""
     note = " ".join((note or "").split())[:NOTE_LENGTH]
+    if registry.operation(change_request.operation).outside_transaction:
+        return _approve_then_apply(change_request, user, note)
     try:
         with transaction.atomic():
             request = _locked(change_request, user)
@@ -91,6 +93,47 @@ def change_request_approve(*, change_request: ChangeRequest, user, note: str = "
         why = f"Not applied: {error}"
         _close_not_applied(change_request, user, why)
         raise ChangeConflict(why) from error
+    return request
+
+
+def _approve_then_apply(change_request: ChangeRequest, user, note: str) -> ChangeRequest:
+    """An operation that calls an outside service: the decision is checked (records locked and
+    compared) and committed first, so a second approval can't start it again; the change is then
+    made by its service, outside any transaction. A refusal then closes the request as approved but
+    refused when applied, and ``ChangeConflict`` says why."""
+    try:
+        with transaction.atomic():
+            request = _locked(change_request, user)
+            conflicts = change_request_conflicts(request, lock=True)
+            if conflicts:
+                raise ChangeConflict(f"its records changed since it was asked: {'; '.join(conflicts[:10])}.")
+            request.status = ChangeRequest.Status.APPROVED
+            request.decided_by, request.decided_at = user, timezone.now()
+            request.decision_note = note
+            request.outcome = "Approved: being applied."
+            save_with_reason(request, reason=f"Approved by {user.get_username()}{_colon(note)}", user=user)
+    except DecisionRefused:
+        raise
+    except DomainError as error:
+        why = f"Not applied: {error}"
+        _close_not_applied(change_request, user, why)
+        raise ChangeConflict(why) from error
+    operation = registry.operation(request.operation)
+    try:
+        with applying(request), reasons_noted(approval_note(request, user)):
+            change_set = _apply(request, operation)
+    except DomainError as error:
+        # Refused by its service (the provider declined a refund): what it did do, if anything, is in
+        # the change set the error carries.
+        request.status = ChangeRequest.Status.FAILED
+        request.change_set = getattr(error, "change_set", None)
+        request.outcome = f"Approved, but refused when applied: {error}"
+        save_with_reason(request, reason=request.outcome[:255], user=user)
+        _not_applied(request)
+        raise ChangeConflict(request.outcome) from error
+    request.change_set = change_set
+    request.outcome = f"Applied ({change_set.row_count} record(s) changed)." if change_set else "Applied."
+    save_with_reason(request, reason="Applied", user=user)
     return request
 
 
