@@ -15,7 +15,7 @@ from unfold.decorators import action
 from unfold.enums import ActionVariant
 
 from audit.history_admin import message_with_change_set
-from core.admin_base import REFUSED, action_confirmation, redirect_from_dialog
+from core.admin_base import REFUSED, action_confirmation, held_message, is_held, redirect_from_dialog
 from core.exceptions import DomainError
 from core.money import format_money
 from core.search import indexed_search
@@ -31,6 +31,7 @@ from .forms import (
     TakePaymentDialogForm,
 )
 from .models import OrderStatus
+from .services.holds import bulk_transition_approval_notice
 
 PRODUCTS_PER_PAGE = 20
 
@@ -284,13 +285,19 @@ class OrderActions:
             effects=effects,
             refusals=refused,
             submit=services.BULK_TITLES[to],
+            approval=bulk_transition_approval_notice(len(orders)),
         )
         if page is not None:
             return page
         change_set = self.run_service(
-            request, lambda: services.order_bulk_transition(orders=orders, to=to, user=request.user)
+            request,
+            lambda: services.order_bulk_transition(
+                orders=orders, to=to, user=request.user, why=request.POST.get("why", "")
+            ),
         )
-        if change_set is not REFUSED:
+        if is_held(change_set):
+            self.message_user(request, held_message(change_set), messages.INFO)
+        elif change_set is not REFUSED:
             text = f"{len(orders)} order(s) {verb}."
             self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
         return None

@@ -27,6 +27,7 @@ from .common import (
     order_write,
     required_reason,
 )
+from .holds import order_bulk_transition_hold
 from .refunds import credit, returned_quantities
 
 
@@ -177,30 +178,33 @@ BULK_TITLES = {
 }
 
 
-def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str = "") -> ChangeSet:
+def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str = "", why: str = ""):
     """Ship, complete or cancel several orders as one change set. Every order is checked first: if
     any can't make the change, they are named and nothing changes. Shipping and completing are one
     transaction; cancelling refunds each order separately (money never moves inside a transaction),
     and orders whose refund is refused or unanswered are named in the ``BulkCancelIncomplete`` raised
-    at the end (the others are cancelled)."""
+    at the end (the others are cancelled). More orders than the shop's bulk rule are not changed: the
+    change request that waits for approval (``why``: the requester's reason, else ``reason``) is
+    returned instead."""
     to = OrderStatus(to)
     if to not in BULK_TITLES:
         raise OrderError(f"Orders can't become {to.label.lower()} in bulk.")
     if to == OrderStatus.CANCELLED:
         reason = required_reason(reason, "the orders are cancelled")
     ids = [getattr(o, "pk", o) for o in orders]
+    current = list(Order.objects.filter(pk__in=ids).order_by("pk"))
+    _refuse_unless_allowed(current, to)
+    held = order_bulk_transition_hold(
+        orders=current, to=to, title=BULK_TITLES[to], reason=reason, user=user, why=why or reason
+    )
+    if held is not None:
+        return held
     with (
         transaction.atomic(),
         change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=BULK_TITLES[to], user=user) as change_set,
     ):
         locked = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        refused = [o for o in locked if to not in allowed_transitions(o)]
-        if refused:
-            names = ", ".join(f"{o.number} ({o.get_status_display().lower()})" for o in refused[:10])
-            more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
-            raise OrderError(
-                f"Nothing changed: {len(refused)} order(s) can't become {to.label.lower()}: {names}{more}."
-            )
+        _refuse_unless_allowed(locked, to)
         if to != OrderStatus.CANCELLED:
             for order in locked:
                 step = _ship if to == OrderStatus.SHIPPED else _complete
@@ -218,6 +222,16 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str =
     if problems:
         raise BulkCancelIncomplete(change_set=change_set, problems=problems)
     return change_set
+
+
+def _refuse_unless_allowed(orders: list[Order], to: OrderStatus) -> None:
+    refused = [o for o in orders if to not in allowed_transitions(o)]
+    if refused:
+        names = ", ".join(f"{o.number} ({o.get_status_display().lower()})" for o in refused[:10])
+        more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
+        raise OrderError(
+            f"Nothing changed: {len(refused)} order(s) can't become {to.label.lower()}: {names}{more}."
+        )
 
 
 class BulkCancelIncomplete(OrderError):
