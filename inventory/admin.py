@@ -6,9 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
-    AutocompleteSelectFilter,
     BooleanRadioFilter,
-    ChoicesCheckboxFilter,
     RadioFilter,
     RelatedDropdownFilter,
 )
@@ -16,19 +14,15 @@ from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
-from audit.selectors import admin_change_url
 from core.admin_base import (
     REFUSED,
-    CsvExportMixin,
-    ReadOnlyAdmin,
-    ReadOnlyPermissions,
     action_confirmation,
     held_message,
     is_held,
     redirect_from_dialog,
 )
 from core.export_admin import ExportAdminMixin
-from core.filters import DayRangeFilter, StaffUserFilter
+from core.filters import DayRangeFilter
 from core.money import format_money
 from core.pagination import related_count
 from core.search import indexed_search
@@ -36,19 +30,11 @@ from imports.import_views import ImportAdminMixin
 
 from . import services
 from .forms import ProductAdminForm, StockAdjustmentBulkForm, StockAdjustmentDialogForm
-from .models import Category, Product, ProductImage, StockMovement
+from .ledger_admin import StockMovementAdmin, StockMovementInline
+from .models import Category, Product, ProductImage
 from .resources import CategoryResource, ProductResource
-from .selectors import product_flag_approval, product_flag_effects, reference_label
+from .selectors import product_flag_approval, product_flag_effects
 from .stock_state import StockState
-
-
-def movement_reference_link(movement):
-    if not movement.reference_type_id:
-        return "—"
-    url = admin_change_url(movement.reference_type, movement.reference_id)
-    label = reference_label(movement)
-    return format_html('<a href="{}" class="text-primary-600">{}</a>', url, label) if url else label
-
 
 STOCK_BADGE_COLOURS = {
     StockState.OUT: "danger",
@@ -102,27 +88,6 @@ class ProductImageInline(TabularInline):
     extra = 0
     ordering_field = "position"
     hide_ordering_field = True
-
-
-class StockMovementInline(ReadOnlyPermissions, TabularInline):
-    """The product's stock ledger, newest first, with the balance after each movement."""
-
-    model = StockMovement
-    verbose_name_plural = "stock movements (newest first)"
-    fields = ["created_at", "quantity", "kind", "stock_after", "reason", "user", "caused_by"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-    per_page = 10
-    extra = 0
-    can_delete = False
-    tab = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user", "reference_type")
-
-    @display(description="Caused by")
-    def caused_by(self, obj):
-        return movement_reference_link(obj)
 
 
 @admin.register(Product)
@@ -341,64 +306,4 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return redirect_from_dialog(request, reverse("admin:inventory_product_change", args=[object_id]))
 
 
-MOVEMENT_COLOURS = {
-    StockMovement.Kind.RECEIPT: "success",
-    StockMovement.Kind.SALE: "info",
-    StockMovement.Kind.CANCELLATION: "warning",
-    StockMovement.Kind.REFUND: "warning",
-    StockMovement.Kind.RETURN: "warning",
-    StockMovement.Kind.WRITE_OFF: "danger",
-    StockMovement.Kind.ADJUSTMENT: "primary",
-    StockMovement.Kind.IMPORT: "primary",
-    StockMovement.Kind.CORRECTION: "danger",
-}
-
-
-@admin.register(StockMovement)
-class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
-    """The stock ledger: append-only, read-only for everyone."""
-
-    list_display = [
-        "created_at",
-        "product",
-        "quantity_signed",
-        "kind_badge",
-        "stock_after",
-        "reason",
-        "user",
-        "caused_by",
-    ]
-    list_select_related = ["product", "user", "reference_type"]
-    list_filter = [
-        ("kind", ChoicesCheckboxFilter),
-        ("user", StaffUserFilter),
-        ("product", AutocompleteSelectFilter),
-        ("created_at", DayRangeFilter),
-    ]
-    ordering = ["-created_at", "-id"]
-    csv_columns = [
-        ("when", lambda m: m.created_at.isoformat()),
-        ("sku", lambda m: m.product.sku),
-        ("product", lambda m: m.product.name),
-        ("change", lambda m: m.quantity),
-        ("kind", lambda m: m.kind),
-        ("stock after", lambda m: m.stock_after),
-        ("reason", lambda m: m.reason),
-        ("user", lambda m: m.user or ""),
-        (
-            "reference",
-            lambda m: f"{m.reference_type.model}:{m.reference_id}" if m.reference_type_id else "",
-        ),
-    ]
-
-    @display(description="Change", ordering="quantity")
-    def quantity_signed(self, obj):
-        return f"{obj.quantity:+d}"
-
-    @display(description="Kind", ordering="kind", label=MOVEMENT_COLOURS)
-    def kind_badge(self, obj):
-        return obj.kind, obj.get_kind_display()
-
-    @display(description="Caused by")
-    def caused_by(self, obj):
-        return movement_reference_link(obj)
+__all__ = ["CategoryAdmin", "ProductAdmin", "StockMovementAdmin"]
