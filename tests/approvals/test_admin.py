@@ -174,8 +174,8 @@ def test_people_see_their_own_requests_and_approvers_and_auditors_see_every_requ
 
     assert listed(ops_user) == 1 and listed(support_user) == 0
     assert listed(approver) == 1 and listed(auditor) == 1
-    client.force_login(support_user)
-    assert client.get(ChangeRequest.objects.get().get_admin_url()).status_code == 404
+    client.force_login(support_user)  # another person's request in the same shop: refused
+    assert client.get(ChangeRequest.objects.get().get_admin_url()).status_code == 403
 
 
 def test_only_superusers_set_the_rules_and_others_read_them(client_for, superuser, ops_user, auditor):
