@@ -2,6 +2,8 @@
 records still are as they were when asked), reject with a reason, or withdraw one's own. And the
 shop's rules, which only superusers set."""
 
+from contextlib import contextmanager
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,31 +70,11 @@ def change_request_approve(*, change_request: ChangeRequest, user, note: str = "
     note = " ".join((note or "").split())[:NOTE_LENGTH]
     if registry.operation(change_request.operation).outside_transaction:
         return _approve_then_apply(change_request, user, note)
-    try:
-        with transaction.atomic():
-            request = _locked(change_request, user)
-            operation = registry.operation(request.operation)
-            conflicts = change_request_conflicts(request, lock=True)
-            if conflicts:
-                more = f" And {len(conflicts) - 10} more." if len(conflicts) > 10 else ""
-                listed = "; ".join(conflicts[:10])
-                raise ChangeConflict(f"its records changed since it was asked: {listed}.{more}")
-            with applying(request), reasons_noted(approval_note(request, user)):
-                change_set = _apply(request, operation)
-            request.status = ChangeRequest.Status.APPROVED
-            request.decided_by, request.decided_at = user, timezone.now()
-            request.decision_note = note
-            request.change_set = change_set
-            request.outcome = (
-                f"Applied ({change_set.row_count} record(s) changed)." if change_set else "Applied."
-            )
-            save_with_reason(request, reason=f"Approved by {user.get_username()}{_colon(note)}", user=user)
-    except DecisionRefused:
-        raise
-    except DomainError as error:
-        why = f"Not applied: {error}"
-        _close_not_applied(change_request, user, why)
-        raise ChangeConflict(why) from error
+    with _closed_unless_applied(change_request, user), transaction.atomic():
+        request = _locked_unchanged(change_request, user)
+        with applying(request), reasons_noted(approval_note(request, user)):
+            change_set = _apply(request, registry.operation(request.operation))
+        _decided(request, user, note, change_set=change_set, outcome=_applied(change_set))
     return request
 
 
@@ -101,27 +83,12 @@ def _approve_then_apply(change_request: ChangeRequest, user, note: str) -> Chang
     compared) and committed first, so a second approval can't start it again; the change is then
     made by its service, outside any transaction. A refusal then closes the request as approved but
     refused when applied, and ``ChangeConflict`` says why."""
-    try:
-        with transaction.atomic():
-            request = _locked(change_request, user)
-            conflicts = change_request_conflicts(request, lock=True)
-            if conflicts:
-                raise ChangeConflict(f"its records changed since it was asked: {'; '.join(conflicts[:10])}.")
-            request.status = ChangeRequest.Status.APPROVED
-            request.decided_by, request.decided_at = user, timezone.now()
-            request.decision_note = note
-            request.outcome = "Approved: being applied."
-            save_with_reason(request, reason=f"Approved by {user.get_username()}{_colon(note)}", user=user)
-    except DecisionRefused:
-        raise
-    except DomainError as error:
-        why = f"Not applied: {error}"
-        _close_not_applied(change_request, user, why)
-        raise ChangeConflict(why) from error
-    operation = registry.operation(request.operation)
+    with _closed_unless_applied(change_request, user), transaction.atomic():
+        request = _locked_unchanged(change_request, user)
+        _decided(request, user, note, change_set=None, outcome="Approved: being applied.")
     try:
         with applying(request), reasons_noted(approval_note(request, user)):
-            change_set = _apply(request, operation)
+            change_set = _apply(request, registry.operation(request.operation))
     except DomainError as error:
         # Refused by its service (the provider declined a refund): what it did do, if anything, is in
         # the change set the error carries.
@@ -131,10 +98,44 @@ def _approve_then_apply(change_request: ChangeRequest, user, note: str) -> Chang
         save_with_reason(request, reason=request.outcome[:255], user=user)
         _not_applied(request)
         raise ChangeConflict(request.outcome) from error
-    request.change_set = change_set
-    request.outcome = f"Applied ({change_set.row_count} record(s) changed)." if change_set else "Applied."
+    request.change_set, request.outcome = change_set, _applied(change_set)
     save_with_reason(request, reason="Applied", user=user)
     return request
+
+
+@contextmanager
+def _closed_unless_applied(change_request: ChangeRequest, user):
+    """Around the approval's transaction: when its records changed, or its service refused it, the
+    attempt is rolled back and the request closed as not applied, saying why."""
+    try:
+        yield
+    except DecisionRefused:
+        raise
+    except DomainError as error:
+        why = f"Not applied: {error}"
+        _close_not_applied(change_request, user, why)
+        raise ChangeConflict(why) from error
+
+
+def _locked_unchanged(change_request: ChangeRequest, user) -> ChangeRequest:
+    """The request, locked, if ``user`` may decide it and its records still hold what it was asked on."""
+    request = _locked(change_request, user)
+    conflicts = change_request_conflicts(request, lock=True)
+    if conflicts:
+        more = f" And {len(conflicts) - 10} more." if len(conflicts) > 10 else ""
+        raise ChangeConflict(f"its records changed since it was asked: {'; '.join(conflicts[:10])}.{more}")
+    return request
+
+
+def _decided(request: ChangeRequest, user, note: str, *, change_set, outcome: str) -> None:
+    request.status = ChangeRequest.Status.APPROVED
+    request.decided_by, request.decided_at = user, timezone.now()
+    request.decision_note, request.change_set, request.outcome = note, change_set, outcome
+    save_with_reason(request, reason=f"Approved by {user.get_username()}{_colon(note)}", user=user)
+
+
+def _applied(change_set) -> str:
+    return f"Applied ({change_set.row_count} record(s) changed)." if change_set else "Applied."
 
 
 def _apply(request: ChangeRequest, operation) -> ChangeSet | None:

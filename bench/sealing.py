@@ -100,6 +100,17 @@ def seal_to_the_end() -> tuple[int, float]:
     return entries, seconds
 
 
+def record_slice(result: dict, sealing: Sealing, rate: float, text: str) -> None:
+    """A slice's rate, and what sealing did during it (the sealer's runs) or costs after it (its log
+    sealed alone, timed)."""
+    result["runs"].append(rate)
+    if sealing.stats:
+        result["sealer"].append(sealing.stats)
+    else:
+        result["alone"].append(seal_to_the_end())
+    print(f"{text} (load {common.load_average()})", file=sys.stderr)
+
+
 # --- the import ---------------------------------------------------------------------------------------
 def import_file(rows: int, prefix: str) -> Path:
     """``rows`` new products (their SKUs start with ``prefix``: every slice imports new ones)."""
@@ -215,16 +226,9 @@ def main():
             result["orders"] += len(latencies)
             result["seconds"] += slice_seconds
             result["latencies"] += latencies
-            result["runs"].append(len(latencies) / slice_seconds)
-            if sealing.stats:
-                result["sealer"].append(sealing.stats)
-            else:
-                result["alone"].append(seal_to_the_end())
-            print(
-                f"round {round_ + 1} orders, sealing {mode:<3} {result['runs'][-1]:7.1f} orders/s "
-                f"(load {common.load_average()})",
-                file=sys.stderr,
-            )
+            rate = len(latencies) / slice_seconds
+            text = f"round {round_ + 1} orders, sealing {mode:<3} {rate:7.1f} orders/s"
+            record_slice(result, sealing, rate, text)
         for mode in modes:
             path = import_file(args.import_rows, f"R{round_}{mode.upper()}")
             seal_to_the_end()
@@ -233,16 +237,9 @@ def main():
             result = imports[mode]
             result["rows"] += rows
             result["seconds"] += seconds
-            result["runs"].append(rows / seconds)
-            if sealing.stats:
-                result["sealer"].append(sealing.stats)
-            else:
-                result["alone"].append(seal_to_the_end())
-            print(
-                f"round {round_ + 1} import, sealing {mode:<3} {rows / seconds:7.0f} rows/s "
-                f"(load {common.load_average()})",
-                file=sys.stderr,
-            )
+            rate = rows / seconds
+            text = f"round {round_ + 1} import, sealing {mode:<3} {rate:7.0f} rows/s"
+            record_slice(result, sealing, rate, text)
         loads.append(common.load_average().split()[0])
     seal_to_the_end()
     with common.default_tenant() as tenant:
