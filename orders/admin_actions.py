@@ -46,7 +46,9 @@ def order_dialog(name, *, label, icon, form_class, title, submit, call, done, va
         if order is None:
             raise Http404("No order with this id.")
         result = self.run_service(request, lambda: call(request, form, order))
-        if result is not REFUSED:
+        if is_held(result):
+            self.message_user(request, held_message(result), messages.INFO)
+        elif result is not REFUSED:
             self.message_user(request, done(order, result), messages.SUCCESS)
         return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
 
@@ -61,6 +63,11 @@ def order_dialog(name, *, label, icon, form_class, title, submit, call, done, va
         variant=variant or ActionVariant.DEFAULT,
         dialog=dialog,
     )(run)
+
+
+def _cancelled_or_held(refunded, result):
+    """The cancel dialog's result: (what was refunded, the order), or the request that waits."""
+    return result if is_held(result) else (refunded, result)
 
 
 class OrderActions:
@@ -261,7 +268,7 @@ class OrderActions:
         form_class=CancelDialogForm,
         title="Cancel this order",
         submit="Cancel the order",
-        call=lambda request, form, order: (
+        call=lambda request, form, order: _cancelled_or_held(
             billing.order_refundable(order),
             services.order_cancel(order=order, reason=form.cleaned_data["reason"], user=request.user),
         ),

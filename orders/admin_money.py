@@ -140,7 +140,9 @@ class OrderMoneyPages:
                 ],
                 "refund_total": sum((preview["refund_total"] for _, preview in rows), Decimal("0.00")),
                 "reason_missing": "apply" in request.POST and not reason,
-                "approval": bulk_transition_approval_notice(len(orders)),
+                "approval": bulk_transition_approval_notice(
+                    len(orders), max((preview["refund_total"] for _, preview in rows), default=None)
+                ),
                 "selected": [o.pk for o in orders],
             },
         )

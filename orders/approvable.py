@@ -1,6 +1,6 @@
 """The order changes that may wait for approval, registered with ``approvals`` (in
 ``registrations``): each is made again, once approved, through the service that held it, as its
-requester asked it. Both move money, so they are made outside the approval's transaction (the
+requester asked it. All move money, so they are made outside the approval's transaction (the
 payment provider is never called inside one)."""
 
 from contextlib import suppress
@@ -12,8 +12,8 @@ from approvals import registry as approvals
 
 from .billing import PaymentPending
 from .models import Order, OrderStatus
-from .services import order_bulk_transition, order_refund
-from .services.holds import BULK_TRANSITION, REFUND, REFUND_AMOUNT
+from .services import order_bulk_transition, order_cancel, order_refund
+from .services.holds import BULK_TRANSITION, CANCEL, REFUND, REFUND_AMOUNT
 
 
 def apply_order_refund(change_request):
@@ -24,6 +24,16 @@ def apply_order_refund(change_request):
             order=Order.objects.get(pk=payload["order"]),
             amount=Decimal(payload["amount"]),
             returns={int(line): tuple(value) for line, value in payload["returns"].items()},
+            reason=payload["reason"],
+            user=change_request.requested_by,
+        )
+
+
+def apply_order_cancel(change_request):
+    payload = change_request.payload
+    with suppress(PaymentPending):  # cancelled once the provider's answer is known
+        order_cancel(
+            order=Order.objects.get(pk=payload["order"]),
             reason=payload["reason"],
             user=change_request.requested_by,
         )
@@ -52,6 +62,11 @@ def register() -> None:
     approvals.operation(
         approvals.Operation(
             name=REFUND, apply=apply_order_refund, model="orders.order", outside_transaction=True
+        )
+    )
+    approvals.operation(
+        approvals.Operation(
+            name=CANCEL, apply=apply_order_cancel, model="orders.order", outside_transaction=True
         )
     )
     approvals.operation(

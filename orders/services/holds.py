@@ -9,10 +9,10 @@ from approvals.kinds import bulk_measure
 from approvals.values import snapshot
 from core.money import format_money
 
-from ..models import Order, OrderReturnLine
+from ..models import Order, OrderReturnLine, OrderStatus
 
 REFUND_AMOUNT = "refund_amount"
-REFUND, BULK_TRANSITION = "orders.order_refund", "orders.order_bulk_transition"
+REFUND, CANCEL, BULK_TRANSITION = "orders.order_refund", "orders.order_cancel", "orders.order_bulk_transition"
 
 
 def refund_measure(amount) -> Measure | None:
@@ -80,16 +80,44 @@ def order_refund_hold(*, plan, user):
     )
 
 
-def bulk_transition_approval_notice(count: int) -> str | None:
-    """For a bulk action's confirmation: why changing ``count`` orders would wait, or None."""
-    return approval_needed([bulk_measure(count)])
+def order_cancel_hold(*, order: Order, refundable, reason: str, user):
+    """Cancelling a paid order refunds what was paid: above the shop's refund rule it waits."""
+    return change_request_hold(
+        operation=CANCEL,
+        measures=[refund_measure(refundable)],
+        title=f"Cancellation of {order.number} (refund of {format_money(refundable)})",
+        why=reason,
+        user=user,
+        model=Order,
+        records=[order],
+        changes=[
+            {"record": order.number, "field": "refunded", "old": "", "new": format_money(refundable)},
+            {
+                "record": order.number,
+                "field": "status",
+                "old": order.get_status_display(),
+                "new": OrderStatus.CANCELLED.label,
+            },
+        ],
+        expected=snapshot([order], ["status", "total", "credited"]),
+        payload={"order": str(order.pk), "reason": reason},
+    )
 
 
-def order_bulk_transition_hold(*, orders: list[Order], to, title: str, reason: str, user, why: str):
-    """A status change of more orders than the shop's bulk rule: the orders it would change wait."""
+def bulk_transition_approval_notice(count: int, largest_refund=None) -> str | None:
+    """For a bulk action's confirmation: why changing ``count`` orders (a bulk cancel: the largest of
+    its refunds too) would wait, or None."""
+    return approval_needed([bulk_measure(count), refund_measure(largest_refund)])
+
+
+def order_bulk_transition_hold(
+    *, orders: list[Order], to, title: str, reason: str, user, why: str, largest_refund=None
+):
+    """A status change of more orders than the shop's bulk rule, or a bulk cancel one of whose refunds
+    is above its refund rule (``largest_refund``): the orders it would change wait, together."""
     return change_request_hold(
         operation=BULK_TRANSITION,
-        measures=[bulk_measure(len(orders))],
+        measures=[bulk_measure(len(orders)), refund_measure(largest_refund)],
         title=f"{title} of {len(orders)} order(s)",
         why=why,
         user=user,

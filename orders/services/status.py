@@ -27,7 +27,7 @@ from .common import (
     order_write,
     required_reason,
 )
-from .holds import order_bulk_transition_hold
+from .holds import order_bulk_transition_hold, order_cancel_hold
 from .refunds import credit, returned_quantities
 
 
@@ -69,11 +69,12 @@ def _complete(order: Order, *, user=None, reason=None) -> None:
 
 
 # --- Cancelling --------------------------------------------------------------------------------------------
-def order_cancel(*, order: Order, reason: str, user=None) -> Order:
+def order_cancel(*, order: Order, reason: str, user=None):
     """Cancel an order that hasn't shipped: what the customer paid is refunded to its charges, the
     stock of its lines comes back, and nothing is owed any more. The refunds go first; the order is
     cancelled once they succeeded (``PaymentDeclined``: nothing changed; ``PaymentPending``: it is
-    cancelled when the provider's answer is known)."""
+    cancelled when the provider's answer is known). A refund above the shop's approval rule waits:
+    the change request is returned instead."""
     reason = required_reason(reason, "the order is cancelled")
     with transaction.atomic():
         order = lock_order(order)
@@ -83,6 +84,9 @@ def order_cancel(*, order: Order, reason: str, user=None) -> Order:
         if refundable <= 0:
             _cancelled(order, refunded=ZERO, reason=reason, user=user)
             return order
+        held = order_cancel_hold(order=order, refundable=refundable, reason=reason, user=user)
+        if held is not None:
+            return held
         batch = billing.new_batch()
         payments = billing.refunds_open(
             order=order,
@@ -194,8 +198,17 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str =
     ids = [getattr(o, "pk", o) for o in orders]
     current = list(Order.objects.filter(pk__in=ids).order_by("pk"))
     _refuse_unless_allowed(current, to)
+    largest_refund = None
+    if to == OrderStatus.CANCELLED:
+        largest_refund = max((billing.order_refundable(o) for o in current), default=ZERO)
     held = order_bulk_transition_hold(
-        orders=current, to=to, title=BULK_TITLES[to], reason=reason, user=user, why=why or reason
+        orders=current,
+        to=to,
+        title=BULK_TITLES[to],
+        reason=reason,
+        user=user,
+        why=why or reason,
+        largest_refund=largest_refund,
     )
     if held is not None:
         return held

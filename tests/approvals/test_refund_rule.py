@@ -14,7 +14,7 @@ from approvals.models import ChangeRequest
 from approvals.services import ChangeConflict, DecisionRefused, change_request_approve, change_request_reject
 from backoffice.roles import APPROVER, SUPPORT
 from orders.models import Order, OrderStatus, Payment
-from orders.services import order_bulk_transition, order_place, order_refund
+from orders.services import order_bulk_transition, order_cancel, order_place, order_refund
 from tests.admin_helpers import action, has_message, page_text
 from tests.orders.conftest import FlakyGateway
 from tests.orders.helpers import reconciles
@@ -195,3 +195,46 @@ def test_bulk_ship_of_more_orders_than_the_rule_asks_why_and_waits(
     assert has_message(done, "Waiting for approval: Bulk ship of 2 order(s)")
     assert {fresh(o).status for o in orders} == {OrderStatus.PAID}
     assert ChangeRequest.objects.get().reason == "The courier takes both today"
+
+
+# --- cancelling refunds what was paid ------------------------------------------------------------------
+def test_cancelling_a_paid_order_whose_refund_is_above_the_rule_waits_then_cancels_once_approved(
+    rule, paid, gateway, support_user, approver
+):
+    rule("refund_amount", 20)
+
+    held = order_cancel(order=paid, reason="Customer changed their mind", user=support_user)
+
+    assert isinstance(held, ChangeRequest) and held.title.startswith(f"Cancellation of {paid.number}")
+    assert fresh(paid).status == OrderStatus.PAID and gateway.refunds == []
+    change_request_approve(change_request=held, user=approver)
+    assert fresh(paid).status == OrderStatus.CANCELLED and gateway.refunds == [Decimal("54.00")]
+    assert reconciles()
+
+
+def test_cancelling_an_unpaid_order_refunds_nothing_and_never_waits(
+    rule, make_product, make_customer, gateway, support_user
+):
+    rule("refund_amount", 0)
+    pending = order_place(customer=make_customer(), lines={make_product(stock=3): 1}, charge=False)
+
+    order_cancel(order=pending, reason="Never paid", user=support_user)
+
+    assert fresh(pending).status == OrderStatus.CANCELLED and not ChangeRequest.objects.exists()
+
+
+def test_a_bulk_cancel_waits_whole_when_one_of_its_refunds_is_above_the_rule(
+    rule, paid, make_product, make_customer, gateway, support_user, approver
+):
+    rule("refund_amount", 40)
+    small = order_place(customer=make_customer(), lines={make_product(price="5.00", stock=3): 1})
+
+    held = order_bulk_transition(
+        orders=[paid, small], to=OrderStatus.CANCELLED, reason="Fraud", user=support_user
+    )
+
+    assert isinstance(held, ChangeRequest) and held.row_count == 2
+    assert {fresh(o).status for o in (paid, small)} == {OrderStatus.PAID}
+    change_request_approve(change_request=held, user=approver)
+    assert {fresh(o).status for o in (paid, small)} == {OrderStatus.CANCELLED}
+    assert sorted(gateway.refunds) == [Decimal("5.40"), Decimal("54.00")]
