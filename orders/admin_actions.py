@@ -131,6 +131,10 @@ class OrderActions:
                 tax_rate=str(settings.ORDER_TAX_RATE),
                 currency=settings.ORDER_CURRENCY,
             )
+            if not obj.is_editable:
+                # Shipped, completed, cancelled, refunded: no field can change (notes and the
+                # buttons above post on their own), so no Save button that would do nothing.
+                context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         else:
             context.update(tax_rate=str(settings.ORDER_TAX_RATE), currency=settings.ORDER_CURRENCY)
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -20,6 +20,8 @@ from .forms import RefundForm
 from .models import OrderStatus
 from .services.holds import bulk_transition_approval_notice, refund_approval_notice
 
+BULK_CANCEL_LIMIT = 500
+
 
 def plan_key(plan) -> str:
     """What support reviewed, as text: the confirmation carries it, and anything else is reviewed again."""
@@ -105,7 +107,15 @@ class OrderMoneyPages:
     @action(description="Cancel selected orders (refund, restock)…", permissions=["change"])
     def bulk_cancel(self, request, queryset):
         """An intermediate page lists what each order gives back; a reason, then POST ``apply``."""
-        orders = list(queryset.order_by("pk")[:500])
+        orders = list(queryset.order_by("pk")[: BULK_CANCEL_LIMIT + 1])
+        if len(orders) > BULK_CANCEL_LIMIT:
+            # Each cancellation may call the payment provider: a bounded batch, never a silent cut.
+            self.message_user(
+                request,
+                f"Nothing was cancelled: select at most {BULK_CANCEL_LIMIT} orders to cancel at once.",
+                messages.ERROR,
+            )
+            return None
         reason = (request.POST.get("reason") or "").strip()
         if "apply" in request.POST and reason:
             try:

@@ -53,7 +53,8 @@ def _history_events(order):
         who = _name(row.history_user)
         if previous is None:
             if row.status == OrderStatus.DRAFT:
-                yield Event(row.history_date, "Draft created", "edit_note", who=who, amount=row.total)
+                # A draft is written before its lines: its first total is no amount worth showing.
+                yield Event(row.history_date, "Draft created", "edit_note", who=who, amount=row.total or None)
             else:
                 yield Event(row.history_date, "Placed", "shopping_cart", "info", who, amount=row.total)
         else:
@@ -102,7 +103,8 @@ def _payment_events(order):
     for payment in payments:
         title, icon, tone = PAYMENT_TITLES[(payment.kind, payment.status)]
         details = [payment.get_purpose_display()]
-        if payment.reason and payment.reason not in details:
+        # Reasons the services write ("Order ORD-1 placed") repeat the purpose; staff's own are kept.
+        if payment.reason and payment.reason not in details and order.number not in payment.reason:
             details.append(payment.reason)
         if payment.charge_id:
             details.append(f"Back to charge {payment.charge.gateway_reference}")

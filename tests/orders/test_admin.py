@@ -198,6 +198,9 @@ def test_the_timeline_tells_the_orders_story_newest_first(
     for expected in ("Placed", "Charged", "Lines edited", "Paid → Shipped", "Refunded", "Goods returned"):
         assert expected in titles
     assert titles.index("Placed") > titles.index("Lines edited") > titles.index("Paid → Shipped")
+    refund = next(event for event in page.context["timeline"] if event.title == "Refunded")
+    first_charge = [event for event in page.context["timeline"] if event.title == "Charged"][-1]
+    assert first_charge.details == ["Order placed"] and "Chipped" in refund.details  # said once each
     text = page_text(page)
     charge = Payment.objects.filter(kind="charge").order_by("created_at").first()
     assert charge.gateway_reference in text and "Blue mug (MUG-1): 1 → 3" in text
@@ -217,6 +220,10 @@ def test_lines_are_read_only_on_a_shipped_order(
         and not inline.has_add_permission
         and not inline.has_delete_permission
     )
+    buttons = page_text(page)
+    assert "Save and continue editing" not in buttons and "Refund / return" in buttons  # nothing to save
+    paid = order_place(customer=make_customer(), lines={mug: 1})
+    assert "Save and continue editing" in page_text(client_for(support_user).get(change_url(paid)))
 
 
 def test_an_order_page_offers_only_the_actions_its_status_allows(

@@ -93,3 +93,16 @@ def test_a_draft_is_discarded_by_cancelling_it(make_product, make_customer, gate
     order = order_cancel(order=draft, reason="Customer ordered online instead")
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED and order.total == 0 and stock_of(mug) == 4
+
+
+def test_a_drafts_timeline_starts_with_its_creation_not_a_zero_amount(
+    make_product, make_customer, support_user
+):
+    from orders.timeline import order_timeline
+
+    draft = order_draft_create(
+        customer=make_customer(), lines={make_product(price="10.00"): 2}, user=support_user
+    )
+
+    (created,) = [event for event in order_timeline(draft) if event.title == "Draft created"]
+    assert created.who == support_user.get_username() and created.amount_text == ""

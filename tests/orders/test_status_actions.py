@@ -181,6 +181,18 @@ def test_bulk_cancel_shows_what_it_gives_back_and_needs_a_reason(
     assert set(Order.objects.values_list("status", flat=True)) == {"cancelled"}
 
 
+def test_bulk_cancel_of_more_orders_than_one_batch_takes_cancels_none(
+    client_for, support_user, make_product, make_customer, gateway, monkeypatch
+):
+    monkeypatch.setattr("orders.admin_money.BULK_CANCEL_LIMIT", 2)
+    mug = make_product(price="10.00", stock=10)
+    orders = [order_place(customer=make_customer(), lines={mug: 1}) for _ in range(3)]
+
+    done = action(client_for(support_user), ORDERS, "bulk_cancel", orders, apply="1", reason="Fraud")
+    assert has_message(done, "Nothing was cancelled: select at most 2 orders to cancel at once.")
+    assert set(Order.objects.values_list("status", flat=True)) == {"paid"}
+
+
 def test_refund_page_reviews_then_confirms_a_partial_refund_with_a_return(
     client_for, support_user, make_product, make_customer, gateway
 ):
