@@ -11,9 +11,10 @@ from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
     RelatedDropdownFilter,
 )
-from unfold.decorators import action, display
+from unfold.decorators import action
 
 from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, held_message
+from core.cells import display
 from core.filters import DayRangeFilter, StaffUserFilter
 
 from .history_admin import message_with_change_set

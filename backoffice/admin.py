@@ -8,10 +8,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group, User
 from django.db.models import Count
 from unfold.admin import ModelAdmin
-from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from core.admin_base import action_confirmation
+from core.cells import display
 from core.tenancy import current_tenant, tenant_staff
 
 from .models import Tenant

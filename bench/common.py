@@ -194,6 +194,28 @@ def postgres_version(url: str) -> str:
         return conn.execute("SHOW server_version").fetchone()[0].split()[0]
 
 
+def explain_analyze(sql: str) -> tuple[list[str], float]:
+    """(the scans PostgreSQL chose, execution time in ms) of ``sql`` run under EXPLAIN ANALYZE."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        root = cursor.fetchone()[0][0]
+    return sorted(set(plan_scans(root["Plan"]))), root["Execution Time"]
+
+
+def plan_scans(node):
+    """'Index Scan on product_name_idx', 'Seq Scan on orders_order', … for every scan in an EXPLAIN
+    (FORMAT JSON) plan node and its children."""
+    kind = node.get("Node Type", "")
+    if "Scan" in kind:
+        target = node.get("Index Name") or node.get("Relation Name") or ""
+        if target:
+            yield f"{kind} on {target}"
+    for child in node.get("Plans", []):
+        yield from plan_scans(child)
+
+
 def now_utc() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 

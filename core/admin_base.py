@@ -19,7 +19,7 @@ from unfold.decorators import display
 from .changelist import FastChangeList
 from .exceptions import DomainError
 from .exports import streaming_csv
-from .pagination import EstimatedCountPaginator
+from .pagination import COUNT_VAR, EstimatedCountPaginator
 from .registry import record_panels
 
 REFUSED = object()  # what BaseAdmin.run_service returns when the service refused
@@ -111,6 +111,16 @@ class BaseAdmin(ModelAdmin):
         # sixth of a 50-row page): render it once, then put each row's key in (escaped).
         before, after = _row_checkbox()
         return format_html("{}{}{}", before, str(obj.pk), after)
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # "?count=exact": the person asked for the exact count of a big match (a link on the list).
+        return self.paginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            exact=request.GET.get(COUNT_VAR) == "exact",
+        )
 
     def get_changelist(self, request, **kwargs):
         # Keyset "Next page" links, deep pages by an index-only seek, a date hierarchy without scans.

@@ -7,6 +7,7 @@ e.g. ``category_id``).
 
 import json
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import connection
 from psycopg.types.json import Jsonb
@@ -134,3 +135,43 @@ def forget_logged_queries():
     Left alone while something captures queries (tests counting them)."""
     if connection.queries_logged and not connection.force_debug_cursor:
         connection.queries_log.clear()
+
+
+@contextmanager
+def secondary_indexes_deferred(models):
+    """Load rows into ``models``' tables without upkeep of their plain indexes: they are dropped for
+    the block and built again after it (each in one pass over the table), also when the block fails.
+
+    Index upkeep was most of a big seed's time (products with 16 indexes: 11 s per 100,000 rows
+    against 4.5 s loaded bare and indexed after; audit entries 7.2 s against 0.13 s). Primary keys,
+    unique indexes and constraints stay: they still check every row. Run it outside a transaction,
+    with nothing else using the tables: it is for loading, not for a shop at work.
+    """
+    tables = [model._meta.db_table for model in models]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT index_class.relname, pg_get_indexdef(ix.indexrelid)
+            FROM pg_index ix
+            JOIN pg_class index_class ON index_class.oid = ix.indexrelid
+            JOIN pg_class table_class ON table_class.oid = ix.indrelid
+            JOIN pg_namespace ns ON ns.oid = table_class.relnamespace
+            WHERE ns.nspname = current_schema() AND table_class.relname = ANY(%s)
+              AND NOT ix.indisunique AND NOT ix.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
+            ORDER BY 1
+            """,
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    try:
+        yield [name for name, _ in indexes]
+    finally:
+        with connection.cursor() as cursor:
+            if connection.in_atomic_block:
+                # PostgreSQL builds no index on a table with deferred checks pending: run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for _, definition in indexes:
+                cursor.execute(definition)

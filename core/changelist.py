@@ -17,15 +17,22 @@ import base64
 import binascii
 import datetime as dt
 import json
+from urllib.parse import quote as url_quote
 
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Max, Min, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from unfold.views import ChangeList
 
+from .pagination import COUNT_VAR
+
 AFTER_VAR = "after"
+_KEY = "__row_key__"
 
 
 # --- keyset positions ------------------------------------------------------------------------------
@@ -156,6 +163,7 @@ class FastChangeList(ChangeList):
     def get_filters_params(self, params=None):
         lookup_params = super().get_filters_params(params)
         lookup_params.pop(AFTER_VAR, None)
+        lookup_params.pop(COUNT_VAR, None)
         return lookup_params
 
     def get_query_string(self, new_params=None, remove=None):
@@ -211,6 +219,22 @@ class FastChangeList(ChangeList):
             return None
         ordering = [("-" if descending else "") + field.name for field, descending in fields]
         return self.get_query_string({AFTER_VAR: position_token(rows[-1], ordering)}, remove=[PAGE_VAR])
+
+    def url_for_result(self, result):
+        # One reverse() per page instead of one per row and link column (100 on a product page):
+        # the change URL with a placeholder, the row's key put in as reverse() would quote it.
+        if not hasattr(self, "_change_url"):
+            self._change_url = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=(_KEY,),
+                current_app=self.model_admin.admin_site.name,
+            )
+        key = url_quote(str(quote(getattr(result, self.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@")
+        return self._change_url.replace(_KEY, key, 1)
+
+    def exact_count_url(self) -> str:
+        """This list from its first page, its matches counted however many they are."""
+        return self.get_query_string({COUNT_VAR: "exact"}, remove=[PAGE_VAR])
 
     def first_page_url(self) -> str:
         return self.get_query_string(remove=[PAGE_VAR, AFTER_VAR])

@@ -1,4 +1,10 @@
-"""Pagination that doesn't count a million rows on every page view."""
+"""Pagination that doesn't count a million rows on every page view.
+
+- A whole big table: the planner's estimate ("about 1,000,000 products").
+- A filter or search: counted up to ``COUNT_CAP`` rows (``SELECT count(*) FROM (… LIMIT cap + 1)``);
+  past that the list says "more than 10,000" at once, and ``?count=exact`` (a link beside it) counts
+  them all.
+"""
 
 import json
 
@@ -11,6 +17,9 @@ from django.utils.functional import cached_property
 
 # Below this, counting is cheap and exact counts are nicer.
 ESTIMATE_ABOVE = 10_000
+# A filtered list counts at most this many matches unless asked for the exact count (COUNT_VAR).
+COUNT_CAP = 10_000
+COUNT_VAR = "count"
 # Past this many rows, a numbered page first reads only its keys (an index-only scan), then its rows.
 DEEP_OFFSET = 2_000
 # Numbered page links offered (the rest of a long list is reached by "Next", a keyset link).
@@ -78,31 +87,57 @@ def is_unfiltered(queryset) -> bool:
     return bool(base) and queryset.query.where == base
 
 
+class MoreThan(int):
+    """A count known only to be above ``int(self) - 1``: shown as "more than 10,000" wherever a
+    template prints it (the list's header, "Select all …"), compared and paged as the number."""
+
+    def __str__(self):
+        return f"more than {int(self) - 1:,}"
+
+    __html__ = __str__
+
+
 class EstimatedCountPaginator(Paginator):
-    """Exact counts for filtered lists and small tables; the planner's estimate for a big table.
+    """Exact counts for small tables and small matches; the planner's estimate for a big table; "more
+    than COUNT_CAP" for a filter or search matching more (``exact=True``: counted however many).
 
     An estimate is used only when the queryset is the whole table (no WHERE but the tenant's) and the
-    estimate says the table is big, so a filter or a search always shows exact numbers.
+    estimate says the table is big.
     """
 
     template_name = "admin/estimated_pagination.html"
     linked_pages = LINKED_PAGES
 
     estimated = False  # True once ``count`` is the planner's estimate
+    capped = False  # True once ``count`` is MoreThan(COUNT_CAP + 1)
+
+    def __init__(self, *args, exact=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.exact = exact
 
     @cached_property
     def count(self):
         queryset = self.object_list
-        if hasattr(queryset, "query") and is_unfiltered(queryset):
+        if not hasattr(queryset, "query"):
+            return super().count
+        if is_unfiltered(queryset):
             estimate = estimated_row_count(queryset)
             if estimate is not None and estimate > ESTIMATE_ABOVE:
                 self.estimated = True
                 return estimate
-        return super().count
+        if self.exact:
+            return super().count
+        # One query either way; past the cap it stops reading matches.
+        matches = queryset.order_by()[: COUNT_CAP + 1].count()
+        if matches > COUNT_CAP:
+            self.capped = True
+            return MoreThan(COUNT_CAP + 1)
+        return matches
 
     def validate_number(self, number):
-        # An estimate may be a little short of the real count: don't refuse the pages past it.
-        if not (self.count and self.estimated):
+        # An estimate may be a little short of the real count, a capped one far: don't refuse the
+        # pages past it.
+        if not (self.count and (self.estimated or self.capped)):
             return super().validate_number(number)
         try:
             number = int(number)

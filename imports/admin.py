@@ -7,9 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.urls import path, reverse
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
-from unfold.decorators import action, display
+from unfold.decorators import action
 
 from core.admin_base import REFUSED, ReadOnlyAdmin, redirect_from_dialog
+from core.cells import display
 
 from .engine import MAX_PROBLEMS
 from .jobs import import_job_retry

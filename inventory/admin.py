@@ -8,9 +8,8 @@ from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     BooleanRadioFilter,
     RadioFilter,
-    RelatedDropdownFilter,
 )
-from unfold.decorators import action, display
+from unfold.decorators import action
 from unfold.enums import ActionVariant
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
@@ -21,6 +20,7 @@ from core.admin_base import (
     is_held,
     redirect_from_dialog,
 )
+from core.cells import display
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.money import format_money
@@ -109,7 +109,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         ("is_published", BooleanRadioFilter),
         ("is_featured", BooleanRadioFilter),
         StockStateFilter,
-        ("category", RelatedDropdownFilter),
+        ("category", AutocompleteSelectFilter),  # options load when opened (40+ categories)
         ("created_at", DayRangeFilter),
     ]
     search_fields = ["sku", "name"]

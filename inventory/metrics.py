@@ -2,14 +2,14 @@
 
 import datetime as dt
 
-from django.db.models import Count, F, FloatField, IntegerField, Q, Sum, Value
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.figures import CHART_DAYS, MONEY, TOP_N, ZERO, midnight, period_start
 
 from .models import Product, StockMovement
-from .stock_state import STOCK_STATE_CONDITIONS, StockState
+from .stock_state import LOW_STOCK_COVER, STOCK_STATE_CONDITIONS, StockState
 
 
 def stock_summary() -> dict:
@@ -25,11 +25,11 @@ def stock_summary() -> dict:
 
 
 def most_urgent_low_stock(limit: int = TOP_N) -> list[dict]:
-    """Low-stock products, lowest stock relative to their threshold first."""
-    ratio = Cast("stock", FloatField()) / Cast(NullIf("low_stock_threshold", 0), FloatField())
+    """Low-stock products, lowest stock relative to their threshold first (on the partial index
+    product_low_stock_cover_idx: the first ``limit`` entries)."""
     return list(
         Product.objects.low_stock()
-        .annotate(cover=ratio)
+        .annotate(cover=LOW_STOCK_COVER)
         .order_by("cover", "stock", "name", "pk")
         .values("pk", "sku", "name", "stock", "low_stock_threshold")[:limit]
     )

@@ -14,7 +14,7 @@ from simple_history.models import HistoricalRecords
 from core.tenancy import TenantScoped, tenant_manager
 
 from .querysets import CategoryQuerySet, ProductQuerySet, StockMovementQuerySet
-from .stock_state import StockState, stock_state_of
+from .stock_state import LOW_STOCK_COVER, STOCK_STATE_CONDITIONS, StockState, stock_state_of
 
 
 def unique_slug(model, text: str, *, instance_pk=None, max_length: int = 200) -> str:
@@ -133,6 +133,18 @@ class Product(TenantScoped):
             models.Index(fields=["tenant", "is_published", "name"], name="product_published_idx"),
             models.Index(fields=["tenant", "is_featured", "name"], name="product_featured_idx"),
             models.Index(fields=["tenant", "category", "name"], name="product_category_name_idx"),
+            # The dashboard's most urgent low-stock products (inventory.metrics.most_urgent_low_stock):
+            # low-stock rows only, in the order it lists them, so it reads ten index entries instead
+            # of sorting every low-stock product (158 ms at a million products).
+            models.Index(
+                "tenant",
+                LOW_STOCK_COVER,
+                "stock",
+                "name",
+                "id",
+                condition=STOCK_STATE_CONDITIONS[StockState.LOW],
+                name="product_low_stock_cover_idx",
+            ),
         ]
 
     def __str__(self):

@@ -5,7 +5,8 @@ product). Both forms live here, side by side, and a test checks they agree on ev
 """
 
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, FloatField, Q, Value, When
+from django.db.models.functions import Cast, NullIf
 
 
 class StockState(models.TextChoices):
@@ -19,6 +20,11 @@ STOCK_STATE_CONDITIONS: dict[StockState, Q] = {
     StockState.LOW: Q(stock__gt=0, stock__lte=F("low_stock_threshold")),
     StockState.OK: Q(stock__gt=F("low_stock_threshold")) & Q(stock__gt=0),
 }
+
+
+# How much of its threshold a product's stock covers (low stock: 0 < cover <= 1): the dashboard lists
+# the lowest first, on an index of this expression (inventory.models, product_low_stock_cover_idx).
+LOW_STOCK_COVER = Cast("stock", FloatField()) / Cast(NullIf("low_stock_threshold", 0), FloatField())
 
 
 def stock_state_of(*, stock: int, low_stock_threshold: int) -> StockState:

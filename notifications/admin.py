@@ -13,9 +13,9 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 from unfold.datasets import BaseDataset
-from unfold.decorators import display
 
 from core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
+from core.cells import display
 from core.filters import DayRangeFilter
 from orders.models import Order
 from orders.selectors import normalise_order_number

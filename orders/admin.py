@@ -9,9 +9,9 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
-from unfold.decorators import display
 
 from audit.history_admin import HistoryAdmin
+from core.cells import display
 from core.exceptions import DomainError
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter

@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
-from unfold.decorators import display
 
 from audit.history_admin import HistoryAdmin
 from core.admin_base import CsvExportMixin, ReadOnlyAdmin, ReadOnlyPermissions
+from core.cells import display
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.money import format_money

@@ -310,3 +310,36 @@ def test_a_big_catalogue_shows_estimated_product_counts_per_category(
     assert [c.product_count for c in rows] == sorted(exact.values(), reverse=True)
     assert all(c.product_count == exact[c.pk] for c in rows)
     assert f"about {rows[0].product_count:,}" in response.content.decode()
+
+
+def test_a_filter_matching_many_rows_says_more_than_the_cap_at_once_and_counts_on_demand(
+    client_for, superuser, shop, monkeypatch
+):
+    monkeypatch.setattr("core.pagination.COUNT_CAP", 5)
+    client = client_for(superuser)
+    published = Product.objects.filter(is_published=True).count()
+    assert published > 5
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(changelist(Product), {"is_published__exact": "1"})
+    page = re.sub(r"\s+", " ", response.content.decode())
+    assert "more than 5 products" in page
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 6" in sql for sql in counts), "the count stops past the cap"
+
+    link = re.search(r'href="([^"]*count=exact[^"]*)"[^>]*>Count them all', page).group(1)
+    exact = client.get(changelist(Product) + link.replace("&amp;", "&"))
+    assert exact.context["cl"].result_count == published
+    assert f"{published} products" in re.sub(r"\s+", " ", exact.content.decode())
+    assert "Count them all" not in exact.content.decode()
+    # The exact count is of the same filter, and the filter still pages.
+    assert all(p.is_published for p in exact.context["cl"].result_list)
+
+
+def test_a_filter_matching_few_rows_shows_its_exact_count_without_a_link(
+    client_for, superuser, shop, monkeypatch
+):
+    monkeypatch.setattr("core.pagination.COUNT_CAP", 5)
+    product = Product.objects.order_by("pk").first()
+    response = client_for(superuser).get(changelist(Product), {"q": product.sku})
+    assert response.context["cl"].result_count == 1
+    assert "Count them all" not in response.content.decode()
