@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
     BooleanRadioFilter,
     RadioFilter,
 )

@@ -5,10 +5,10 @@ from django.contrib import admin
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import AutocompleteSelectFilter, ChoicesCheckboxFilter
-from unfold.decorators import display
 
 from audit.selectors import admin_change_url
 from core.admin_base import CsvExportMixin, ReadOnlyAdmin, ReadOnlyPermissions
+from core.cells import display
 from core.filters import DayRangeFilter, StaffUserFilter
 
 from .models import StockMovement
