@@ -17,8 +17,11 @@ from unfold.decorators import action
 from core.admin_base import REFUSED, BaseAdmin, held_message, is_held
 from core.tenancy import current_tenant, is_tenant_scoped
 
+from .conflicts import EditConflict
 from .selectors import field_text, record_as_of
 from .services import record_revert
+from .versioned_admin import VersionedChangeForms, chosen, page_versions
+from .versions import THEIRS, Version, record_key
 
 
 def message_with_change_set(text: str, change_set):
@@ -37,6 +40,13 @@ def parse_local_datetime(value: str | None):
     return parsed
 
 
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def really_changed(form) -> list[str]:
     """The record's fields the form changed (not a form's own fields, such as a reason box). A JSON
     field reports a change when its text is re-posted unchanged: its values are compared."""
@@ -51,8 +61,9 @@ def really_changed(form) -> list[str]:
     ]
 
 
-class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
-    """An admin whose edits are written to history with a reason naming what changed."""
+class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
+    """An admin whose edits are written to history with a reason naming what changed, and whose change
+    forms never lose another person's edit (``audit.versioned_admin``)."""
 
     history_list_per_page = 50
 
@@ -87,6 +98,10 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
         if obj is None:  # only the open shop's records have versions to see
             raise Http404
         if request.method != "POST":
+            # The page carries the record's last history row, so a revert never undoes unseen edits.
+            latest = self.model.history.filter(**{self.opts.pk.attname: obj.pk}).order_by("-history_id")
+            seen = {"revert_seen": latest.values_list("history_id", flat=True).first()}
+            extra_context = {**(extra_context or {}), **seen}
             return super().history_form_view(request, object_id, version_id, extra_context)
         if self.revert_disabled(request, obj):
             raise PermissionDenied
@@ -98,6 +113,7 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
                 history_id=version_id,
                 user=request.user,
                 reason=request.POST.get("revert_reason", ""),
+                seen_history_id=_int_or_none(request.POST.get("revert_seen")),
             ),
         )
         if reverted is REFUSED:
@@ -151,28 +167,55 @@ class HistoryAdmin(SimpleHistoryAdmin, BaseAdmin):
 
     # Every write goes through the app's services, named here (``staticmethod(services.product_create)``)
     # and called with the record under its model's name (``product=obj``), the user and a reason that
-    # says it was the admin; a write without its service is refused.
+    # says it was the admin; a write without its service is refused. An update also gets the
+    # ``version`` of the record the person opened (None when the page carried none): the service
+    # locks the record and merges on top of what others saved since, or raises ``EditConflict``.
     create_service = None
     update_service = None
     delete_service = None
     deleted_reason = "Deleted in the admin"
 
-    def edit_reason(self, form, change: bool) -> str:
+    def edit_reason(self, form, change: bool, names=None) -> str:
         if change:
-            return f"Edited in the admin ({', '.join(really_changed(form)) or 'no field'})"
+            names = really_changed(form) if names is None else names
+            return f"Edited in the admin ({', '.join(names) or 'no field'})"
         return "Created in the admin"
 
     def save_model(self, request, obj, form, change):
-        record, reason = {self.opts.model_name: obj}, self.edit_reason(form, change)
-        if change:
-            values = {name: form.cleaned_data[name] for name in really_changed(form)}
-            result = self._service("update_service")(
-                **record, data=values, user=request.user, reason=reason, **self.service_options(form)
-            )
-            if is_held(result):
-                request.held_by_service = result  # the edit waits for approval: see response_change
-        else:
+        record = {self.opts.model_name: obj}
+        if not change:
+            reason = self.edit_reason(form, change)
             self._service("create_service")(**record, user=request.user, reason=reason)
+            return
+        data, version = self.edited_values(request, form, obj)
+        try:
+            saved = self._service("update_service")(
+                **record,
+                data=data,
+                user=request.user,
+                reason=self.edit_reason(form, change, list(data)),
+                version=version,
+                **self.service_options(form),
+            )
+        except EditConflict as conflict:
+            request.__dict__.setdefault("_edit_conflicts", []).append(conflict)
+            return
+        if is_held(saved):
+            request.held_by_service = saved  # the edit waits for approval: see response_change
+            return
+        if saved is not None and saved is not obj:
+            # The admin's copy shows what was saved (the other person's changes included).
+            for model_field in self.model._meta.concrete_fields:
+                setattr(obj, model_field.attname, getattr(saved, model_field.attname))
+
+    def edited_values(self, request, form, obj) -> tuple[dict, Version | None]:
+        """What this person changed on the record since they opened the page (field -> value), less
+        what they chose to leave as theirs in a conflict, and the version they opened (None: the page
+        carried none)."""
+        key, versions = record_key(self.model, obj.pk), page_versions(request)
+        names = [name for name in really_changed(form) if chosen(request, key, name) != THEIRS]
+        version = versions.of(self.model, obj.pk) if versions is not None else None
+        return {name: form.cleaned_data[name] for name in names}, version
 
     def service_options(self, form) -> dict:
         """More keywords for the update service, from the form (``why``: the reason a person gave)."""

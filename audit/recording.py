@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
@@ -196,7 +197,8 @@ def _record_history_values(history, objs, *, reason, user, history_type, changed
         history=history,
         columns=[*tracked, "history_date", "history_change_reason", "history_type", "history_user_id"],
         rows=[
-            (*(getattr(obj, name) for name in tracked), now, reason, history_type, user_id) for obj in objs
+            (*(_stored(getattr(obj, name)) for name in tracked), now, reason, history_type, user_id)
+            for obj in objs
         ],
         entries=[
             (
@@ -218,6 +220,11 @@ def _record_history_values(history, objs, *, reason, user, history_type, changed
         pending.history.append(group)
     else:
         _write_history([group])
+
+
+def _stored(value):
+    """A field's value as its column holds it: a file field holds its file's name."""
+    return value.name if isinstance(value, FieldFile) else value
 
 
 def _write_history(groups: list[_HistoryRows], *, tables=()) -> None:

@@ -16,6 +16,7 @@ from simple_history.utils import get_history_model_for_model
 
 from core.exceptions import DomainError
 
+from .conflicts import changed_since
 from .models import ChangeSet
 from .recording import change_set_recording
 
@@ -24,14 +25,19 @@ class RevertRefused(DomainError):
     pass
 
 
-def record_revert(*, model, object_id, history_id, user=None, reason: str):
-    """Bring record ``object_id`` back to history version ``history_id``; returns the record."""
+def record_revert(
+    *, model, object_id, history_id, user=None, reason: str, seen_history_id: int | None = None
+):
+    """Bring record ``object_id`` back to history version ``history_id``; returns the record. With
+    ``seen_history_id`` (the record's last history row when the person opened the revert page), a
+    record saved again since is refused: the revert would undo that change unseen."""
     reason = (reason or "").strip()
     if not reason:
         raise RevertRefused("Say why you revert: a reason is required.")
     refusal = getattr(model, "revert_refusal", None)
     if refusal:
         raise RevertRefused(refusal)
+    object_id, history_id = _record_ids(model, object_id, history_id)
     history = get_history_model_for_model(model)
     pk_name = model._meta.pk.attname
     with transaction.atomic():
@@ -41,6 +47,12 @@ def record_revert(*, model, object_id, history_id, user=None, reason: str):
         version = history.objects.filter(history_id=history_id, **{pk_name: current.pk}).first()
         if version is None:
             raise RevertRefused("That version doesn't belong to this record.")
+        since = changed_since(model, current.pk, seen_history_id) if seen_history_id else None
+        if since:
+            raise RevertRefused(
+                f"Since you opened this page, {since}: look at {current} again before reverting. "
+                "Nothing was changed."
+            )
         when = timezone.localtime(version.history_date).strftime("%Y-%m-%d %H:%M")
         tracked = [f.attname for f in history.tracked_fields if f.attname != pk_name]
         guarded = [
@@ -79,3 +91,17 @@ def record_revert(*, model, object_id, history_id, user=None, reason: str):
                 current._history_user = user
             current.save()
     return current
+
+
+def _record_ids(model, object_id, history_id):
+    """The record's id as its model's primary key takes it (a UUID's or a number's text from a URL is
+    fine) and the version's number; a malformed one is refused saying which."""
+    try:
+        object_id = model._meta.pk.to_python(getattr(object_id, "pk", object_id))
+    except (ValidationError, TypeError, ValueError):
+        raise RevertRefused(f"{object_id!r} is not a {model._meta.verbose_name} id.") from None
+    if isinstance(history_id, str) and history_id.strip().isdigit():
+        history_id = int(history_id)
+    if isinstance(history_id, bool) or not isinstance(history_id, int):
+        raise RevertRefused(f"{history_id!r} is not a version number.")
+    return object_id, history_id

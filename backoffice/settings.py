@@ -23,10 +23,8 @@ VAR_DIR.mkdir(exist_ok=True)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = os.environ.get(name, "")
+    return value.strip().lower() in {"1", "true", "yes", "on"} if value else default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -91,6 +89,7 @@ MIDDLEWARE = [
     "backoffice.middleware.ResponseTimeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "backoffice.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,6 +153,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     )
 # A database that hangs (rather than refusing) must not hang every request and /healthz.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+DATABASE_OUTAGE_RETRY_AFTER = int(os.environ.get("DATABASE_OUTAGE_RETRY_AFTER", "5"))  # backoffice.outage
+DATABASE_RETRY_SECONDS = [float(s) for s in env_list("DATABASE_RETRY_SECONDS") or ["0.1", "1"]]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set, local memory otherwise ------------------------------------
@@ -201,6 +202,7 @@ AXES_CLIENT_IP_CALLABLE = "backoffice.middleware.client_ip_address"
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English")]  # one: Unfold's user menu would look up Django's ~100 on every page
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -281,6 +283,8 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 SLOW_REQUEST_SECONDS = float(os.environ.get("SLOW_REQUEST_SECONDS", "1.0"))
+# /healthz's details (which check failed and why) for staff and these addresses or networks.
+HEALTHZ_DETAIL_IPS = env_list("HEALTHZ_DETAIL_IPS")
 
 # --- Audit trail ----------------------------------------------------------------------------------
 AUDIT_SEAL_SECONDS = float(os.environ.get("AUDIT_SEAL_SECONDS", "60"))

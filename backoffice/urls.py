@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 
 from .health import healthz
 
+# A request that lost the database half-way answers the outage page (503), not a 500.
+handler500 = "backoffice.outage.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),

@@ -5,16 +5,18 @@ per-process caches (content types, the default shop): 180-200 ms against about 6
 ``warm_up()`` requests the login page through every middleware, then renders the dashboard and every
 registered list once, as a superuser that exists only in memory (no session, nothing written: the
 views only read). gunicorn calls it through the
-``post_worker_init`` hook below, in each worker before it accepts connections:
+``post_worker_init`` hook below, in each worker before it accepts connections: ./dev serve's
+``backoffice/gunicorn.conf.py`` does, or on its own:
 
-    gunicorn backoffice.wsgi --config python:backoffice.warmup      (./dev serve does)
+    gunicorn backoffice.wsgi --config python:backoffice.warmup
 
-or, from another gunicorn config: ``from backoffice.warmup import post_worker_init``. The management
-command ``warm_up`` runs it by hand and says what it took.
+The management command ``warm_up`` runs it by hand and says what it took.
 """
 
 import logging
 import time
+
+from django.conf import settings
 
 logger = logging.getLogger("backoffice.warmup")
 
@@ -51,7 +53,7 @@ def warm_up() -> dict[str, float]:
     def through_middleware(request):
         # The whole request path once (every middleware, the session engine, the login page): a
         # signed-out GET, which writes nothing.
-        return Client().get(request.path)
+        return Client(HTTP_HOST=_allowed_host()).get(request.path)
 
     try:
         render("login page", "/admin/login/", through_middleware)
@@ -72,6 +74,15 @@ def warm_up() -> dict[str, float]:
             if not connection.in_atomic_block:
                 connection.close()
     return timings
+
+
+def _allowed_host() -> str:
+    """A host this site answers: the test client's own ("testserver") is refused in production, which
+    logged a DisallowedHost error with its traceback at every worker's start."""
+    for host in settings.ALLOWED_HOSTS:
+        if host != "*":
+            return host.lstrip(".")  # ".example.com" also allows example.com itself
+    return "localhost"
 
 
 def post_worker_init(worker):

@@ -240,6 +240,16 @@ def write_section(title: str, body: str, *, path: Path = RESULTS):
     path.write_text("\n".join(lines).rstrip("\n") + "\n")
 
 
+def write_report(title: str, body: list[str], *, notes: str | None = None, write: bool = True):
+    """A benchmark's section: ``body`` lines, then the Markdown file ``notes`` (hand-written findings),
+    written to RESULTS.md unless ``write`` is off."""
+    if notes and Path(notes).exists():
+        body = [*body, "", Path(notes).read_text().strip()]
+    if write:
+        write_section(title, "\n".join(body))
+        print(f"\nwritten to {RESULTS.relative_to(ROOT)} ({title})", file=sys.stderr)
+
+
 def markdown_table(headers: list[str], rows: list[list], align: str | None = None) -> str:
     """A Markdown table; ``align`` is one letter per column: l(eft) or r(ight)."""
     align = align or "l" * len(headers)

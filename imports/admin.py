@@ -1,5 +1,7 @@
-"""The import jobs' list and page: a live progress bar (static JS polling a small JSON view), the rows
-to fix when a file was refused, and a retry for failed jobs."""
+"""The import jobs' list and page: one sentence that is true at each moment, kept live by static JS
+polling a small JSON view; links to the change set, the records written and the rows to fix (a file
+to download); the rows skipped with their reason; a retry for failed jobs. And the shop's saved
+column mappings."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -13,10 +15,13 @@ from core.admin_base import REFUSED, ReadOnlyAdmin, redirect_from_dialog
 from core.cells import display
 
 from .engine import MAX_PROBLEMS
+from .job_messages import job_links
 from .jobs import import_job_retry
-from .models import ImportJob
+from .models import ImportJob, ImportMapping
 from .progress import import_job_is_stale, import_job_progress
 from .registry import spec_class
+from .saved_mappings import import_mapping_delete
+from .sources import ImportOptions
 
 STATUS_COLOURS = {
     ImportJob.Status.QUEUED: "default",
@@ -63,24 +68,19 @@ class ImportJobAdmin(ReadOnlyAdmin):
     list_filter = [("status", ChoicesCheckboxFilter), ("resource", ChoicesCheckboxFilter)]
     ordering = ["-created_at", "-id"]
     change_form_template = "admin/imports/importjob/change_form.html"
+    # Where the job stands is said once, by the card above the fields (kept live): not here too.
     fields = [
         "file_name",
         "resource",
         "file_format",
-        "status",
+        "how_read",
         "user",
-        "rows_total",
-        "rows_processed",
-        "created_count",
-        "updated_count",
-        "skipped_count",
-        "failed_count",
         "attempts",
         "created_at",
         "started_at",
-        "heartbeat_at",
         "finished_at",
     ]
+    readonly_fields = ["how_read"]
     actions_detail = ["retry"]
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
@@ -93,6 +93,10 @@ class ImportJobAdmin(ReadOnlyAdmin):
     def progress(self, obj):
         return f"{obj.rows_processed}/{obj.rows_total} ({obj.progress_percent}%)"
 
+    @display(description="Read with")
+    def how_read(self, obj):
+        return ImportOptions.from_json(obj.options).described() or "the file's own column names"
+
     def get_urls(self):
         progress = path(
             "<path:object_id>/progress/",
@@ -104,24 +108,41 @@ class ImportJobAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.file_view),
             name="imports_importjob_file",
         )
-        return [progress, download, *super().get_urls()]
+        to_fix = path(
+            "<path:object_id>/rows-to-fix/",
+            self.admin_site.admin_view(self.rows_to_fix_view),
+            name="imports_importjob_rows_to_fix",
+        )
+        return [progress, download, to_fix, *super().get_urls()]
 
     def file_view(self, request, object_id):
         """The job's file, streamed to staff who may read both import jobs and what the file holds
         (products, categories or customers): import files have no URL of their own."""
+        return self._stream(request, object_id, "file", lambda job: job.file_name)
+
+    def rows_to_fix_view(self, request, object_id):
+        """The invalid rows of the job's file, as it had them, with a "problem" column: to fix and import."""
+        return self._stream(
+            request, object_id, "fix_file", lambda job: f"{job.file_name.rsplit('.', 1)[0]}-to-fix.csv"
+        )
+
+    def _stream(self, request, object_id, field: str, name):
         if not self.has_view_permission(request):
             raise PermissionDenied
         job = self._job(request, object_id)
         if not may_read_file(request.user, job):
             raise PermissionDenied
+        stored = getattr(job, field)
+        if not stored:
+            raise Http404("This import has no such file.")
         try:
-            handle = job.file.open("rb")
+            handle = stored.open("rb")
         except FileNotFoundError as error:
             raise Http404("This import's file is no longer kept.") from error
         return FileResponse(
             handle,
             as_attachment=True,
-            filename=job.file_name,
+            filename=name(job),
             content_type="application/octet-stream",
             headers={"Cache-Control": "private, no-store"},
         )
@@ -153,8 +174,10 @@ class ImportJobAdmin(ReadOnlyAdmin):
                 ),
                 "progress": import_job_progress(job),
                 "progress_url": reverse("admin:imports_importjob_progress", args=[job.pk]),
+                "links": job_links(job, fix_file=may_read_file(request.user, job)),
                 "problems": job.error_report if isinstance(job.error_report, list) else [],
                 "problems_truncated": len(job.error_report or []) >= MAX_PROBLEMS,
+                "set_aside": job.set_aside_report if isinstance(job.set_aside_report, list) else [],
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
@@ -194,3 +217,42 @@ class ImportJobAdmin(ReadOnlyAdmin):
         if retried is not REFUSED:
             self.message_user(request, f"{job.file_name} is queued again.", messages.SUCCESS)
         return redirect_from_dialog(request, reverse("admin:imports_importjob_change", args=[job.pk]))
+
+
+@admin.register(ImportMapping)
+class ImportMappingAdmin(ReadOnlyAdmin):
+    """The shop's saved column mappings: listed, and deleted by who may import what they map."""
+
+    list_display = ["name", "resource", "preset", "columns_mapped", "user", "updated_at"]
+    list_filter = [("resource", ChoicesCheckboxFilter)]
+    fields = ["name", "resource", "preset", "create_missing", "mapped", "user", "updated_at"]
+    readonly_fields = ["mapped"]
+
+    @display(description="Columns")
+    def columns_mapped(self, obj):
+        mapped = sum(1 for target in obj.columns.values() if target)
+        return f"{mapped} of {len(obj.columns)} mapped"
+
+    @display(description="Mapping")
+    def mapped(self, obj):
+        return "; ".join(f"{header} → {target or 'ignored'}" for header, target in obj.columns.items())
+
+    def _may_import(self, request, obj=None) -> bool:
+        resources = (
+            [obj.resource]
+            if obj is not None
+            else [name for name, _ in ImportJob._meta.get_field("resource").choices]
+        )
+        return any(request.user.has_perms(import_permissions(resource) or ("-",)) for resource in resources)
+
+    def has_module_permission(self, request):
+        return self._may_import(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_import(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_import(request, obj)
+
+    def delete_model(self, request, obj):
+        import_mapping_delete(mapping=obj)

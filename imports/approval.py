@@ -23,8 +23,8 @@ from .files import local_file
 from .jobs import APPROVAL_OPERATION as OPERATION
 from .jobs import import_job_enqueue
 from .models import ImportJob
-from .readers import open_table
 from .registry import new_spec
+from .sources import ImportOptions, open_source
 
 IMPORT_ROWS = "import_rows"
 SHOWN = 500  # rows of a plan a request lists
@@ -60,9 +60,13 @@ class _PlannedImport(Import):
 
 def import_plan(job: ImportJob) -> dict:
     """What importing the job's file would do now, and its fingerprint."""
-    planned = _PlannedImport(new_spec(job.resource), file_name=job.file_name, user=job.user, job=job)
+    options = ImportOptions.from_json(job.options)
+    spec = new_spec(job.resource, create_missing=options.create_missing)
+    planned = _PlannedImport(
+        spec, file_name=job.file_name, user=job.user, job=job, all_or_nothing=not options.skip_invalid
+    )
     with local_file(job.file.name, job.file.storage) as path:
-        report = planned.run(open_table(path, job.file_format), dry_run=True)
+        report = planned.run(open_source(path, job.file_format, options).table, dry_run=True)
     return {
         "fingerprint": planned.fingerprint.hexdigest(),
         "counts": {

@@ -25,3 +25,12 @@ class ImportsConfig(AppConfig):
                 order=150,
             )
         )
+        register_sidebar_item(
+            SidebarItem(
+                group="Catalogue",
+                title="Import mappings",
+                icon="swap_horiz",
+                model="imports.importmapping",
+                order=151,
+            )
+        )

@@ -12,13 +12,15 @@ A file is read as a stream, in batches of ``settings.IMPORT_BATCH_ROWS`` rows, t
    unchanged rows are skipped. Progress is reported after each batch (the job's heartbeat).
 
 A dry run (the admin's preview, ``--dry-run``) checks, then plans every batch without writing.
+
+Rows a preset sets aside (``readers.SetAside``: a variable product's parent, an extra image row) are
+counted as skipped with their reason and never block the file; a row it finds wrong is invalid like
+any other.
 """
 
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from itertools import batched
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,76 +33,18 @@ from core.bulk import forget_logged_queries
 from .errors import ImportRefused
 from .keys import RepeatedKeys
 from .models import ImportJob
-from .readers import Table
+from .readers import SetAside, Table
+from .report import MAX_FIX_ROWS, MAX_PROBLEMS, ImportReport, PreviewRow, Update
 from .rows import RowProblem, RowReader
 from .spec import ImportRow, ImportSpec
 
-MAX_PROBLEMS = 1000  # problems kept for the report (all of them are counted)
-
 ProgressCallback = Callable[[str, int, int], None]
+
+__all__ = ["MAX_PROBLEMS", "Import", "ImportReport", "PreviewRow", "Update", "run_import"]
 
 
 def import_reason(file_name: str) -> str:
     return f"Imported from {file_name}"
-
-
-class Update(NamedTuple):
-    """A row that changes an existing record: (column, old, new) per changed value."""
-
-    record: object
-    changes: list[tuple[str, object, object]]
-    row: ImportRow
-
-
-@dataclass
-class PreviewRow:
-    """One row as the admin's preview shows it: what it would do, with old -> new for changes."""
-
-    number: int
-    kind: str  # "new", "update" or "skip" (unchanged)
-    cells: list[tuple[str, str, str | None]]  # (column, new text, old text when it changes)
-
-
-@dataclass
-class ImportReport:
-    file_name: str
-    dry_run: bool = False
-    rows_total: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    invalid: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)  # of the preview's cells
-    preview: list[PreviewRow] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    change_set: ChangeSet | None = None
-    written: bool = False
-
-    @property
-    def rows_to_fix(self) -> list[int]:
-        return sorted({problem.row for problem in self.problems})
-
-    def rows_to_fix_text(self, limit: int = 20) -> str:
-        rows = self.rows_to_fix
-        text = ", ".join(map(str, rows[:limit]))
-        if self.invalid > min(limit, len(rows)):
-            text += f" and {self.invalid - min(limit, len(rows))} more"
-        return text
-
-    @property
-    def preview_truncated(self) -> bool:
-        return len(self.preview) < self.rows_total - self.invalid
-
-    def summary(self) -> str:
-        counts = (
-            f"{self.created} new, {self.updated} changed, {self.unchanged} unchanged, "
-            f"{self.invalid} invalid of {self.rows_total} rows"
-        )
-        if self.invalid and not self.written:
-            rows = self.rows_to_fix_text()
-            return f"Nothing was imported: {self.invalid} row(s) are invalid (rows {rows}). {counts}."
-        return f"{counts}."
 
 
 class JobChangeSet:
@@ -175,6 +119,14 @@ class Import:
         """The rows that pass every check; problems go to ``report`` (given while the file is checked,
         the first pass: then the spec checks each row against the others and the database too)."""
         for number, cells in table.rows():
+            if isinstance(cells, SetAside):
+                if report is not None:
+                    if cells.invalid:
+                        report.add_problems(number, [RowProblem(number, cells.field, cells.reason)])
+                    else:
+                        report.add_skipped(number, cells.reason)
+                yield number, None
+                continue
             row = reader.read(number, cells)
             if isinstance(row, ImportRow):
                 if report is None:
@@ -187,9 +139,7 @@ class Import:
                 self.rejected.add(number)
                 row = problems
             if report is not None:
-                report.invalid += 1
-                if len(report.problems) < MAX_PROBLEMS:
-                    report.problems.extend(row)
+                report.add_problems(number, row)
             yield number, None
 
     def _batches(self, table, reader, report, repeats: RepeatedKeys | None = None):
@@ -211,19 +161,22 @@ class Import:
             forget_logged_queries()
         repeats.find()
         key, key_label = self.spec.key, self.spec.key_label
-        for number, value, first in repeats.first(MAX_PROBLEMS):
-            report.problems.append(
-                RowProblem(number, key, f"{value} is on row {first} too: give each {key_label} one row")
-            )
+        for number, value, first in repeats.first(MAX_FIX_ROWS):
+            problem = RowProblem(number, key, f"{value} is on row {first} too: give each {key_label} one row")
+            if len(report.problems) < MAX_PROBLEMS:
+                report.problems.append(problem)
+            if len(report.fix_rows) < MAX_FIX_ROWS:
+                report.fix_rows[number] = f"{problem.field}: {problem.message}"
         report.invalid += repeats.count
         report.problems.sort(key=lambda problem: problem.row)
+        report.planned = self.spec.planned()
 
     def run(self, table: Table, *, dry_run: bool = False) -> ImportReport:
         reader = RowReader(self.spec, table.headers)
         report = ImportReport(
             file_name=self.file_name,
             dry_run=dry_run,
-            ignored_columns=reader.ignored_columns,
+            ignored_columns=[*table.ignored_columns, *reader.ignored_columns],
             columns=[column.name for column in self.spec.columns],
         )
         with RepeatedKeys() as repeats:

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 
 from .readers import open_table
+from .sources import ImportOptions
 
 
 @contextmanager
@@ -34,6 +35,8 @@ def local_file(name: str, storage=default_storage):
 
 
 def count_rows(job) -> int:
-    """The non-blank data rows of a job's file (decides request or worker)."""
+    """The non-blank data rows of a job's file, read as its options say (decides request or worker)."""
+    options = ImportOptions.from_json(job.options)
     with local_file(job.file.name, job.file.storage) as path:
-        return sum(1 for _ in open_table(path, job.file_format).rows())
+        table = open_table(path, job.file_format, encoding=options.encoding, delimiter=options.delimiter)
+        return sum(1 for _ in table.rows())

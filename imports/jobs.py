@@ -18,13 +18,16 @@ from audit.recording import reasons_noted
 
 from .engine import ImportReport, run_import
 from .errors import ImportBusy, ImportRefused
-from .files import local_file
+from .files import count_rows, local_file
 from .locking import COMMAND_LOCK_WAIT, REQUEST_LOCK_WAIT, WORKER_LOCK_WAIT, shop_import_lock
 from .models import ImportJob
+from .presets import preset_named
 from .progress import import_job_is_stale, import_jobs_fail_stale, stale_after
-from .readers import ImportFileError, open_table
+from .readers import ImportFileError
 from .registry import new_spec
 from .signals import announce_finished
+from .sources import ImportOptions, open_source
+from .template_files import fix_file_csv
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +49,18 @@ def shown_file_name(file_name) -> str:
     return "".join(ch for ch in Path(str(file_name)).name if ch.isprintable())[:255] or "import"
 
 
-def import_job_create(*, resource: str, file_name: str, content, file_format: str, user=None) -> ImportJob:
-    """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there)."""
+def import_job_create(
+    *, resource: str, file_name: str, content, file_format: str, user=None, options: dict | None = None
+) -> ImportJob:
+    """Keep the uploaded file with a new queued job (the worker, and any retry, read it from there);
+    ``options`` say how it is read and mapped (``sources.ImportOptions`` as JSON)."""
     name = shown_file_name(file_name)
     job = ImportJob(
         resource=resource,
         file_name=name,
         file_format=file_format,
         user=user if getattr(user, "is_authenticated", False) else None,
+        options=ImportOptions.from_json(options).as_json(),
     )
     body = ContentFile(content) if isinstance(content, bytes | str) else File(content)
     job.file.save(name, body, save=False)
@@ -61,11 +68,21 @@ def import_job_create(*, resource: str, file_name: str, content, file_format: st
     return job
 
 
-def import_job_start(job: ImportJob, *, rows: int):
-    """Run a new job now when the file is small, else hand it to a worker.
+def import_job_start(job: ImportJob, *, rows: int | None = None):
+    """Run a new job now when the file is small, else hand it to a worker (its rows are counted
+    first, unless given: a file that can't be read is refused, and its job deleted).
 
     Returns ``(job, report)`` when it ran here, ``(job, None)`` when it was queued.
     """
+    if rows is None:
+        try:
+            rows = count_rows(job)
+        except ImportFileError:
+            job.file.delete(save=False)
+            job.delete()
+            raise
+    ImportJob.objects.filter(pk=job.pk).update(rows_total=rows)
+    job.rows_total = rows
     if rows > settings.IMPORT_BACKGROUND_ROWS:
         import_job_enqueue(job)
         return job, None
@@ -141,11 +158,14 @@ def _finish(
     if report is not None:
         values.update(
             rows_total=report.rows_total,
+            rows_checked=report.rows_total,
             created_count=report.created,
             updated_count=report.updated,
             skipped_count=report.unchanged,
+            set_aside_count=report.skipped,
             failed_count=report.invalid,
             error_report=[problem.as_dict() for problem in report.problems],
+            set_aside_report=[problem.as_dict() for problem in report.skipped_rows],
         )
         if report.written:
             values["rows_processed"] = report.rows_total
@@ -168,12 +188,15 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
         logger.info("Import job %s is not waiting to run: left alone", job_id)
         return None
     job = ImportJob.objects.select_related("user").get(pk=job_id)
+    options = ImportOptions.from_json(job.options)
     progress = {"done": 0}
 
     def on_progress(phase, done, total):
+        # Checking counts rows_checked, writing rows_processed: the page says which pass it is in.
         progress["done"] = done if phase == "importing" else 0
+        counted = {"rows_processed": done} if phase == "importing" else {"rows_checked": done}
         alive = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, attempts=attempt).update(
-            rows_processed=done, rows_total=total, heartbeat_at=timezone.now()
+            **counted, heartbeat_at=timezone.now()
         )
         if not alive:
             raise JobTakenOver
@@ -192,14 +215,18 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
             # A job released by an approval: its history says who asked and who approved.
             reasons_noted(approval_note_for(job, operation=APPROVAL_OPERATION)),
         ):
+            source = open_source(path, job.file_format, options)
             report = run_import(
-                new_spec(job.resource),
-                table=open_table(path, job.file_format),
+                new_spec(job.resource, create_missing=options.create_missing),
+                table=source.table,
                 file_name=job.file_name,
                 user=job.user,
                 job=job,
                 on_progress=on_progress,
+                all_or_nothing=not options.skip_invalid,
             )
+            if report.fix_rows:
+                _keep_fix_file(job, source.raw, report, options)
     except JobTakenOver:
         logger.warning("Import job %s was marked failed or taken over while it ran: stopped", job_id)
         return None
@@ -248,6 +275,16 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
     return report
 
 
+def _keep_fix_file(job: ImportJob, raw, report: ImportReport, options: ImportOptions) -> None:
+    """The invalid rows as the file had them, with their problems: kept with the job to download."""
+    if job.fix_file:
+        job.fix_file.delete(save=False)
+    preset = preset_named(options.preset)
+    content = fix_file_csv(raw, report.fix_rows, group_by=preset.group_by if preset is not None else "")
+    job.fix_file.save("rows-to-fix.csv", ContentFile(content), save=False)
+    ImportJob.objects.filter(pk=job.pk).update(fix_file=job.fix_file.name)
+
+
 def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
     """Queue a failed job (or one whose worker died) again. Rows it imported before failing are found
     by their key and left alone, so a retry never duplicates anything."""
@@ -265,12 +302,15 @@ def import_job_retry(*, job: ImportJob, user=None) -> ImportJob:
     with transaction.atomic():
         requeued = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.FAILED).update(
             status=ImportJob.Status.QUEUED,
+            rows_checked=0,
             rows_processed=0,
             created_count=0,
             updated_count=0,
             skipped_count=0,
+            set_aside_count=0,
             failed_count=0,
             error_report=[],
+            set_aside_report=[],
             error_message="",
             started_at=None,
             finished_at=None,
@@ -289,12 +329,13 @@ def import_recorded(
     """Import a file that isn't kept (the command line, a program): it still gets its ImportJob, the
     ledger's reference and the admin's record, unless nothing was written (then none is left).
     Waits up to ``lock_wait`` seconds for another import into the shop to finish (``ImportBusy``);
-    ``options`` are the engine's (``all_or_nothing``, ``on_progress``, ``batch_size``)."""
+    ``options`` are the engine's (``all_or_nothing``, ``on_progress``, ``batch_size``) and
+    ``create_missing`` (the spec's)."""
     with shop_import_lock(wait=lock_wait):
         return _import_recorded(resource=resource, table=table, file_name=file_name, user=user, **options)
 
 
-def _import_recorded(*, resource, table, file_name, user, **options):
+def _import_recorded(*, resource, table, file_name, user, create_missing=False, **options):
     file_name = shown_file_name(file_name)
     job = ImportJob.objects.create(
         resource=resource,
@@ -307,7 +348,12 @@ def _import_recorded(*, resource, table, file_name, user, **options):
     )
     try:
         report = run_import(
-            new_spec(resource), table=table, file_name=file_name, user=user, job=job, **options
+            new_spec(resource, create_missing=create_missing),
+            table=table,
+            file_name=file_name,
+            user=user,
+            job=job,
+            **options,
         )
     except ImportFileError:
         job.delete()

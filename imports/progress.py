@@ -52,25 +52,36 @@ def import_jobs_fail_stale(queryset=None) -> int:
 
 
 def import_job_progress(job: ImportJob) -> dict:
-    """What the job page's progress bar shows (polled as JSON)."""
+    """What the job page says (polled as JSON): one sentence true at this moment, the current pass's
+    bar, and once finished its counts."""
     status, error_message = job.status, job.error_message
     if import_job_is_stale(job):
         status, error_message = ImportJob.Status.FAILED, _stale_message(job)
-    status_label = ImportJob.Status(status).label
-    if status == ImportJob.Status.RUNNING and not job.rows_total:
-        phase = f"Checking the file: {job.rows_processed} rows read"
+    total = f"{job.rows_total:,}" if job.rows_total else "?"
+    percent = job.progress_percent
+    if status == ImportJob.Status.QUEUED:
+        headline, percent = "Queued: waiting for a worker.", 0
+    elif status == ImportJob.Status.RUNNING and not job.rows_processed and job.rows_checked < job.rows_total:
+        headline = f"Checking the rows: {job.rows_checked:,} of {total} checked."
     elif status == ImportJob.Status.RUNNING:
-        phase = f"Importing: {job.rows_processed} of {job.rows_total} rows"
-    elif status == ImportJob.Status.QUEUED:
-        phase = "Waiting for a worker"
+        headline = f"Writing: {job.rows_processed:,} of {total} rows written."
     elif status == ImportJob.Status.AWAITING_APPROVAL:
-        phase = "Waiting for another person's approval: a worker imports it once approved"
+        headline, percent = "Waiting for another person's approval: a worker imports it once approved.", 0
+    elif status == ImportJob.Status.NOT_APPROVED:
+        headline, percent = f"Not approved: {error_message}", 0
+    elif status == ImportJob.Status.DONE:
+        skipped = f", {job.set_aside_count:,} skipped" if job.set_aside_count else ""
+        headline = (
+            f"Done: {job.rows_total:,} rows, {job.created_count:,} new, {job.updated_count:,} changed, "
+            f"{job.skipped_count:,} unchanged{skipped}, {job.failed_count:,} invalid."
+        )
+        percent = 100
     else:
-        phase = status_label
+        headline = f"Failed: {error_message}"
     return {
         "status": status,
-        "status_label": status_label,
-        "phase": phase,
+        "status_label": ImportJob.Status(status).label,
+        "headline": headline,
         # Nothing to poll for while a job waits for a person, or after it ends.
         "finished": status
         in (
@@ -80,11 +91,13 @@ def import_job_progress(job: ImportJob) -> dict:
             ImportJob.Status.NOT_APPROVED,
         ),
         "rows_total": job.rows_total,
+        "rows_checked": job.rows_checked,
         "rows_processed": job.rows_processed,
-        "percent": job.progress_percent,
+        "percent": percent,
         "created": job.created_count,
         "updated": job.updated_count,
         "unchanged": job.skipped_count,
+        "skipped": job.set_aside_count,
         "invalid": job.failed_count,
         "error_message": error_message,
     }

@@ -19,9 +19,10 @@ def spec_class(name: str):
         raise LookupError(f"No import of {name!r} is registered.") from None
 
 
-def new_spec(name: str):
-    """A fresh spec of the resource for one import (it may hold what that import reads once)."""
-    return spec_class(name)()
+def new_spec(name: str, *, create_missing: bool = False):
+    """A fresh spec of the resource for one import (it may hold what that import reads once);
+    ``create_missing``: create what rows refer to and doesn't exist yet (categories of products)."""
+    return spec_class(name)(create_missing=create_missing)
 
 
 def resource_choices() -> list[tuple[str, str]]:

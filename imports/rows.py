@@ -1,6 +1,7 @@
 """A file's rows read through a resource's columns: each row becomes an ``ImportRow`` or the problems a
 person has to fix (row number, column, what is wrong)."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,12 @@ def column_key(header, aliases: dict[str, str]) -> str:
     """``Low-stock threshold`` -> ``low_stock_threshold``, aliases resolved (``published``)."""
     key = "_".join(str(header or "").strip().lower().replace("-", " ").split())
     return aliases.get(key, key)
+
+
+def words(header) -> str:
+    """``Is featured?`` -> ``is featured``, ``Body (HTML)`` -> ``body html``: headers compared by their
+    words, as the mapping step and presets compare them."""
+    return " ".join(re.findall(r"[^\W_]+", str(header or "").lower()))
 
 
 def is_blank(cell) -> bool:

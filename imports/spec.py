@@ -8,8 +8,9 @@ An app subclasses ``ImportSpec`` and registers it in its ``AppConfig.ready()``
 needs to know (an index of categories, read once); ``Column.parse`` may name one of its methods for
 cells that need that context.
 
-A column mapping (headers of another shop system -> these columns) goes in front: it renames the file's
-headers to ``Column.name`` before the engine reads them.
+A column mapping (headers of another shop system -> these columns, ``imports.mapping``) goes in front:
+it renames the file's headers to ``Column.name`` before the engine reads them; ``synonyms`` are what it
+guesses from, ``example`` and ``help`` what the template file and the mapping page show.
 """
 
 from collections.abc import Callable
@@ -34,7 +35,11 @@ class Column:
       write when a cell is empty);
     - ``when_empty``: an empty cell of an optional column ``KEEP``s the record's value (new records get
       the field's default) or ``CLEAR``s it (sets ``empty``);
-    - ``aliases``: other headers people use for it (``published`` for ``is_published``).
+    - ``aliases``: other headers read as this column without asking (``published`` for
+      ``is_published``);
+    - ``synonyms``: headers other systems use for it, which the mapping step proposes (``title``,
+      ``product name``) and a person confirms;
+    - ``example``: a value for the template file; ``help``: what the column holds, in a few words.
     """
 
     name: str
@@ -45,6 +50,9 @@ class Column:
     when_empty: str = KEEP
     empty: object = ""
     aliases: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    example: str = ""
+    help: str = ""
 
     @property
     def field(self) -> str:
@@ -73,9 +81,18 @@ class ImportSpec:
     # what its files hold (download a job's file).
     permissions: tuple[str, ...] = ()
     view_permission: str = ""
+    # The option to create what rows refer to and doesn't exist ("Create missing categories"), when
+    # the resource offers one.
+    creates_missing: str = ""
 
-    def __init__(self):
+    def __init__(self, *, create_missing: bool = False):
         self.columns_by_name = {column.name: column for column in self.columns}
+        self.create_missing = create_missing and bool(self.creates_missing)
+
+    def planned(self) -> list[tuple[int, str]]:
+        """What the import creates besides its own records (``creates_missing``), once the file is
+        checked: (depth, name) in tree order, for the preview ("Clothing", then "Tshirts" below it)."""
+        return []
 
     def parser(self, column: Column) -> Callable:
         return getattr(self, column.parse) if isinstance(column.parse, str) else column.parse

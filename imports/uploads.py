@@ -61,6 +61,11 @@ def import_file_path(job, filename: str) -> str:
     return f"imports/{job.tenant_id}/{secrets.token_hex(16)}.{extension}"
 
 
+def fix_file_path(job, filename: str) -> str:
+    """``imports/<shop id>/<random>-to-fix.csv``: the rows of a job's file to fix."""
+    return f"imports/{job.tenant_id}/{secrets.token_hex(16)}-to-fix.csv"
+
+
 # --- uploads waiting for their confirmation ------------------------------------------------------------
 def pending_save(content) -> str:
     """Keep an uploaded file (its bytes, or the upload itself) until it is confirmed; returns its
@@ -87,10 +92,9 @@ def pending_token(name: str, *, user, tenant, **facts) -> str:
     return signing.dumps({**facts, "name": name, "user": user.pk, "tenant": tenant.pk}, salt=_SALT)
 
 
-def pending_take(token: str, *, user, tenant) -> tuple[bytes, dict]:
-    """The content of the upload ``token`` stands for, removed from the waiting area (a
-    confirmation can't be replayed), and the token's facts. Refused for a token that isn't this
-    user's in this shop."""
+def pending_claims(token: str, *, user, tenant, step: str = "") -> dict:
+    """The facts ``token`` carries, if it stands for an upload of this user in this shop that is still
+    waiting (and, with ``step``, was signed for that step). The upload stays where it is."""
     try:
         claims = signing.loads(token or "", salt=_SALT, max_age=UPLOAD_MAX_AGE)
     except signing.SignatureExpired as error:
@@ -98,16 +102,24 @@ def pending_take(token: str, *, user, tenant) -> tuple[bytes, dict]:
     except signing.BadSignature as error:
         raise UploadRefused("This upload can't be found: upload the file again.") from error
     name = claims.get("name") if isinstance(claims, dict) else None
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name) or (step and claims.get("step") != step):
         raise UploadRefused("This upload can't be found: upload the file again.")
     if claims.get("user") != user.pk or claims.get("tenant") != tenant.pk:
         raise UploadRefused(
             "This upload was made by someone else, or in another shop: upload the file again."
         )
-    storage = private_storage()
-    path = f"{_PENDING}/{name}"
-    if not storage.exists(path):
+    if not private_storage().exists(f"{_PENDING}/{name}"):
         raise UploadRefused("This upload was confirmed already, or has expired: upload the file again.")
+    return claims
+
+
+def pending_take(token: str, *, user, tenant, step: str = "") -> tuple[bytes, dict]:
+    """The content of the upload ``token`` stands for, removed from the waiting area (a
+    confirmation can't be replayed), and the token's facts. Refused for a token that isn't this
+    user's in this shop (or wasn't signed for ``step``)."""
+    claims = pending_claims(token, user=user, tenant=tenant, step=step)
+    storage = private_storage()
+    path = f"{_PENDING}/{claims['name']}"
     with storage.open(path, "rb") as file:
         content = file.read()
     storage.delete(path)

@@ -14,6 +14,7 @@ from unfold.decorators import action
 from unfold.enums import ActionVariant
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
+from audit.versioned_admin import edited_rows
 from core.admin_base import (
     REFUSED,
     action_confirmation,
@@ -148,8 +149,8 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         first, *rest = self.fieldsets
         return [(first[0], {"fields": [name for name in first[1]["fields"] if name != "why"]}), *rest]
 
-    def edit_reason(self, form, change: bool) -> str:
-        reason = super().edit_reason(form, change)
+    def edit_reason(self, form, change: bool, names=None) -> str:
+        reason = super().edit_reason(form, change, names)
         why = form.cleaned_data.get("why") if change else ""
         return f"{reason}: {why}" if why else reason
 
@@ -157,12 +158,17 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         return {"why": form.cleaned_data.get("why", "")}
 
     def save_formset(self, request, form, formset, change):
-        # The images inline (the ledger's inline is read-only: nothing to save).
-        images = formset.save(commit=False)
-        for image in formset.deleted_objects:
-            services.product_image_delete(image=image, user=request.user, reason=self.deleted_reason)
-        for image in images:
-            services.product_image_save(image=image, user=request.user, reason="Saved in the admin")
+        formset.save(commit=False)  # nothing written: the admin's change message reads what it found
+        if formset.model is not ProductImage:
+            return  # the ledger's inline is read-only
+        rows = edited_rows(request, formset)
+        services.product_images_save(
+            product=form.instance,
+            changed=rows.changed,
+            deleted=rows.deleted,
+            added=rows.added,
+            user=request.user,
+        )
 
     def has_adjust_stock_permission(self, request, obj=None):
         return request.user.has_perm("inventory.adjust_stock")
@@ -294,16 +300,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         if is_held(movement):
             self.message_user(request, held_message(movement), messages.INFO)
         elif movement is not REFUSED:
-            self.message_user(
-                request,
-                format_html(
-                    "Stock of {} changed by {} to {}.",
-                    product.name,
-                    f"{movement.quantity:+d}",
-                    movement.stock_after,
-                ),
-                messages.SUCCESS,
-            )
+            self.message_user(request, *form.outcome(movement))
         return redirect_from_dialog(request, reverse("admin:inventory_product_change", args=[object_id]))
 
 

@@ -3,7 +3,8 @@ slug or path, including categories that earlier rows of the same file create.
 
 Categories are few: a batch is written row by row, in the file's order, so that a row's parent exists
 by the time the row is saved; each save writes its history row (and audit entry) with the import's
-reason, in the import's change set.
+reason, in the import's change set. Paths may use ``/`` or ``>`` between levels; with "create missing
+parent categories", the levels of a parent path that exist nowhere are created first.
 """
 
 from django.core.validators import validate_slug
@@ -14,6 +15,7 @@ from imports.cells import CellError, checked_text, text
 from imports.readers import printable
 from imports.spec import CLEAR, Column, ImportSpec
 
+from .category_paths import MissingCategories, category_reference
 from .models import Category
 from .selectors import CategoryIndex, category_path_key
 from .services import CatalogueError, category_create, category_update
@@ -35,18 +37,41 @@ class CategoryImport(ImportSpec):
     key_label = "category"
     permissions = ("inventory.add_category", "inventory.change_category")
     view_permission = "inventory.view_category"
+    creates_missing = "Create missing parent categories"
     columns = (
-        Column("name", parse=text(max_length=120, what="a name"), required=True),
+        Column(
+            "name",
+            parse=text(max_length=120, what="a name"),
+            required=True,
+            synonyms=("category", "category name", "title"),
+            example="Lighting",
+        ),
         # A file without slugs keeps the categories' slugs (new ones get one made from the name).
-        Column("slug", parse=parse_slug),
+        Column("slug", parse=parse_slug, synonyms=("handle", "url key"), example="lighting"),
         # An empty parent makes the category a top-level one.
-        Column("parent", parse="parent_reference", attribute="parent_id", when_empty=CLEAR, empty=None),
-        Column("description", parse=text(max_length=20_000, what="a description"), when_empty=CLEAR),
+        Column(
+            "parent",
+            parse="parent_reference",
+            attribute="parent_id",
+            when_empty=CLEAR,
+            empty=None,
+            synonyms=("parent category", "parent path", "parent slug"),
+            example="Home",
+            help="a slug or a path (Home/Rooms or Home > Rooms); empty for a top-level category",
+        ),
+        Column(
+            "description",
+            parse=text(max_length=20_000, what="a description"),
+            when_empty=CLEAR,
+            synonyms=("body", "body html"),
+            example="Lamps and bulbs.",
+        ),
     )
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, **options):
+        super().__init__(**options)
         self.index = CategoryIndex()
+        self.missing = MissingCategories(self.index) if self.create_missing else None
         self.named = set()  # keys that are names (rows without a slug), not slugs
         self.planned_slugs: dict[str, str] = {}  # slug -> path key, of rows checked so far
         self.planned_paths: set[str] = set()
@@ -79,12 +104,15 @@ class CategoryImport(ImportSpec):
     # -- cells and rows --
     def parent_reference(self, value) -> str:
         """The parent as the file names it (slug or path), if it exists or an earlier row creates it."""
-        reference = checked_text(value, max_length=1000, what="a parent")
+        reference = category_reference(checked_text(value, max_length=1000, what="a parent"))
         known = (
             self.index.find(reference) is not None
             or reference.lower() in self.planned_slugs
             or category_path_key(reference) in self.planned_paths
         )
+        if not known and self.missing is not None:
+            self.missing.plan(reference)
+            return reference
         if not known:
             raise CellError(
                 f"no category has the slug or path “{printable(reference)}”: create it first (in an "
@@ -104,6 +132,8 @@ class CategoryImport(ImportSpec):
             return [("name", f"“{name}” is the name of another row's category: names are unique")]
         if existing is not None and existing != same:
             return [("name", f"“{name}” is the name of another category already: names are unique")]
+        if self.missing is not None and name.lower() in self.missing.names:
+            return [("name", f"“{name}” is also a parent category this file creates: names are unique")]
         parent = values.get("parent")
         if same is not None and parent and self.index.is_below(self.index.find(parent), same):
             return [
@@ -146,8 +176,12 @@ class CategoryImport(ImportSpec):
             return self.index.path_of.get(value, str(value))
         return super().show(column, value)
 
+    def planned(self) -> list[tuple[int, str, bool]]:
+        return self.missing.tree() if self.missing is not None else []
+
     # -- writing --
     def write(self, *, creates, updates, reason, user, job) -> int:
+        created = self.missing.create(reason=reason, user=user) if self.missing is not None else 0
         rows = [(row.number, row, None) for row in creates]
         rows += [(update.row.number, update.row, update.record) for update in updates]
         for _, row, category in sorted(rows, key=lambda item: item[0]):
@@ -162,4 +196,4 @@ class CategoryImport(ImportSpec):
             except CatalogueError as error:
                 raise CatalogueError(f"Row {row.number}: {error}") from error
             self.index.add(category)
-        return len(rows)
+        return len(rows) + created

@@ -1,10 +1,14 @@
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
 
 from approvals.gate import approval_needed
 
 from .models import Product
+from .selectors import last_movement_id, movements_since
 from .services import STOCK_MAX
 from .services.holds import price_change_measure
 
@@ -64,7 +68,45 @@ class StockAdjustmentFields(forms.Form):
 
 
 class StockAdjustmentDialogForm(StockAdjustmentFields, BaseDialogForm):
-    """The "Adjust stock" dialog on a product's page."""
+    """The "Adjust stock" dialog on a product's page. It says the stock as it opens and carries it
+    (with the ledger's newest row then): the change in units applies to the stock as it is when
+    confirmed, and if that moved meanwhile, the message says so and what moved it."""
+
+    form_before_template = "admin/inventory/product/stock_seen.html"
+    stock_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    ledger_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, request, object_id=None, *args, **kwargs):
+        super().__init__(request, object_id, *args, **kwargs)
+        try:
+            self.product = Product.objects.filter(pk=object_id).first() if object_id else None
+        except (ValueError, ValidationError):
+            self.product = None
+        if self.product is not None:
+            self.fields["stock_seen"].initial = self.product.stock
+            self.fields["ledger_seen"].initial = last_movement_id(self.product)
+
+    def get_before_template_context(self, request, object_id=None):
+        return {"product": self.product}
+
+    def outcome(self, movement) -> tuple[str, int]:
+        """The message (and its level) once ``movement`` is written: what the stock became and, if it
+        had moved since the dialog opened (the service read it under the row lock), what moved it."""
+        change, after = f"{movement.quantity:+d}", movement.stock_after
+        text = format_html("Stock of {} changed by {} to {}.", self.product.name, change, after)
+        seen, was = self.cleaned_data.get("stock_seen"), movement.stock_after - movement.quantity
+        if seen is None or seen == was:
+            return text, messages.SUCCESS
+        opened_at = self.cleaned_data.get("ledger_seen") or 0
+        moved = movements_since(self.product, after_id=opened_at, mine=movement)
+        text = format_html(
+            "{} The stock was {} when you confirmed, not {} as when the dialog opened{}.",
+            text,
+            was,
+            seen,
+            f": {moved}" if moved else "",
+        )
+        return text, messages.WARNING
 
 
 class StockAdjustmentBulkForm(StockAdjustmentFields):

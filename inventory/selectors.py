@@ -3,6 +3,7 @@
 from django.core.cache import cache
 from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from approvals.gate import approval_needed
 from approvals.kinds import bulk_measure
@@ -26,6 +27,32 @@ def reference_label(movement: StockMovement) -> str:
     if model == "importjob":
         return f"Import job {movement.reference_id}"
     return f"{movement.reference_type.name} {movement.reference_id}"
+
+
+def last_movement_id(product) -> int:
+    """The product's newest ledger row (0 for none): where a dialog that moves its stock opened."""
+    newest = StockMovement.objects.filter(product=product).order_by("-id").values_list("id", flat=True)
+    return newest.first() or 0
+
+
+def movements_since(product, *, after_id: int, mine) -> str:
+    """'sale -2 (Order ORD-000012, by sam at 10:14)': the product's ledger rows written after one of
+    them (where a person's dialog opened) other than ``mine`` (the movement the dialog wrote, its row
+    matched by its values: the ledger is written in bulk)."""
+    movements = (
+        StockMovement.objects.filter(product=product, id__gt=after_id)
+        .exclude(kind=mine.kind, quantity=mine.quantity, stock_after=mine.stock_after, reason=mine.reason)
+        .select_related("user", "reference_type")
+        .order_by("id")
+    )
+    parts = []
+    for movement in movements:
+        cause = [reference_label(movement)] if movement.reference_type_id else []
+        if movement.user is not None:
+            cause.append(f"by {movement.user.get_full_name() or movement.user.get_username()}")
+        cause.append(f"at {timezone.localtime(movement.created_at):%H:%M}")
+        parts.append(f"{movement.get_kind_display().lower()} {movement.quantity:+d} ({', '.join(cause)})")
+    return "; ".join(parts)
 
 
 FEATURED_CACHED = 50  # one cached list serves every length up to this

@@ -1,29 +1,24 @@
-from decimal import Decimal
-
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import ChoicesCheckboxFilter
 
+from audit.conflicts import EditConflict, noting
 from audit.history_admin import HistoryAdmin
 from core.cells import display
 from core.exceptions import DomainError
 from core.export_admin import ExportAdminMixin
 from core.filters import DayRangeFilter
 from core.money import format_money
-from inventory.models import Product
 
 from . import billing, services
 from .admin_actions import OrderActions
+from .admin_lines import OrderItemInline, OrderLinesFormSet
 from .admin_money import OrderMoneyPages
 from .admin_records import money_cell  # also registers the other lists
-from .forms import ProductPicker
-from .models import Order, OrderItem, OrderStatus
+from .models import Order, OrderStatus
 from .resources import OrderLineResource
 from .selectors import order_lines_as_of, search_orders
 
@@ -37,103 +32,6 @@ STATUS_COLOURS = {
     OrderStatus.CANCELLED: "danger",
     OrderStatus.REFUNDED: "default",
 }
-
-
-class OrderLinesFormSet(BaseInlineFormSet):
-    """Order lines as the service sees them: the quantities wanted per product."""
-
-    def wanted_quantities(self) -> dict:
-        wanted = {}
-        for form in self.initial_forms:
-            line = form.instance
-            if form in self.deleted_forms:
-                wanted.setdefault(line.product_id, 0)
-            elif form.has_changed():
-                if "product" in form.changed_data:
-                    wanted.setdefault(form.initial["product"], 0)
-                wanted[form.cleaned_data["product"].pk] = form.cleaned_data["quantity"]
-        for form in self.extra_forms:
-            if form.has_changed() and form not in self.deleted_forms and form.cleaned_data:
-                wanted[form.cleaned_data["product"].pk] = form.cleaned_data["quantity"]
-        return wanted
-
-    def clean(self):
-        super().clean()
-        if any(self.errors) or self.instance.pk is None:
-            return
-        problems = services.order_lines_check(order=self.instance, quantities=self.wanted_quantities())
-        if problems:
-            raise ValidationError(problems)
-
-    def save(self, commit=True):
-        # The order service writes the lines (stock, totals, money, history), not the formset.
-        wanted = self.wanted_quantities()
-        if wanted:
-            services.order_lines_set(
-                order=self.instance,
-                quantities=wanted,
-                user=self.request_user,
-                expect_difference=self.confirmed_difference,
-            )
-        # The admin's change message reads these; the lines' own history says what changed.
-        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
-        return []
-
-
-class OrderItemInline(TabularInline):
-    model = OrderItem
-    formset = OrderLinesFormSet
-    fields = ["product", "quantity", "unit_price_money", "line_total_money"]
-    readonly_fields = ["unit_price_money", "line_total_money"]
-    autocomplete_fields = ["product"]
-    extra = 0
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.request_user = request.user
-        confirmed = request.POST.get("_confirmed_difference")
-        formset.confirmed_difference = Decimal(confirmed) if confirmed else None
-        return formset
-
-    def get_extra(self, request, obj=None, **kwargs):
-        return 1 if obj is None else 0  # a new draft starts with an empty line to fill
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "product":
-            kwargs["widget"] = ProductPicker(db_field, self.admin_site, using=kwargs.get("using"))
-            kwargs["queryset"] = Product.objects.published()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
-
-    @display(description="Unit price")
-    def unit_price_money(self, obj):
-        if obj.pk is None:
-            return "—"
-        return format_html(
-            '<span class="whitespace-nowrap tabular-nums" data-unit-price="{}">{}</span>',
-            obj.unit_price,
-            format_money(obj.unit_price),
-        )
-
-    @display(description="Line total")
-    def line_total_money(self, obj):
-        return money_cell(obj.line_total) if obj.pk else "—"
-
-    def _editable(self, request, obj):
-        if obj is None:
-            return request.user.has_perm("orders.add_order")
-        return obj.is_editable and request.user.has_perm("orders.change_order")
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(request, obj)
 
 
 MONEY_FIELDS = [
@@ -152,6 +50,7 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
     # Export only: orders are placed by the shop through the order service, never imported.
     resource_classes = [OrderLineResource]
     update_service = staticmethod(services.order_update)  # never deleted: cancelled instead
+    edit_in_one_transaction = False  # its services commit their own steps around the provider's calls
     list_display = [
         "number",
         "customer",
@@ -266,12 +165,22 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
             or not self.has_change_permission(request, order)
         ):
             return None
-        inline = next(i for i in self.get_inline_instances(request, order) if isinstance(i, OrderItemInline))
-        formset = inline.get_formset(request, order)(
-            request.POST, request.FILES, instance=order, prefix="items"
+        # The lines as the page's own save takes them: measured against the versions the page carries.
+        formset_class = next(
+            fs
+            for fs, inline in self.get_formsets_with_inlines(request, order)
+            if isinstance(inline, OrderItemInline)
         )
+        formset = formset_class(request.POST, request.FILES, instance=order, prefix="items")
         if not formset.is_valid():
             return None  # the page again, with the errors
+        try:
+            with noting():  # what merges is said once the page is saved
+                form = self.get_form(request, order, change=True)(request.POST, request.FILES, instance=order)
+                data, version = self.edited_details(request, form) if form.is_valid() else ({}, None)
+                self.check_page(order, [formset], data=data, version=version)
+        except EditConflict:
+            return None  # the page again, with the comparison, before any money is asked for
         plan = services.order_edit_preview(order=order, quantities=formset.wanted_quantities())
         if not plan.moves_money:
             return None
@@ -307,12 +216,31 @@ class OrderAdmin(OrderActions, OrderMoneyPages, ExportAdminMixin, HistoryAdmin):
             obj._state.adding, obj._state.db = False, draft._state.db
 
     def save_related(self, request, form, formsets, change):
-        # Lines first (they may be refused: then nothing of the page was saved), then the details.
+        # Every clash with what others saved since the page was opened first (nothing written then:
+        # the lines may move money, so the page isn't saved in one transaction), then the lines
+        # (they may be refused: then nothing of the page was saved), then the details. Each service
+        # checks its part again under the order's lock.
+        if change:
+            data, version = self.edited_details(request, form)
+            self.check_page(form.instance, formsets, data=data, version=version)
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
         if change:
-            data = {name: form.cleaned_data.get(name) for name in ("shipping_address", "customer")}
-            services.order_update(order=form.instance, data=data, user=request.user)
+            services.order_update(order=form.instance, data=data, user=request.user, version=version)
+
+    def edited_details(self, request, form):
+        data, version = self.edited_values(request, form, form.instance)
+        return {k: v for k, v in data.items() if k in ("shipping_address", "customer")}, version
+
+    def check_page(self, order, formsets, *, data=None, version=None) -> None:
+        lines = [formset.edited() for formset in formsets if isinstance(formset, OrderLinesFormSet)]
+        services.order_page_check(
+            order=order,
+            data=data,
+            version=version,
+            changed=[edit for rows in lines for edit in rows.changed],
+            deleted=[edit for rows in lines for edit in rows.deleted],
+        )
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"added": {}}] if add else [{"changed": {"fields": sorted(form.changed_data)}}]

@@ -19,10 +19,34 @@ class CustomerImport(ImportSpec):
     permissions = ("orders.add_customer", "orders.change_customer")
     view_permission = "orders.view_customer"
     columns = (
-        Column("email", parse=parse_email, required=True, missing="is empty: every customer needs one"),
-        Column("name", parse=text(max_length=200, what="a name"), required=True),
-        Column("phone", parse=text(max_length=40, what="a phone number"), when_empty=CLEAR),
         Column(
-            "default_shipping_address", parse=text(max_length=20_000, what="an address"), when_empty=CLEAR
+            "email",
+            parse=parse_email,
+            required=True,
+            missing="is empty: every customer needs one",
+            synonyms=("e-mail", "email address", "e-mail address", "mail"),
+            example="ada@example.com",
+        ),
+        Column(
+            "name",
+            parse=text(max_length=200, what="a name"),
+            required=True,
+            synonyms=("full name", "customer name", "customer", "contact"),
+            example="Ada Lovelace",
+        ),
+        Column(
+            "phone",
+            parse=text(max_length=40, what="a phone number"),
+            when_empty=CLEAR,
+            synonyms=("telephone", "phone number", "mobile", "tel"),
+            example="+44 20 7946 0000",
+        ),
+        Column(
+            "default_shipping_address",
+            parse=text(max_length=20_000, what="an address"),
+            when_empty=CLEAR,
+            synonyms=("address", "shipping address", "delivery address", "street address"),
+            example="12 St James's Square, London SW1Y 4JH",
+            help="the address orders are shipped to (lines kept)",
         ),
     )

@@ -18,10 +18,12 @@ from .catalogue import (
     product_delete_blocker,
     product_image_delete,
     product_image_save,
+    product_images_save,
     product_set_flag,
     product_update,
 )
 from .errors import CatalogueError, InsufficientStock, validation_message
+from .inputs import product_pk
 from .stock import (
     STOCK_MAX,
     StockChange,
@@ -54,6 +56,8 @@ __all__ = [
     "product_delete_blocker",
     "product_image_delete",
     "product_image_save",
+    "product_images_save",
+    "product_pk",
     "product_popularity_raise",
     "product_set_flag",
     "product_undo",

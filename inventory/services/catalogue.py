@@ -8,14 +8,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.conflicts import copy_values, edit_merge, locked_current, rows_merge
 from audit.models import ChangeSet
 from audit.recording import change_set_recording, delete_with_reason, history_bulk_record, save_with_reason
+from audit.versions import Version
 from core.deletion import protectors_text, referenced_elsewhere
+from core.locking import locked_in_pk_order
 
 from ..models import Category, Product, ProductImage, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, validation_message
 from .holds import product_set_flag_hold, product_update_hold
+from .inputs import product_pk
 from .stock import check_quantities, stock_adjust
 
 
@@ -31,9 +35,23 @@ def _saved(record, *, data: dict | None = None, user=None, reason: str | None = 
     with its reason; ``data`` None saves a new record."""
     for name, value in (data or {}).items():
         setattr(record, name, value)
-    _checked(record, exclude=["slug"] if not record.slug else ())
+    _checked(record, exclude=["slug"] if not getattr(record, "slug", True) else ())
     save_with_reason(record, reason=reason or f"Edited ({', '.join(data or {}) or 'no field'})", user=user)
     return record
+
+
+def _updated(record, *, data: dict, version: Version | None, user, reason: str | None):
+    """``data`` applied on the record as it is now, under its row lock: with the ``version`` a person
+    opened, on top of what others saved since (``audit.conflicts.edit_merge``: ``EditConflict`` when
+    they changed the same fields, and nothing is written)."""
+    with transaction.atomic():
+        current = locked_current(record)
+        if current is None:
+            name = record._meta.verbose_name
+            raise CatalogueError(f"This {name} was deleted since it was opened: nothing was saved.")
+        _saved(current, data=edit_merge(current, data=data, version=version), user=user, reason=reason)
+    copy_values(current, record)
+    return current
 
 
 def _deleted(record, *, blocker: str | None, user, reason: str) -> None:
@@ -64,9 +82,17 @@ def product_create(*, product: Product, stock: int = 0, user=None, reason: str =
     return product
 
 
-def product_update(*, product: Product, data: dict, user=None, reason: str | None = None, why: str = ""):
-    """Change a product's catalogue fields (``data``: field -> value). Stock is refused here: it
-    changes through the ledger.
+def product_update(
+    *,
+    product: Product,
+    data: dict,
+    user=None,
+    reason: str | None = None,
+    version: Version | None = None,
+    why: str = "",
+):
+    """Change a product's catalogue fields (``data``: field -> value), on top of what others saved
+    since ``version`` (what the person opened). Stock is refused here: it changes through the ledger.
 
     A price change beyond the shop's approval rule changes nothing yet: the whole edit waits as a change
     request (saying ``why``), which is returned instead of the product.
@@ -74,10 +100,12 @@ def product_update(*, product: Product, data: dict, user=None, reason: str | Non
     if "stock" in data:
         raise CatalogueError("Stock changes through the stock ledger: adjust it instead of editing it.")
     with transaction.atomic():
-        held = product_update_hold(product=product, data=data, user=user, reason=reason, why=why)
+        held = product_update_hold(
+            product=product, data=data, user=user, reason=reason, why=why, version=version
+        )
         if held is not None:
             return held
-        return _saved(product, data=data, user=user, reason=reason)
+        return _updated(product, data=data, version=version, user=user, reason=reason)
 
 
 def product_delete(*, product: Product, user=None, reason: str = "Deleted") -> None:
@@ -93,6 +121,26 @@ def product_image_save(*, image: ProductImage, user=None, reason: str = "Saved")
 
 def product_image_delete(*, image: ProductImage, user=None, reason: str = "Deleted") -> None:
     delete_with_reason(image, reason=reason, user=user)
+
+
+def product_images_save(
+    *, product: Product, changed=(), deleted=(), added=(), user=None, reason: str = "in the admin"
+) -> None:
+    """A product page's images, all or nothing: ``changed`` and ``deleted`` rows (``RowEdit``s:
+    only the fields the person changed, and the version they opened) are locked in primary-key
+    order and checked against what others did since; ``added`` ones are new. Every conflict (a row
+    changed or deleted by someone else) is raised together, and nothing is written then."""
+    with transaction.atomic():
+        pks = [edit.pk for edit in [*changed, *deleted]]
+        current = {i.pk: i for i in locked_in_pk_order(ProductImage.objects.filter(product=product), pks)}
+        updates, deletions = rows_merge(ProductImage, current, changed=changed, deleted=deleted)
+        for image, data in updates:
+            _saved(image, data=data, user=user, reason=f"Edited {reason} ({', '.join(data) or 'no field'})")
+        for image in deletions:
+            delete_with_reason(image, reason=f"Deleted {reason}", user=user)
+        for image in added:
+            image.product = product
+            product_image_save(image=image, user=user, reason=f"Saved {reason}")
 
 
 PRODUCT_FLAGS = {
@@ -149,7 +197,7 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
 
 
 def _pks(items) -> list:
-    return [getattr(item, "pk", item) for item in items]
+    return [product_pk(item) for item in items]
 
 
 # --- Categories --------------------------------------------------------------------------------------
@@ -158,9 +206,12 @@ def category_create(*, category: Category, user=None, reason: str = "Created") -
     return _saved(category, user=user, reason=reason)
 
 
-def category_update(*, category: Category, data: dict, user=None, reason: str | None = None) -> Category:
-    """Change a category's fields (``data``: field -> value); refuses a parent below itself."""
-    return _saved(category, data=data, user=user, reason=reason)
+def category_update(
+    *, category: Category, data: dict, user=None, reason: str | None = None, version: Version | None = None
+) -> Category:
+    """Change a category's fields (``data``: field -> value), on top of what others saved since
+    ``version``; refuses a parent below itself."""
+    return _updated(category, data=data, version=version, user=user, reason=reason)
 
 
 def category_delete(*, category: Category, user=None, reason: str = "Deleted") -> None:

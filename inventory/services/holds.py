@@ -9,6 +9,7 @@ from django.conf import settings
 from approvals.gate import Measure, change_request_hold
 from approvals.kinds import bulk_measure
 from approvals.values import encode_data, field_changes, snapshot
+from audit.conflicts import edit_merge
 
 from ..models import Product
 
@@ -42,12 +43,17 @@ def stock_measures(quantities: list[int], prices: list) -> list[Measure]:
     ]
 
 
-def product_update_hold(*, product: Product, data: dict, user, reason, why: str):
-    """An edit that changes the price beyond the shop's rule waits, whole (every field it changes)."""
+def product_update_hold(*, product: Product, data: dict, user, reason, why: str, version=None):
+    """An edit that changes the price beyond the shop's rule waits, whole (every field it changes), once
+    merged with what others saved since ``version`` (``EditConflict`` when they changed the same)."""
     if "price" not in data or product.pk is None:
         return None
-    stored = Product.objects.filter(pk=product.pk).first()
+    stored = Product.objects.select_for_update().filter(pk=product.pk).first()
     if stored is None:
+        return None
+    if price_change_measure(stored.price, data["price"]) is not None:
+        data = edit_merge(stored, data=data, version=version)
+    if "price" not in data:
         return None
     changes = field_changes(stored, data)
     return change_request_hold(

@@ -19,6 +19,7 @@ from ..models import Product, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, InsufficientStock
 from .holds import stock_adjust_hold, stock_adjust_many_hold
+from .inputs import product_pk
 
 STOCK_MAX = 2_147_483_647  # the stock and movement columns are PostgreSQL integers
 
@@ -51,12 +52,13 @@ def stock_apply(
     Returns the movements written; they carry no ids (they are written from their values, with the
     history, see ``_append_movements``).
     """
-    if not isinstance(changes, Mapping):
-        merged: dict = {}
-        for change in changes:
-            merged[change.product_id] = merged.get(change.product_id, 0) + change.quantity
-        changes = merged
-    changes = {pk: qty for pk, qty in changes.items() if qty}
+    pairs = changes.items() if isinstance(changes, Mapping) else ((c.product_id, c.quantity) for c in changes)
+    merged: dict = {}
+    for product_id, quantity in pairs:
+        check_quantities([quantity])
+        pk = product_pk(product_id)
+        merged[pk] = merged.get(pk, 0) + quantity
+    changes = {pk: qty for pk, qty in merged.items() if qty}
     if not changes:
         return []
     check_quantities(changes.values())
@@ -266,7 +268,9 @@ def stock_reconcile(*, product_id, user=None) -> StockMovement | None:
     lock, so it can't race with a sale.
     """
     with transaction.atomic():
-        product = Product.objects.locked_in_pk_order([product_id]).get()
+        product = Product.objects.locked_in_pk_order([product_pk(product_id)]).first()
+        if product is None:
+            raise CatalogueError(f"Unknown product: {product_id}.")
         ledger = StockMovement.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
         difference = product.stock - ledger
         if not difference:
@@ -330,4 +334,4 @@ def ledger_purge(*, product_ids) -> None:
 
 
 def _pks(items) -> list:
-    return [getattr(item, "pk", item) for item in items]
+    return [product_pk(item) for item in items]

@@ -24,7 +24,7 @@ from .common import (
     tax_for,
 )
 from .customers import customer_create, customer_update
-from .details import order_note_add, order_update
+from .details import order_lines_merge, order_note_add, order_page_check, order_update
 from .edits import (
     order_draft_create,
     order_edit_preview,
@@ -74,8 +74,10 @@ __all__ = [
     "order_line_change",
     "order_line_remove",
     "order_lines_check",
+    "order_lines_merge",
     "order_lines_set",
     "order_note_add",
+    "order_page_check",
     "order_pay",
     "order_place",
     "order_refund",

@@ -1,17 +1,16 @@
 """What the order services share: the status table, money rounding, the order's lock and its writes
 with history, and the errors they raise."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
 from audit.recording import history_bulk_record
 from core.exceptions import DomainError
-from inventory.models import Product
+from inventory.services import CatalogueError, product_pk
 
 from ..models import Order, OrderStatus
 
@@ -70,19 +69,57 @@ def tax_for(subtotal: Decimal) -> Decimal:
 
 
 def as_quantities(lines) -> dict:
-    """{product_id: quantity} from a mapping or an iterable of (product or id, quantity)."""
+    """{product id: quantity} from a mapping or an iterable of (product or id, quantity).
+
+    Ids may be UUIDs or their text (as JSON and forms carry them), quantities whole numbers or their
+    text; anything else is refused with a message saying which value was wrong."""
+    if isinstance(lines, str | bytes) or not isinstance(lines, Mapping | Iterable):
+        raise OrderError(f"Order lines must map products to quantities, not {lines!r}.")
     items = lines.items() if isinstance(lines, Mapping) else lines
     quantities: dict = {}
-    for product, quantity in items:
-        pk = getattr(product, "pk", product)
-        try:  # ids as UUIDs or their text
-            pk = Product._meta.pk.to_python(pk)
-        except ValidationError as error:
-            raise OrderError(f"{pk!r} is not a product id.") from error
-        if int(quantity) != quantity:
-            raise OrderError("Quantities must be whole numbers.")
-        quantities[pk] = quantities.get(pk, 0) + int(quantity)
+    for item in items:
+        try:
+            product, quantity = item
+        except (TypeError, ValueError):
+            raise OrderError(f"An order line must be a (product, quantity) pair, not {item!r}.") from None
+        pk = as_product_pk(product)
+        quantities[pk] = quantities.get(pk, 0) + as_whole_number(quantity, product)
     return quantities
+
+
+def as_product_pk(value):
+    """A product's id from a product, a UUID or its text; anything else is an ``OrderError``."""
+    try:
+        return product_pk(value)
+    except CatalogueError as error:
+        raise OrderError(str(error)) from None
+
+
+def as_whole_number(value, product) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    if isinstance(value, Decimal | float):
+        try:
+            if value == int(value):
+                return int(value)
+        except (ValueError, OverflowError):
+            pass
+    raise OrderError(
+        f"The quantity of product {getattr(product, 'pk', product)} must be a whole number, not {value!r}."
+    )
+
+
+def order_pk(value) -> int:
+    """An order's id given as an order, a number or a number's text; anything else is refused."""
+    if isinstance(value, Order):
+        return value.pk
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise OrderError(f"{value!r} is not an order id: give an order or its number id (like 42).")
 
 
 def required_reason(reason: str | None, what: str) -> str:
@@ -112,7 +149,7 @@ def check_transition(order: Order, to: OrderStatus) -> None:
 
 def lock_order(order: Order) -> Order:
     try:
-        return Order.objects.select_for_update().get(pk=getattr(order, "pk", order))
+        return Order.objects.select_for_update().get(pk=order_pk(order))
     except Order.DoesNotExist as error:
         raise OrderError(f"Order {order} no longer exists.") from error
 

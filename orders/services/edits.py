@@ -31,7 +31,18 @@ from ..models import (
     Payment,
     order_number_for,
 )
-from .common import OrderError, as_quantities, lock_order, money, normalise_text, order_write, tax_for
+from .common import (
+    OrderError,
+    as_product_pk,
+    as_quantities,
+    as_whole_number,
+    lock_order,
+    money,
+    normalise_text,
+    order_write,
+    tax_for,
+)
+from .details import order_lines_merge
 from .refunds import credit
 
 ZERO = Decimal("0.00")
@@ -120,7 +131,13 @@ def order_draft_create(
 
 # --- Line edits ---------------------------------------------------------------------------------------
 def order_lines_set(
-    *, order: Order, quantities, user=None, expect_difference: Decimal | None = None
+    *,
+    order: Order,
+    quantities,
+    user=None,
+    expect_difference: Decimal | None = None,
+    changed=(),
+    deleted=(),
 ) -> Order:
     """Make the order's lines hold exactly ``quantities`` ({product: quantity}; 0 removes a line);
     products not named keep their lines.
@@ -129,9 +146,13 @@ def order_lines_set(
     difference; a paid one is charged or refunded the difference of its total (``expect_difference``:
     the amount support was shown; another amount is refused). Raises ``PaymentDeclined`` (nothing
     changed) or ``PaymentPending`` (the edit is finished once the provider's answer is known).
+    From a page, ``changed`` and ``deleted`` are the lines the person edited (``RowEdit``s with the
+    versions they opened): lines someone else changed or deleted since raise ``EditConflict``
+    (``order_lines_merge``) before anything is written.
     """
     with transaction.atomic():
         order = lock_order(order)
+        order_lines_merge(order, changed=changed, deleted=deleted)
         plan = _plan(order, quantities)
         if not plan.changes_lines:
             return order
@@ -223,7 +244,8 @@ def order_lines_check(*, order: Order, quantities) -> list[str]:
 
 
 def order_line_add(*, order: Order, product, quantity: int, user=None) -> Order:
-    pk = getattr(product, "pk", product)
+    pk = as_product_pk(product)
+    quantity = as_whole_number(quantity, product)
     if quantity < 1:
         raise OrderError("A new line needs a quantity of at least 1.")
     current = order.items.filter(product_id=pk).values_list("quantity", flat=True).first() or 0

@@ -24,6 +24,7 @@ from .common import (
     allowed_transitions,
     check_transition,
     lock_order,
+    order_pk,
     order_write,
     required_reason,
 )
@@ -195,7 +196,7 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str =
         raise OrderError(f"Orders can't become {to.label.lower()} in bulk.")
     if to == OrderStatus.CANCELLED:
         reason = required_reason(reason, "the orders are cancelled")
-    ids = [getattr(o, "pk", o) for o in orders]
+    ids = [order_pk(o) for o in orders]
     current = list(Order.objects.filter(pk__in=ids).order_by("pk"))
     _refuse_unless_allowed(current, to)
     largest_refund = None

@@ -1,5 +1,6 @@
-// The import job page's progress bar: polls the job's JSON status while it runs, without reloading
-// the page; once the job has finished, reloads once to show the final page (counts, rows to fix).
+// The import job page's card: polls the job's JSON status while it runs and shows its one sentence
+// (checking n of N, writing n of N) and the current pass's bar, without reloading the page; once the
+// job has finished, reloads once to show the final page (counts, links, rows skipped and to fix).
 (function () {
   "use strict";
   const panel = document.getElementById("import-progress");
@@ -9,16 +10,14 @@
   const url = panel.dataset.progressUrl;
   const bar = panel.querySelector("[data-bar]");
   const meter = panel.querySelector("[role=progressbar]");
+  const headline = panel.querySelector("[data-field=headline]");
 
   function show(status) {
-    bar.style.width = status.percent + "%";
-    meter.setAttribute("aria-valuenow", String(status.percent));
-    panel.querySelectorAll("[data-field]").forEach(function (element) {
-      const value = status[element.dataset.field];
-      if (value !== undefined && value !== null) {
-        element.textContent = String(value);
-      }
-    });
+    headline.textContent = status.headline;
+    if (bar && meter) {
+      bar.style.width = status.percent + "%";
+      meter.setAttribute("aria-valuenow", String(status.percent));
+    }
   }
 
   function poll() {

@@ -2,55 +2,22 @@
 is a named conflict (which record, which field, what it is now), never overwritten."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from audit import registry
 from audit.models import ChangeSet
 from audit.undo import UndoConflicts, UndoRefused, change_set_undo
 from backoffice.models import Tenant
-from core.tenancy import activate
 from imports.jobs import import_recorded
 from imports.readers import open_table
 from inventory.models import Category, Product
 from inventory.services import product_create
+from tests.concurrency_helpers import in_thread, someone_waits_for_a_lock
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def someone_waits_for_a_lock(timeout=20.0):
-    """Until another connection of this database waits for a row lock (what the race is about)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            # pg_stat_activity is read once per transaction unless the snapshot is dropped.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("nobody waited for the lock")
-
-
-def in_thread(target, results, shop):
-    def run():
-        try:
-            with activate(shop):
-                results.append(target())
-        except BaseException as error:  # handed to the test
-            results.append(error)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.fixture

@@ -63,6 +63,49 @@ def test_slow_requests_are_logged_with_method_path_status_and_time(client, setti
     assert float(response["X-Response-Time"].removesuffix("ms")) >= 120
 
 
+def test_the_wait_before_django_counts_in_the_slow_request_warning(client, settings, with_test_views, caplog):
+    """gunicorn (backoffice/gunicorn.conf.py) says when it took the connection: a fast page that
+    waited 1.5 s for a worker is a slow request, and the warning says where the time went."""
+    settings.SLOW_REQUEST_SECONDS = 1.0
+    arrived = time.time() - 1.5
+
+    with caplog.at_level(logging.WARNING, logger="backoffice.performance"):
+        client.get("/fast/", HTTP_X_GUNICORN_QUEUE_START=f"t={arrived:.6f}")
+
+    (record,) = [r for r in caplog.records if r.name == "backoffice.performance"]
+    assert 1500 <= record.queue_ms < 5000
+    assert record.duration_ms < 1000
+    assert record.total_ms == pytest.approx(record.queue_ms + record.duration_ms, abs=0.2)
+    assert "waiting for a worker" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("trusted_proxies", "value", "logged"),
+    [
+        (1, "t={seconds:.3f}", True),  # nginx's $msec
+        (1, "t={milliseconds}", True),
+        (1, "{microseconds}", True),
+        (0, "t={seconds:.3f}", False),  # no proxy: a client could send anything
+        (1, "yesterday", False),
+    ],
+)
+def test_a_trusted_proxys_request_start_counts_too(
+    trusted_proxies, value, logged, client, settings, with_test_views, caplog
+):
+    settings.SLOW_REQUEST_SECONDS = 1.0
+    settings.TRUSTED_PROXIES = trusted_proxies
+    seconds = time.time() - 2
+    header = value.format(seconds=seconds, milliseconds=int(seconds * 1e3), microseconds=int(seconds * 1e6))
+
+    with caplog.at_level(logging.WARNING, logger="backoffice.performance"):
+        client.get("/fast/", HTTP_X_REQUEST_START=header)
+
+    records = [r for r in caplog.records if r.name == "backoffice.performance"]
+    assert len(records) == (1 if logged else 0)
+    if logged:
+        assert 2000 <= records[0].queue_ms < 5000
+
+
 def test_fast_requests_are_not_logged(client, settings, with_test_views, caplog):
     settings.SLOW_REQUEST_SECONDS = 1.0
 

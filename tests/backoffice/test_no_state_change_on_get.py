@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.models import ChangeSet
 from imports.jobs import import_job_create, import_job_run
-from imports.models import ImportJob
+from imports.models import ImportJob, ImportMapping
 from inventory.models import Category, Product
 from inventory.services import product_set_flag
 from orders.models import Customer, OrderStatus, Payment
@@ -83,6 +83,8 @@ def urls_of(route: str, objects: dict) -> list[str]:
             values = [str(objects["product"])]
         elif name == "url":
             values = ["no/such/page/"]
+        elif name == "file_format":
+            values = ["csv", "xlsx", "pdf"]
         else:
             raise AssertionError(f"{route}: no value to try for <{name}>; add one to this test")
         filled = [url.replace(match.group(0), value, 1) for url in filled for value in values]
@@ -206,6 +208,9 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
         "inventory/productimage": [],
         "inventory/stockmovement": plain(product.movements.first()),
         "imports/importjob": plain(failed) + plain(ImportJob.objects.get(pk=stale.pk)),
+        "imports/importmapping": plain(
+            ImportMapping.objects.create(resource="products", name="Supplier", columns={"title": "name"})
+        ),
         "orders/order": [(order.pk, history_id(order)) for order in orders_by_status.values()],
         "orders/orderitem": with_history(orders_by_status[OrderStatus.PAID].items.first()),
         "orders/customer": with_history(customer),

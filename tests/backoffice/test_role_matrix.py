@@ -10,7 +10,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
-from imports.models import ImportJob
+from imports.models import ImportJob, ImportMapping
 from inventory.services import stock_adjust
 from notifications.services import message_record
 from orders.services import order_place
@@ -27,6 +27,8 @@ TABLE = {
     "inventory.product":         ("SOUA", "SO"  , "SOUA", "SO"  , "S"   , "SOUA"),
     "inventory.stockmovement":   ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
     "imports.importjob":         ("SOA" , ""    , "SOA" , ""    , ""    , "SOA" ),
+    # Saved column mappings: seen and deleted by who may import what they map (a products one here).
+    "imports.importmapping":     ("SOU" , ""    , "SO"  , ""    , "SO"  , "SO"  ),
     "orders.order":              ("SOUA", "SU"  , "SOUA", "SU"  , ""    , "SOUA"),
     "orders.orderitem":          ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
     "orders.payment":            ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
@@ -103,6 +105,7 @@ def one_of_each(make_product, make_customer, superuser, ops_user):
     order = order_place(customer=make_customer(), lines={product: 1})
     message_record(tenant_id=order.tenant_id, kind="order_placed", event_key="order_placed:x", order=order)
     ImportJob.objects.create(resource="products", file="imports/x.csv", file_name="x.csv")
+    ImportMapping.objects.create(resource="products", name="Supplier", columns={"title": "name"})
     AccessAttempt.objects.create(
         username="x",
         ip_address="10.0.0.1",

@@ -38,3 +38,10 @@ def test_a_page_that_fails_to_warm_is_logged_and_the_others_still_warm(roles, ca
         timings = warm_up()
     assert "inventory.product" in timings and "orders.order" in timings
     assert any("inventory.product" in r.getMessage() for r in caplog.records if r.name == "backoffice.warmup")
+
+
+def test_the_login_page_warms_on_the_sites_own_host_without_an_error_logged(roles, caplog, settings):
+    settings.ALLOWED_HOSTS = [".backoffice.example.com"]
+    with caplog.at_level(logging.INFO):
+        warm_up()
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

@@ -75,20 +75,10 @@ def _serve(env, log_path):
     port = _free_port()
     log = open(log_path, "w")  # noqa: SIM115
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "backoffice.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "2",
-            "--access-logfile",
-            "-",
-        ],
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "backoffice/gunicorn.conf.py"],
         cwd=ROOT,
-        env=env,
+        # As ./dev serve runs it (backoffice/gunicorn.conf.py), with two workers: the machine is shared.
+        env={**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -2,6 +2,7 @@
 files handed to a worker), categories and customers; the import job's page, progress and retry."""
 
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -116,17 +117,31 @@ def test_a_missing_column_is_shown_on_the_upload_page(client_for, ops_user, phon
         client_for(ops_user), PRODUCT_IMPORT, csv_upload("cols.csv", [["P-1", "x"]], header=("sku", "name"))
     )
 
-    assert "The file has no category, price columns" in preview.content.decode()
+    page = preview.content.decode()
+    assert "Choose the columns of the file for category, price (required)" in page
+    assert preview.context.get("report") is None  # no preview until every required column is mapped
     assert preview.context.get("confirm_form") is None and Product.objects.count() == 0
 
 
-def test_a_file_in_the_wrong_encoding_gets_a_message_a_person_can_act_on(client_for, ops_user, phones):
+def test_a_file_read_with_the_wrong_encoding_gets_a_message_a_person_can_act_on(client_for, ops_user, phones):
     file = SimpleUploadedFile("latin.csv", "sku,name,category,price\nA,Café,phones,1\n".encode("latin-1"))
+    client = client_for(ops_user)
 
-    page = upload(client_for(ops_user), PRODUCT_IMPORT, file).content.decode()
+    detected = upload(client, PRODUCT_IMPORT, file)
+    assert "Read as <strong>Windows-1252, commas</strong>" in detected.content.decode()
+    assert detected.context["report"].preview[0].cells[1][1] == "Café"
 
-    # The preview reads files as the import does: the line and the byte, and what to do.
-    assert "Line 2 of the file is not UTF-8 text (byte 0xe9): save the file as “CSV UTF-8”" in page
+    # Told it is UTF-8, the preview reads it as the import would: the line and the byte, what to do.
+    form = detected.context["mapping_form"]
+    data = {
+        **{name: form.initial.get(name, "") for name in form.fields},
+        "started_from": form.initial["start_from"],
+    }
+    page = client.post(reverse("admin:inventory_product_import_map"), {**data, "encoding": "utf-8"})
+    assert "Line 2 of the file can't be read as UTF-8 text (byte 0xe9)" in html.unescape(
+        page.content.decode()
+    )
+    assert page.context.get("confirm_form") is None
 
 
 def test_a_big_file_is_imported_by_a_worker_and_its_page_shows_progress(
@@ -143,13 +158,13 @@ def test_a_big_file_is_imported_by_a_worker_and_its_page_shows_progress(
     job = ImportJob.objects.get()
     assert job.status == "queued" and len(queued) == 1  # the task is sent once the job is committed
     assert response.redirect_chain[-1][0] == reverse("admin:imports_importjob_change", args=[job.pk])
-    assert has_message(response, "a worker imports them in the background")
+    assert has_message(response, "big.csv has 5 rows: a worker imports it in the background")
     assert Product.objects.count() == 0
     page = response.content.decode()
     assert (
         'id="import-progress"' in page
         and "/static/js/import_progress.js" in page
-        and "Waiting for a worker" in page
+        and "Queued: waiting for a worker." in page
     )
     progress_url = reverse("admin:imports_importjob_progress", args=[job.pk])
     assert client.get(progress_url).json()["status"] == "queued"

@@ -212,14 +212,17 @@ def test_a_missing_column_is_a_clear_error_and_writes_nothing(tmp_path, phones, 
     assert Product.objects.count() == 0 and ImportJob.objects.count() == 0
 
 
-def test_a_file_in_the_wrong_encoding_is_a_clear_error_and_writes_nothing(tmp_path, phones):
+def test_a_windows_file_is_read_as_windows_1252_unless_told_otherwise(tmp_path, phones):
     rows = [[f"E-{n}", "Café crème", "phones", "2.50", "1", "", ""] for n in range(3000)]
-    path = write_csv(tmp_path / "latin1.csv", rows, encoding="latin-1")
+    path = write_csv(tmp_path / "windows.csv", rows, encoding="cp1252")
 
-    with pytest.raises(CommandError, match=r"Line 2 of the file is not UTF-8 text \(byte 0xe9\).*CSV UTF-8"):
-        run(path)
-
+    # Told it is UTF-8, it names the line and the byte, and what to do; nothing is written.
+    with pytest.raises(CommandError, match=r"Line 2 of the file can't be read as UTF-8 text \(byte 0xe9\)"):
+        run(path, "--encoding", "utf-8")
     assert Product.objects.count() == 0 and ImportJob.objects.count() == 0
+
+    assert "3000 rows: 3000 new" in run(path)  # detected
+    assert set(Product.objects.values_list("name", flat=True)) == {"Café crème"}
 
 
 @pytest.mark.parametrize(
@@ -229,7 +232,7 @@ def test_a_file_in_the_wrong_encoding_is_a_clear_error_and_writes_nothing(tmp_pa
         ("broken.json", b'[{"sku": "A-1",', "is not valid JSON"),
         ("object.json", b'{"sku": "A-1"}', "A JSON import is a list of objects"),
         ("empty.csv", b"", "The file is empty"),
-        ("notes.txt", b"sku,name", "use a .csv, .xlsx or .json file"),
+        ("notes.pdf", b"sku,name", "use a .csv \\(or tab-separated .txt\\), .xlsx or .json file"),
     ],
 )
 def test_a_malformed_file_is_a_clear_error(tmp_path, phones, name, content, error):
