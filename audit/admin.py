@@ -13,14 +13,14 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import action
 
-from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin
+from core.admin_base import REFUSED, CsvExportMixin, ReadOnlyAdmin, held_message
 from core.cells import display
 from core.filters import DayRangeFilter, StaffUserFilter
 
 from .display import field_labels
 from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
-from .registry import object_named_by, tracked_models
+from .registry import log_filters, object_named_by, tracked_models, undo_notices
 from .sealing import sealed_expression, trail_status
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
 from .undo import change_set_undo, change_set_undo_plan
@@ -93,6 +93,10 @@ class AuditEntryAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}), "trail": trail_status()})
+
+    def get_list_filter(self, request):
+        # Filters the apps add (approved by: ``approvals``) after the log's own.
+        return [*super().get_list_filter(request), *log_filters()]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(is_sealed=sealed_expression())
@@ -174,6 +178,7 @@ CHANGE_SET_COLOURS = {
     ChangeSet.Kind.IMPORT: "primary",
     ChangeSet.Kind.REVERT: "warning",
     ChangeSet.Kind.UNDO: "danger",
+    ChangeSet.Kind.APPROVED: "success",
 }
 
 
@@ -256,9 +261,14 @@ class ChangeSetAdmin(ReadOnlyAdmin):
                     change_set=change_set,
                     user=request.user,
                     skip_conflicts=request.POST.get("choice") == "skip",
+                    why=request.POST.get("why", ""),
                 ),
             )
             if undo is REFUSED:
+                return HttpResponseRedirect(back)
+            if not isinstance(undo, ChangeSet):
+                # Held by a guard (a shop's rule): what it wrote instead says what happens next.
+                self.message_user(request, held_message(undo), messages.INFO)
                 return HttpResponseRedirect(back)
             self.message_user(
                 request,
@@ -287,6 +297,7 @@ class ChangeSetAdmin(ReadOnlyAdmin):
                 "plan": plan,
                 "touched": touched,
                 "touched_more": len(plan.records) - len(plan.conflicts) - len(touched),
+                "notices": undo_notices(plan),
                 "conflict_message": (
                     f"{len(plan.conflicts)} record(s) were changed again after this change set. "
                     "They are listed below: undo can skip them (they keep their current values) or you "

@@ -17,7 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.decorators import action
 
-from core.admin_base import REFUSED, BaseAdmin
+from core.admin_base import REFUSED, BaseAdmin, held_message, is_held
 from core.tenancy import current_tenant, is_tenant_scoped
 
 from .conflicts import EditConflict
@@ -52,11 +52,14 @@ def _int_or_none(value):
 
 
 def really_changed(form) -> list[str]:
-    # A JSON field reports a change when its text is re-posted unchanged; compare the values.
+    """The record's fields the form changed (not a form's own fields, such as a reason box). A JSON
+    field reports a change when its text is re-posted unchanged: its values are compared."""
+    record_fields = {field.name for field in form.instance._meta.get_fields()}
     return [
         name
         for name in form.changed_data
-        if not (
+        if name in record_fields
+        and not (
             isinstance(form.fields[name], JSONField) and form.initial.get(name) == form.cleaned_data.get(name)
         )
     ]
@@ -210,9 +213,13 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
                 user=request.user,
                 reason=self.edit_reason(form, change, list(data)),
                 version=version,
+                **self.service_options(form),
             )
         except EditConflict as conflict:
             request.__dict__.setdefault("_edit_conflicts", []).append(conflict)
+            return
+        if is_held(saved):
+            request.held_by_service = saved  # the edit waits for approval: see response_change
             return
         if saved is not None and saved is not obj:
             # The admin's copy shows what was saved (the other person's changes included).
@@ -227,6 +234,23 @@ class HistoryAdmin(VersionedChangeForms, SimpleHistoryAdmin, BaseAdmin):
         names = [name for name in really_changed(form) if chosen(request, key, name) != THEIRS]
         version = versions.of(self.model, obj.pk) if versions is not None else None
         return {name: form.cleaned_data[name] for name in names}, version
+
+    def service_options(self, form) -> dict:
+        """More keywords for the update service, from the form (``why``: the reason a person gave)."""
+        return {}
+
+    def response_change(self, request, obj):
+        held = getattr(request, "held_by_service", None)
+        if held is None:
+            return super().response_change(request, obj)
+        # Nothing of the record changed: say what waits, on its page (which lists it).
+        self.message_user(request, held_message(held), messages.INFO)
+        return HttpResponseRedirect(request.path)
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "held_by_service", None) is None:
+            return super().log_change(request, obj, message)
+        return None
 
     def delete_model(self, request, obj):
         record = {self.opts.model_name: obj}

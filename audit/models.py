@@ -13,6 +13,8 @@ class ChangeSet(TenantScoped):
         IMPORT = "import", "Import"
         REVERT = "revert", "Revert"
         UNDO = "undo", "Undo"
+        # One record changed once a second person approved it (``approvals``).
+        APPROVED = "approved", "Approved change"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     title = models.CharField(max_length=255)

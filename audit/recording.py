@@ -26,6 +26,29 @@ HISTORY_TYPE_ACTION = {
 
 # Set while a multi-row operation runs, so every history row it writes points to it.
 current_change_set: ContextVar = ContextVar("current_change_set", default=None)
+# Set while a change runs on someone else's word (an approved change request): every reason written
+# meanwhile ends with it ("…; asked by olivia, approved by bob, request 12").
+_reason_note: ContextVar = ContextVar("reason_note", default="")
+REASON_LENGTH = 255  # of an audit entry's reason (and a ledger movement's)
+
+
+@contextmanager
+def reasons_noted(note: str):
+    """Every history reason, change set title and ledger reason written inside ends with ``note``."""
+    token = _reason_note.set(note)
+    try:
+        yield
+    finally:
+        _reason_note.reset(token)
+
+
+def noted(reason: str, *, length: int = REASON_LENGTH) -> str:
+    """``reason`` with the note of ``reasons_noted`` (if any) at its end, the whole within ``length``
+    characters: the reason is shortened, never the note."""
+    note = _reason_note.get()
+    if not note:
+        return reason
+    return reason[: max(0, length - len(note))] + note
 
 
 @contextmanager
@@ -49,7 +72,7 @@ def change_set_recording(*, kind: str, title: str, user=None, undoes=None):
         return
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
-    change_set = ChangeSet.objects.create(kind=kind, title=title[:255], user=user, undoes=undoes)
+    change_set = ChangeSet.objects.create(kind=kind, title=noted(title)[:255], user=user, undoes=undoes)
     with recording_change_set(change_set):
         yield change_set
     change_set.row_count = change_set.entries.values("content_type_id", "object_id").distinct().count()
@@ -69,7 +92,7 @@ def delete_with_reason(record, *, reason: str, user=None) -> None:
 
 
 def _explain(record, *, reason: str, user) -> None:
-    record._change_reason = reason
+    record._change_reason = noted(reason)
     if user is not None:
         record._history_user = user
 
@@ -164,6 +187,7 @@ class _HistoryRows(NamedTuple):
 def _record_history_values(history, objs, *, reason, user, history_type, changed_fields=None, diffs=None):
     """The history rows and audit entries of ``history_bulk_record``, from the objects' values."""
     tracked = [f.attname for f in history.tracked_fields]
+    reason = noted(reason)
     now = timezone.now()
     user_id = user.pk if user is not None else None
     change_set = current_change_set.get()

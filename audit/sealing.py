@@ -135,14 +135,7 @@ def seal_tenant(tenant) -> list[AuditSeal]:
         # for the next one (every entry visible now is sealed now, settled or not).
         scan_from = latest.pending_from if latest else 1
         pending_from = _settled_from(latest, horizon)
-        sealed = _sealed_ids_from(scan_from)
-        candidates = [
-            entry
-            for entry in AuditEntry.objects.filter(id__gte=scan_from, id__lte=horizon.sequence_value)
-            .order_by("id")
-            .values(*ENTRY_FIELDS)
-            if entry["id"] not in sealed
-        ]
+        candidates = _entries_to_seal(scan_from, latest, horizon)
         labels = entry_type_labels()
         blocks = []
         previous = latest
@@ -155,6 +148,31 @@ def seal_tenant(tenant) -> list[AuditSeal]:
     for block in blocks:
         _publish(tenant, block)
     return blocks
+
+
+def _entries_to_seal(scan_from: int, latest: AuditSeal | None, horizon: _Horizon) -> list[dict]:
+    """The entries visible now that no block holds, by id. Ids up to what the latest run saw were
+    sealed then, but for late ones: those are found by their ids alone (while writers are busy the
+    range looked at again is a few runs' worth), and only new and late entries are read whole."""
+    seen_up_to = min(latest.sequence_value if latest else 0, horizon.sequence_value)
+    late = []
+    if scan_from <= seen_up_to:
+        sealed = _sealed_ids_from(scan_from)
+        late = [
+            entry_id
+            for entry_id in AuditEntry.objects.filter(id__gte=scan_from, id__lte=seen_up_to)
+            .order_by("id")
+            .values_list("id", flat=True)
+            if entry_id not in sealed
+        ]
+    entries = AuditEntry.objects.order_by("id").values(*ENTRY_FIELDS)
+    found = [
+        entry
+        for start in range(0, len(late), BLOCK_SIZE)  # bounded IN lists
+        for entry in entries.filter(id__in=late[start : start + BLOCK_SIZE])
+    ]
+    # No block holds an id above what the latest run saw: every one of them is new.
+    return found + list(entries.filter(id__gt=max(seen_up_to, scan_from - 1), id__lte=horizon.sequence_value))
 
 
 def _sealed_ids_from(pending_from: int) -> set[int]:

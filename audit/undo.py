@@ -199,11 +199,13 @@ def change_set_undo_plan(change_set: ChangeSet, *, lock: bool = False) -> UndoPl
     return UndoPlan(change_set=change_set, records=records)
 
 
-def change_set_undo(*, change_set: ChangeSet, user, skip_conflicts: bool = False) -> ChangeSet:
+def change_set_undo(*, change_set: ChangeSet, user, skip_conflicts: bool = False, why: str = ""):
     """Undo ``change_set``; returns the new "Undo of …" change set. All or nothing.
 
     Runs under row locks: the change set's (one undo at a time), then its records' in primary-key
     order; a record that differs from what the change set left is a conflict, never overwritten.
+    An undo that must wait (``registry.guard_undo``: a rule of the shop wants it approved) returns
+    what the guard wrote instead (a change request, saying ``why``), and undoes nothing.
     """
     with transaction.atomic():
         try:
@@ -220,6 +222,10 @@ def change_set_undo(*, change_set: ChangeSet, user, skip_conflicts: bool = False
         records = [record for record in plan.records if not record.problem]
         if not records:
             raise UndoRefused("Nothing left to undo: every record was changed again since.")
+        for guard in registry.undo_guards():
+            held = guard(change_set=change_set, plan=plan, user=user, skip_conflicts=skip_conflicts, why=why)
+            if held is not None:
+                return held
         reason = f"Undo of {change_set.title}"
         with change_set_recording(
             kind=ChangeSet.Kind.UNDO, title=reason, user=user, undoes=change_set

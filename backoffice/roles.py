@@ -1,4 +1,4 @@
-"""The three staff roles and their exact permissions.
+"""The staff roles and their exact permissions.
 
 ``python manage.py setup_roles`` applies this table (it also runs after every ``migrate``); it is
 idempotent and removes any permission a group holds that the table doesn't give it.
@@ -9,11 +9,13 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-OPERATIONS, SUPPORT, AUDITOR = "Operations", "Support", "Auditor"
+OPERATIONS, SUPPORT, AUDITOR, APPROVER = "Operations", "Support", "Auditor", "Approver"
 
 CATALOGUE = ["inventory.category", "inventory.product", "inventory.productimage"]
 ORDERS = ["orders.order", "orders.orderitem", "orders.customer", "orders.payment"]
 LEDGERS = ["inventory.stockmovement", "imports.importjob", "audit.auditentry", "audit.changeset"]
+# Change requests (what a shop's rules held for a second person's approval) and the rules themselves.
+APPROVALS = ["approvals.changerequest", "approvals.approvalrule"]
 # The e-mails sent to customers and staff: read by every role, written by no one (workers send them).
 OUTBOX = ["notifications.message"]
 ADMINISTRATION = [
@@ -43,6 +45,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         # Their bulk actions and imports are change sets: they see them, and may undo their own kind.
         | {"audit.view_changeset"}
         | _perms("view", OUTBOX)
+        # Their own change requests ("My requests"), and the rules that hold changes.
+        | _perms("view", APPROVALS)
     ),
     # Look up, take (drafts, placed by phone or e-mail) and edit customers' orders, lines and money
     # included (refunds, returns, cancellations); read the payments ledger and the catalogue.
@@ -55,9 +59,14 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         | {"audit.view_changeset"}
         # What the customers were sent.
         | _perms("view", OUTBOX)
+        | _perms("view", APPROVALS)
     ),
     # Read everything, history and the audit log included; change nothing.
-    AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + OUTBOX + ADMINISTRATION),
+    AUDITOR: _perms("view", CATALOGUE + ORDERS + LEDGERS + OUTBOX + ADMINISTRATION + APPROVALS),
+    # The second pair of eyes: given on top of a working role (an operations or support lead), never
+    # instead of it. Approves or rejects others' change requests (never their own: the service refuses)
+    # and reads the change sets approvals record.
+    APPROVER: (_perms("view", APPROVALS) | {"approvals.approve_changerequest", "audit.view_changeset"}),
 }
 
 

@@ -22,10 +22,8 @@ VAR_DIR.mkdir(exist_ok=True)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = os.environ.get(name, "")
+    return value.strip().lower() in {"1", "true", "yes", "on"} if value else default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -82,6 +80,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "audit",
+    "approvals",
     "notifications",
 ]
 

@@ -21,6 +21,7 @@ from .changelist import FastChangeList
 from .exceptions import DomainError
 from .exports import streaming_csv
 from .pagination import COUNT_VAR, EstimatedCountPaginator
+from .registry import record_panels
 
 REFUSED = object()  # what BaseAdmin.run_service returns when the service refused
 
@@ -33,12 +34,20 @@ def redirect_from_dialog(request, url: str) -> HttpResponse:
 
 
 def action_confirmation(
-    model_admin, request, *, title: str, effects: str, refusals=(), submit: str = "Confirm"
+    model_admin,
+    request,
+    *,
+    title: str,
+    effects: str,
+    refusals=(),
+    submit: str = "Confirm",
+    approval: str | None = None,
 ) -> TemplateResponse | None:
     """The page a list action shows before it writes: what it will do (``effects``), then Confirm
     (posted again with the CSRF token and the same selection) or Cancel. Returns None once the
     person confirmed: the action then runs. With ``refusals`` (why some selected rows can't take
-    part) it offers no Confirm: the action is all or nothing."""
+    part) it offers no Confirm: the action is all or nothing. With ``approval`` (why the change will
+    wait for another person's approval) it asks why, posted as ``why``."""
     if request.method == "POST" and request.POST.get("confirm") == "yes" and not refusals:
         return None
     return TemplateResponse(
@@ -51,11 +60,26 @@ def action_confirmation(
             "effects": effects,
             "refusals": list(refusals),
             "submit_label": submit,
+            "approval": approval,
             "action": request.POST.get("action", ""),
             "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "select_across": request.POST.get("select_across", "0"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         },
+    )
+
+
+def is_held(result) -> bool:
+    """Whether a service answered with a held change (see ``held_message``) instead of its result."""
+    return hasattr(result, "held_text")
+
+
+def held_message(held):
+    """What a person is told when a service held their change instead of making it (a change request
+    waiting for approval): the held record's own sentence (``held_text()``), linked to its page
+    (``get_admin_url()``)."""
+    return format_html(
+        '{} <a href="{}" class="underline">See the request</a>', held.held_text(), held.get_admin_url()
     )
 
 
@@ -105,6 +129,15 @@ class BaseAdmin(ModelAdmin):
 
     # Set on subclasses: a function(obj) -> str | None naming what forbids deleting obj.
     delete_blocker = None
+    # Above the form: what the apps registered for a record's page (``core.registry.RecordPanel``).
+    change_form_outer_before_template = "admin/record_panels.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["record_panels"] = record_panels(request, obj)
+        if self.is_final(obj):
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
         # Another shop's id (or a deleted record) in a URL is a plain 404, saying nothing about it.
@@ -129,11 +162,6 @@ class BaseAdmin(ModelAdmin):
         if self.is_final(obj):
             return flatten_fieldsets(self.get_fieldsets(request, obj))
         return super().get_readonly_fields(request, obj)
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if self.is_final(obj):
-            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
-        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def final_state_refusal(self, request, object_id) -> HttpResponse | None:
         """For a POST to the page of a record in a final state: the page again, saying nothing was saved."""

@@ -45,6 +45,18 @@ class CommandSearch:
     order: int = 0
 
 
+@dataclass(frozen=True)
+class RecordPanel:
+    """A panel above a record's page (its change form): ``context(request, record)`` returns what
+    ``template`` shows, or None when there is nothing to show for that record. ``models`` are the
+    "app_label.model_name" it is for (empty: every record)."""
+
+    name: str
+    template: str
+    context: Callable[[object, object], dict | None]
+    models: frozenset = frozenset()
+
+
 _sections: dict[str, DashboardSection] = {}
 _sidebar: dict[tuple[str, str], SidebarItem] = {}
 _searches: dict[str, CommandSearch] = {}
@@ -66,6 +78,26 @@ def register_sidebar_group(group: str, items: list[tuple[str, str, str]], *, ord
 
 def register_command_search(search: CommandSearch) -> None:
     _searches[search.model] = search
+
+
+_panels: dict[str, RecordPanel] = {}
+
+
+def register_record_panel(panel: RecordPanel) -> None:
+    _panels[panel.name] = panel
+
+
+def record_panels(request, record) -> list[tuple[str, dict]]:
+    """(template, context) of each registered panel with something to show on ``record``'s page."""
+    label = record._meta.label_lower
+    shown = []
+    for panel in _panels.values():
+        if panel.models and label not in panel.models:
+            continue
+        context = panel.context(request, record)
+        if context:
+            shown.append((panel.template, context))
+    return shown
 
 
 def dashboard_sections() -> list[DashboardSection]:

@@ -28,6 +28,8 @@ STATUS_COLOURS = {
     ImportJob.Status.RUNNING: "info",
     ImportJob.Status.DONE: "success",
     ImportJob.Status.FAILED: "danger",
+    ImportJob.Status.AWAITING_APPROVAL: "warning",
+    ImportJob.Status.NOT_APPROVED: "danger",
 }
 
 

@@ -11,7 +11,9 @@ class ImportsConfig(AppConfig):
     verbose_name = "Imports"
 
     def ready(self):
-        from . import tasks  # noqa: F401  (registers the tasks, which jobs queue by name)
+        from . import approval  # tasks: registers the tasks, which jobs queue by name
+
+        approval.register()
 
         # Beside the catalogue's lists, where imports are run from.
         register_sidebar_item(

@@ -120,6 +120,8 @@ class ImportMappingForm(forms.Form):
 
 class ImportConfirmForm(forms.Form):
     """The preview's "Confirm import": the upload and what to do with it (its mapping and options),
-    named by a token the server signed when it showed the preview."""
+    named by a token the server signed when it showed the preview, and why, when the import waits for
+    approval (the shop's rule for imports)."""
 
     upload = forms.CharField(widget=forms.HiddenInput)
+    why = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)

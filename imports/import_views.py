@@ -23,8 +23,13 @@ from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
+from approvals.gate import approval_needed
+from core.admin_base import held_message
+from core.exceptions import DomainError
 from core.tenancy import current_tenant
 
+from .approval import import_job_hold, import_measure
+from .files import count_rows
 from .filters import ImportedByFilter
 from .forms import DELIMITER_CHOICES, ENCODING_CHOICES, ImportConfirmForm, ImportMappingForm, ImportUploadForm
 from .forms import start_choices as start_from_choices
@@ -276,6 +281,7 @@ class ImportAdminMixin:
                 options=options.as_json(),
             )
             context["confirm_form"] = ImportConfirmForm(initial={"upload": token})
+            context["approval"] = approval_needed([import_measure(report.rows_total)])
         return context
 
     # -- confirm --
@@ -302,11 +308,21 @@ class ImportAdminMixin:
             user=request.user,
             options=upload.get("options") or {},
         )
+        return self._run_job(request, job, import_page, why=form.cleaned_data["why"])
+
+    def _run_job(self, request, job, import_page, *, why: str = ""):
         try:
-            job, report = import_job_start(job)
-        except ImportFileError as error:
+            rows = count_rows(job)
+            held = import_job_hold(job=job, rows=rows, why=why)
+        except (ImportFileError, DomainError) as error:
+            job.file.delete(save=False)
+            job.delete()
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(import_page)
+        if held is not None:
+            self.message_user(request, held_message(held), messages.INFO)
+            return HttpResponseRedirect(reverse("admin:imports_importjob_change", args=[job.pk]))
+        job, report = import_job_start(job, rows=rows)
         text, level, to_job = job_outcome_message(job, report)
         self.message_user(request, text, level)
         if to_job:

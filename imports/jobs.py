@@ -13,6 +13,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from approvals.selectors import approval_note_for
+from audit.recording import reasons_noted
+
 from .engine import ImportReport, run_import
 from .errors import ImportBusy, ImportRefused
 from .files import count_rows, local_file
@@ -32,6 +35,8 @@ logger = logging.getLogger(__name__)
 # message queued before an upgrade still finds its task.
 RUN_TASK = "inventory.run_import_job"
 FAIL_STALE_TASK = "inventory.fail_stale_import_jobs"
+# The approvable operation of a held import (``imports.approval``): its job runs once approved.
+APPROVAL_OPERATION = "imports.import_job_run"
 
 
 class JobTakenOver(Exception):
@@ -207,6 +212,8 @@ def import_job_run(job_id, *, background: bool = False) -> ImportReport | None:
         with (
             shop_import_lock(wait=WORKER_LOCK_WAIT, on_wait=heartbeat),
             local_file(job.file.name, job.file.storage) as path,
+            # A job released by an approval: its history says who asked and who approved.
+            reasons_noted(approval_note_for(job, operation=APPROVAL_OPERATION)),
         ):
             source = open_source(path, job.file_format, options)
             report = run_import(

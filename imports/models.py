@@ -15,6 +15,9 @@ class ImportJob(TenantScoped):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        # Held by the shop's rule for imports (``imports.approval``): queued once approved.
+        AWAITING_APPROVAL = "approval", "Waiting for approval"
+        NOT_APPROVED = "unapproved", "Not approved"
 
     # The registered resource (imports.registry): products, categories, customers...
     resource = models.CharField(max_length=20, choices=resource_choices)

@@ -65,6 +65,10 @@ def import_job_progress(job: ImportJob) -> dict:
         headline = f"Checking the rows: {job.rows_checked:,} of {total} checked."
     elif status == ImportJob.Status.RUNNING:
         headline = f"Writing: {job.rows_processed:,} of {total} rows written."
+    elif status == ImportJob.Status.AWAITING_APPROVAL:
+        headline, percent = "Waiting for another person's approval: a worker imports it once approved.", 0
+    elif status == ImportJob.Status.NOT_APPROVED:
+        headline, percent = f"Not approved: {error_message}", 0
     elif status == ImportJob.Status.DONE:
         skipped = f", {job.set_aside_count:,} skipped" if job.set_aside_count else ""
         headline = (
@@ -78,7 +82,14 @@ def import_job_progress(job: ImportJob) -> dict:
         "status": status,
         "status_label": ImportJob.Status(status).label,
         "headline": headline,
-        "finished": status in (ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        # Nothing to poll for while a job waits for a person, or after it ends.
+        "finished": status
+        in (
+            ImportJob.Status.DONE,
+            ImportJob.Status.FAILED,
+            ImportJob.Status.AWAITING_APPROVAL,
+            ImportJob.Status.NOT_APPROVED,
+        ),
         "rows_total": job.rows_total,
         "rows_checked": job.rows_checked,
         "rows_processed": job.rows_processed,

@@ -4,56 +4,39 @@ from django.db.models import Value
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
     BooleanRadioFilter,
-    ChoicesCheckboxFilter,
     RadioFilter,
 )
 from unfold.decorators import action
 from unfold.enums import ActionVariant
 
 from audit.history_admin import HistoryAdmin, message_with_change_set
-from audit.selectors import admin_change_url
 from audit.versioned_admin import edited_rows
 from core.admin_base import (
     REFUSED,
-    CsvExportMixin,
     LabelledTabularInline,
-    ReadOnlyAdmin,
-    ReadOnlyPermissions,
     action_confirmation,
+    held_message,
+    is_held,
     redirect_from_dialog,
 )
 from core.cells import display
 from core.export_admin import ExportAdminMixin
-from core.filters import DayRangeFilter, StaffUserFilter
+from core.filters import DayRangeFilter
 from core.money import format_money
 from core.pagination import related_count
 from core.search import indexed_search
 from imports.import_views import ImportAdminMixin
 
 from . import services
-from .forms import StockAdjustmentBulkForm, StockAdjustmentDialogForm
-from .models import Category, Product, ProductImage, StockMovement
+from .forms import ProductAdminForm, StockAdjustmentBulkForm, StockAdjustmentDialogForm
+from .ledger_admin import StockMovementAdmin, StockMovementInline
+from .models import Category, Product, ProductImage
 from .resources import CategoryResource, ProductResource
-from .selectors import product_flag_effects, reference_label
+from .selectors import product_flag_approval, product_flag_effects
 from .stock_state import StockState
-
-
-def movement_reference_link(movement):
-    if not movement.reference_type_id:
-        return "—"
-    url = admin_change_url(movement.reference_type, movement.reference_id)
-    label = reference_label(movement)
-    return format_html('<a href="{}" class="text-link">{}</a>', url, label) if url else label
-
-
-def signed(quantity: int) -> str:
-    """+20 / -3 / +1,200: a stock change always says which way it went."""
-    return f"{quantity:+,d}"
-
 
 STOCK_BADGE_COLOURS = {
     StockState.OUT: "danger",
@@ -122,31 +105,6 @@ class ProductImageInline(LabelledTabularInline):
         )
 
 
-class StockMovementInline(ReadOnlyPermissions, TabularInline):
-    """The product's stock ledger, newest first, with the balance after each movement."""
-
-    model = StockMovement
-    verbose_name_plural = "stock movements (newest first)"
-    fields = ["created_at", "change", "kind", "stock_after", "reason", "user", "caused_by"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-    per_page = 10
-    extra = 0
-    can_delete = False
-    tab = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product", "user", "reference_type")
-
-    @display(description="Change")
-    def change(self, obj):
-        return signed(obj.quantity)
-
-    @display(description="Caused by")
-    def caused_by(self, obj):
-        return movement_reference_link(obj)
-
-
 @admin.register(Product)
 class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     import_resource = "products"
@@ -177,8 +135,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
     inlines = [ProductImageInline, StockMovementInline]
     readonly_fields = ["stock", "created_at", "updated_at", "popularity_score"]
     prepopulated_fields = {"slug": ["name"]}
+    form = ProductAdminForm
     fieldsets = [
-        (None, {"fields": ["name", "sku", "category", "price"]}),
+        (None, {"fields": ["name", "sku", "category", "price", "why"]}),
         ("Details", {"fields": ["slug", "description"]}),
         ("Status", {"fields": ["is_published", "is_featured", "stock", "low_stock_threshold"]}),
         ("Metadata", {"fields": ["metadata"], "classes": ["collapse"]}),
@@ -196,6 +155,21 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return indexed_search(queryset, search_term, prefix={"sku": str.upper}, contains=["name"])
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new product has nothing to approve: no reason box.
+        first, *rest = self.fieldsets
+        return [(first[0], {"fields": [name for name in first[1]["fields"] if name != "why"]}), *rest]
+
+    def edit_reason(self, form, change: bool, names=None) -> str:
+        reason = super().edit_reason(form, change, names)
+        why = form.cleaned_data.get("why") if change else ""
+        return f"{reason}: {why}" if why else reason
+
+    def service_options(self, form) -> dict:
+        return {"why": form.cleaned_data.get("why", "")}
 
     def save_formset(self, request, form, formset, change):
         formset.save(commit=False)  # nothing written: the admin's change message reads what it found
@@ -241,6 +215,7 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
             title=f"{services.PRODUCT_FLAGS[flag][2]} of the selected products",
             effects=product_flag_effects(queryset, flag),
             submit=services.PRODUCT_FLAGS[flag][2],
+            approval=product_flag_approval(queryset, flag),
         )
         if page is not None:
             return page
@@ -248,10 +223,15 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         change_set = self.run_service(
             request,
             lambda: services.product_set_flag(
-                products=queryset.values_list("pk", flat=True), flag=flag, user=request.user
+                products=queryset.values_list("pk", flat=True),
+                flag=flag,
+                user=request.user,
+                why=request.POST.get("why", ""),
             ),
         )
-        if change_set is not REFUSED:
+        if is_held(change_set):
+            self.message_user(request, held_message(change_set), messages.INFO)
+        elif change_set is not REFUSED:
             self.message_changed(request, change_set, selected, verb)
         return None
 
@@ -285,7 +265,9 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
                     user=request.user,
                 ),
             )
-            if change_set is not REFUSED:
+            if is_held(change_set):
+                self.message_user(request, held_message(change_set), messages.INFO)
+            elif change_set is not REFUSED:
                 text = f"Stock of {change_set.row_count} product(s) changed by {quantity:+d}."
                 self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
             return None
@@ -311,7 +293,10 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
         variant=ActionVariant.PRIMARY,
         dialog={
             "title": "Adjust stock",
-            "description": "The change is written to the stock ledger with your reason.",
+            "description": (
+                "The change is written to the stock ledger with your reason. A big one may wait for another "
+                "person's approval (the shop's rules)."
+            ),
             "form_class": StockAdjustmentDialogForm,
             "form_submit_text": "Adjust stock",
         },
@@ -327,70 +312,11 @@ class ProductAdmin(ImportAdminMixin, ExportAdminMixin, HistoryAdmin):
                 user=request.user,
             ),
         )
-        if movement is not REFUSED:
+        if is_held(movement):
+            self.message_user(request, held_message(movement), messages.INFO)
+        elif movement is not REFUSED:
             self.message_user(request, *form.outcome(movement))
         return redirect_from_dialog(request, reverse("admin:inventory_product_change", args=[object_id]))
 
 
-MOVEMENT_COLOURS = {
-    StockMovement.Kind.RECEIPT: "success",
-    StockMovement.Kind.SALE: "info",
-    StockMovement.Kind.CANCELLATION: "warning",
-    StockMovement.Kind.REFUND: "warning",
-    StockMovement.Kind.RETURN: "warning",
-    StockMovement.Kind.WRITE_OFF: "danger",
-    StockMovement.Kind.ADJUSTMENT: "primary",
-    StockMovement.Kind.IMPORT: "primary",
-    StockMovement.Kind.CORRECTION: "danger",
-}
-
-
-@admin.register(StockMovement)
-class StockMovementAdmin(CsvExportMixin, ReadOnlyAdmin):
-    """The stock ledger: append-only, read-only for everyone."""
-
-    list_display = [
-        "created_at",
-        "product",
-        "quantity_signed",
-        "kind_badge",
-        "stock_after",
-        "reason",
-        "user",
-        "caused_by",
-    ]
-    list_display_phone = ["created_at", "quantity_signed", "kind_badge"]  # what fits a phone (390 px)
-    list_select_related = ["product", "user", "reference_type"]
-    list_filter = [
-        ("kind", ChoicesCheckboxFilter),
-        ("user", StaffUserFilter),
-        ("product", AutocompleteSelectFilter),
-        ("created_at", DayRangeFilter),
-    ]
-    ordering = ["-created_at", "-id"]
-    csv_columns = [
-        ("when", lambda m: m.created_at.isoformat()),
-        ("sku", lambda m: m.product.sku),
-        ("product", lambda m: m.product.name),
-        ("change", lambda m: m.quantity),
-        ("kind", lambda m: m.kind),
-        ("stock after", lambda m: m.stock_after),
-        ("reason", lambda m: m.reason),
-        ("user", lambda m: m.user or ""),
-        (
-            "reference",
-            lambda m: f"{m.reference_type.model}:{m.reference_id}" if m.reference_type_id else "",
-        ),
-    ]
-
-    @display(description="Change", ordering="quantity")
-    def quantity_signed(self, obj):
-        return signed(obj.quantity)
-
-    @display(description="Kind", ordering="kind", label=MOVEMENT_COLOURS)
-    def kind_badge(self, obj):
-        return obj.kind, obj.get_kind_display()
-
-    @display(description="Caused by")
-    def caused_by(self, obj):
-        return movement_reference_link(obj)
+__all__ = ["CategoryAdmin", "ProductAdmin", "StockMovementAdmin"]

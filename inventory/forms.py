@@ -9,9 +9,40 @@ from unfold.widgets import (
     UnfoldAdminTextInputWidget,
 )
 
+from approvals.gate import approval_needed
+
 from .models import Product
 from .selectors import last_movement_id, movements_since
 from .services import STOCK_MAX
+from .services.holds import price_change_measure
+
+
+class ProductAdminForm(forms.ModelForm):
+    """The product's page, with a reason box: an edit whose price change exceeds the shop's rule waits
+    for approval and needs one (the approver reads it); other edits keep it in their history."""
+
+    why = forms.CharField(
+        label="Why",
+        required=False,
+        max_length=500,
+        widget=UnfoldAdminTextInputWidget,
+        help_text="Why you change it: kept in the history, and required when the change waits for approval.",
+    )
+
+    class Meta:
+        model = Product
+        fields = ["price"]  # the admin names the rest (its fieldsets); a category list needs a shop
+
+    def clean(self):
+        cleaned = super().clean()
+        # The instance still holds the stored values here (the form's values are set on it after).
+        price = cleaned.get("price")
+        if self.instance.pk and "price" in self.changed_data and price is not None and not cleaned.get("why"):
+            needed = approval_needed([price_change_measure(self.instance.price, price)])
+            if needed:
+                self.add_error("why", needed)
+        return cleaned
+
 
 # The usual reasons, one click each; the free text adds to them (a delivery number) or stands alone.
 REASON_PRESETS = [

@@ -1,11 +1,13 @@
 """What the catalogue app adds to the layers below it, registered once the apps are ready
 (``InventoryConfig.ready``): its imports, its records' place in the audit log (products undo through
-the stock ledger), its dashboard section, sidebar entries and command-palette search."""
+the stock ledger), the changes that may wait for approval, its dashboard section, sidebar entries and
+command-palette search."""
 
 from audit import registry as audit
 from core import registry as site
 from imports import registry as imports
 
+from . import approvable
 from .category_import import CategoryImport
 from .command_search import search_products
 from .dashboard import stock_context, stock_figures
@@ -26,6 +28,7 @@ def register() -> None:
     audit.track(Category)
     audit.track(Product, undo=product_undo)
     audit.track(ProductImage)
+    approvable.register()
     site.register_dashboard_section(
         site.DashboardSection(
             name="stock",

@@ -5,6 +5,9 @@ from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from approvals.gate import approval_needed
+from approvals.kinds import bulk_measure
+
 from .models import Category, Product, StockMovement
 from .services import PRODUCT_FLAGS, featured_cache_key
 
@@ -140,6 +143,12 @@ class CategoryIndex:
             seen.add(pk)
             pk = self.parent_of.get(pk)
         return False
+
+
+def product_flag_approval(products, flag: str) -> str | None:
+    """Why a bulk flag of ``products`` would wait for approval (the shop's rule for bulk actions)."""
+    field, value, _ = PRODUCT_FLAGS[flag]
+    return approval_needed([bulk_measure(products.exclude(**{field: value}).count())])
 
 
 def product_flag_effects(products, flag: str) -> str:

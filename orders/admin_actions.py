@@ -15,7 +15,7 @@ from unfold.decorators import action
 from unfold.enums import ActionVariant
 
 from audit.history_admin import message_with_change_set
-from core.admin_base import REFUSED, action_confirmation, redirect_from_dialog
+from core.admin_base import REFUSED, action_confirmation, held_message, is_held, redirect_from_dialog
 from core.exceptions import DomainError
 from core.money import format_money
 from core.search import indexed_search
@@ -31,6 +31,7 @@ from .forms import (
     TakePaymentDialogForm,
 )
 from .models import OrderStatus
+from .services.holds import bulk_transition_approval_notice
 
 PRODUCTS_PER_PAGE = 20
 
@@ -45,7 +46,9 @@ def order_dialog(name, *, label, icon, form_class, title, submit, call, done, va
         if order is None:
             raise Http404("No order with this id.")
         result = self.run_service(request, lambda: call(request, form, order))
-        if result is not REFUSED:
+        if is_held(result):
+            self.message_user(request, held_message(result), messages.INFO)
+        elif result is not REFUSED:
             self.message_user(request, done(order, result), messages.SUCCESS)
         return redirect_from_dialog(request, reverse("admin:orders_order_change", args=[order.pk]))
 
@@ -60,6 +63,11 @@ def order_dialog(name, *, label, icon, form_class, title, submit, call, done, va
         variant=variant or ActionVariant.DEFAULT,
         dialog=dialog,
     )(run)
+
+
+def _cancelled_or_held(refunded, result):
+    """The cancel dialog's result: (what was refunded, the order), or the request that waits."""
+    return result if is_held(result) else (refunded, result)
 
 
 class OrderActions:
@@ -264,7 +272,7 @@ class OrderActions:
         form_class=CancelDialogForm,
         title="Cancel this order",
         submit="Cancel the order",
-        call=lambda request, form, order: (
+        call=lambda request, form, order: _cancelled_or_held(
             billing.order_refundable(order),
             services.order_cancel(order=order, reason=form.cleaned_data["reason"], user=request.user),
         ),
@@ -288,13 +296,19 @@ class OrderActions:
             effects=effects,
             refusals=refused,
             submit=services.BULK_TITLES[to],
+            approval=bulk_transition_approval_notice(len(orders)),
         )
         if page is not None:
             return page
         change_set = self.run_service(
-            request, lambda: services.order_bulk_transition(orders=orders, to=to, user=request.user)
+            request,
+            lambda: services.order_bulk_transition(
+                orders=orders, to=to, user=request.user, why=request.POST.get("why", "")
+            ),
         )
-        if change_set is not REFUSED:
+        if is_held(change_set):
+            self.message_user(request, held_message(change_set), messages.INFO)
+        elif change_set is not REFUSED:
             text = f"{len(orders)} order(s) {verb}."
             self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
         return None

@@ -11,13 +11,14 @@ from django.urls import reverse
 from unfold.decorators import action
 
 from audit.history_admin import message_with_change_set
-from core.admin_base import REFUSED
+from core.admin_base import REFUSED, held_message, is_held
 from core.exceptions import DomainError
 from core.money import format_money
 
 from . import billing, services
 from .forms import RefundForm
 from .models import OrderStatus
+from .services.holds import bulk_transition_approval_notice, refund_approval_notice
 
 BULK_CANCEL_LIMIT = 500
 
@@ -63,6 +64,9 @@ class OrderMoneyPages:
                         user=request.user,
                     ),
                 )
+                if is_held(result):
+                    self.message_user(request, held_message(result), messages.INFO)
+                    return HttpResponseRedirect(page_url)
                 if result is not REFUSED:
                     self.message_user(request, self._refund_message(order, plan), messages.SUCCESS)
                     return HttpResponseRedirect(page_url + "#timeline")
@@ -79,6 +83,7 @@ class OrderMoneyPages:
                 "form": form,
                 "plan": plan,
                 "plan_key": plan_key(plan) if plan else "",
+                "approval": refund_approval_notice(plan) if plan else None,
                 "currency": settings.ORDER_CURRENCY,
                 "refundable": refundable,
                 "charges": billing.charges_refundable(order),
@@ -123,6 +128,9 @@ class OrderMoneyPages:
             except DomainError as error:
                 self.message_user(request, str(error), messages.ERROR)
                 return None
+            if is_held(change_set):
+                self.message_user(request, held_message(change_set), messages.INFO)
+                return None
             text = f"{len(orders)} order(s) cancelled: what they had paid was refunded, their stock returned."
             self.message_user(request, message_with_change_set(text, change_set), messages.SUCCESS)
             return None
@@ -142,6 +150,9 @@ class OrderMoneyPages:
                 ],
                 "refund_total": sum((preview["refund_total"] for _, preview in rows), Decimal("0.00")),
                 "reason_missing": "apply" in request.POST and not reason,
+                "approval": bulk_transition_approval_notice(
+                    len(orders), max((preview["refund_total"] for _, preview in rows), default=None)
+                ),
                 "selected": [o.pk for o in orders],
             },
         )

@@ -1,12 +1,13 @@
 """What the orders app adds to the layers below it, registered once the apps are ready
-(``OrdersConfig.ready``): its import, its records' place in the audit log (orders refuse a bulk undo;
-order numbers find their entries), its dashboard section, sidebar entries and command-palette
-searches."""
+(``OrdersConfig.ready``): the changes that may wait for approval (refunds, bulk status changes), its
+import, its records' place in the audit log (orders refuse a bulk undo; order numbers find their
+entries), its dashboard section, sidebar entries and command-palette searches."""
 
 from audit import registry as audit
 from core import registry as site
 from imports import registry as imports
 
+from . import approvable
 from .command_search import search_customers, search_orders
 from .customer_import import CustomerImport
 from .dashboard import sales_context, sales_figures
@@ -23,6 +24,7 @@ SIDEBAR = [
 
 
 def register() -> None:
+    approvable.register()
     imports.register(CustomerImport)
     audit.track(Customer)
     audit.track(Order, undo=order_undo_refuse)

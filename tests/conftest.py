@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
+from backoffice.roles import APPROVER, AUDITOR, OPERATIONS, SUPPORT, setup_roles
 
 _sequence = itertools.count(1)
 
@@ -54,12 +54,12 @@ def roles(db):
     setup_roles()
 
 
-def _staff(username, role=None, superuser=False):
+def _staff(username, *roles, superuser=False):
     user = get_user_model().objects.create_user(
         username=username, password="pw-" + username, is_staff=True, is_superuser=superuser
     )
-    if role:
-        user.groups.add(Group.objects.get(name=role))
+    if roles:
+        user.groups.add(*Group.objects.filter(name__in=roles))
     return user
 
 
@@ -81,6 +81,12 @@ def support_user(roles):
 @pytest.fixture
 def auditor(roles):
     return _staff("ada", AUDITOR)
+
+
+@pytest.fixture
+def approver(roles):
+    """Bob, an operations lead: he works in operations and approves others' changes (four eyes)."""
+    return _staff("bob", OPERATIONS, APPROVER)
 
 
 @pytest.fixture

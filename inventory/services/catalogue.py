@@ -18,6 +18,7 @@ from core.locking import locked_in_pk_order
 from ..models import Category, Product, ProductImage, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, validation_message
+from .holds import product_set_flag_hold, product_update_hold
 from .inputs import product_pk
 from .stock import check_quantities, stock_adjust
 
@@ -82,13 +83,29 @@ def product_create(*, product: Product, stock: int = 0, user=None, reason: str =
 
 
 def product_update(
-    *, product: Product, data: dict, user=None, reason: str | None = None, version: Version | None = None
-) -> Product:
+    *,
+    product: Product,
+    data: dict,
+    user=None,
+    reason: str | None = None,
+    version: Version | None = None,
+    why: str = "",
+):
     """Change a product's catalogue fields (``data``: field -> value), on top of what others saved
-    since ``version`` (what the person opened). Stock is refused here: it changes through the ledger."""
+    since ``version`` (what the person opened). Stock is refused here: it changes through the ledger.
+
+    A price change beyond the shop's approval rule changes nothing yet: the whole edit waits as a change
+    request (saying ``why``), which is returned instead of the product.
+    """
     if "stock" in data:
         raise CatalogueError("Stock changes through the stock ledger: adjust it instead of editing it.")
-    return _updated(product, data=data, version=version, user=user, reason=reason)
+    with transaction.atomic():
+        held = product_update_hold(
+            product=product, data=data, user=user, reason=reason, why=why, version=version
+        )
+        if held is not None:
+            return held
+        return _updated(product, data=data, version=version, user=user, reason=reason)
 
 
 def product_delete(*, product: Product, user=None, reason: str = "Deleted") -> None:
@@ -134,12 +151,14 @@ PRODUCT_FLAGS = {
 }
 
 
-def product_set_flag(*, products, flag: str, user=None, reason: str | None = None) -> ChangeSet | None:
+def product_set_flag(*, products, flag: str, user=None, reason: str | None = None, why: str = ""):
     """Publish, unpublish, feature or unfeature products, as one change set.
 
     Rows already in the wanted state are left alone (no update, no history row). Each changed row
     gets its own history row with the action as the reason. Returns the change set (its
-    ``row_count`` says how many changed), or None when nothing needed to change.
+    ``row_count`` says how many changed), or None when nothing needed to change; or, when it would
+    change more rows than the shop's rule for bulk actions, the change request (saying ``why``)
+    written instead, changing nothing.
     """
     field, value, default_reason = PRODUCT_FLAGS[flag]
     reason = reason or default_reason
@@ -152,6 +171,18 @@ def product_set_flag(*, products, flag: str, user=None, reason: str | None = Non
         )
         if not to_change:
             return None  # nothing to change: no change set at all, rather than an empty one
+        held = product_set_flag_hold(
+            to_change=to_change,
+            flag=flag,
+            field=field,
+            value=value,
+            title=default_reason,
+            reason=reason,
+            user=user,
+            why=why,
+        )
+        if held is not None:
+            return held
         with change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=reason, user=user) as change_set:
             now = timezone.now()
             Product.objects.filter(pk__in=[p.pk for p in to_change]).update(

@@ -12,12 +12,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audit.models import ChangeSet
-from audit.recording import change_set_recording, history_bulk_record, rows_write_with_history
+from audit.recording import change_set_recording, history_bulk_record, noted, rows_write_with_history
 from core.tenancy import current_tenant
 
 from ..models import Product, StockMovement
 from .cache import catalogue_cache_clear
 from .errors import CatalogueError, InsufficientStock
+from .holds import stock_adjust_hold, stock_adjust_many_hold
 from .inputs import product_pk
 
 STOCK_MAX = 2_147_483_647  # the stock and movement columns are PostgreSQL integers
@@ -146,7 +147,7 @@ def _movement(product, quantity, *, kind, reason, user, caused_by) -> StockMovem
         product=product,
         quantity=quantity,
         kind=kind,
-        reason=reason,
+        reason=noted(reason),
         user=user,
         reference_type=reference_type,
         reference_id=reference_id or "",
@@ -233,19 +234,28 @@ def product_popularity_raise(*, quantities: Mapping) -> None:
 
 
 def stock_adjust(*, product: Product, quantity: int, reason: str, user=None, kind=None, reference=None):
-    """Change one product's stock by ``quantity`` (a manual adjustment unless ``kind`` says else)."""
+    """Change one product's stock by ``quantity`` (a manual adjustment unless ``kind`` says else).
+
+    A manual adjustment beyond the shop's approval rules (units or value) changes nothing yet: it
+    waits as a change request, which is returned instead of the ledger movement.
+    """
     if not quantity:
         raise CatalogueError("A stock adjustment needs a quantity other than zero.")
     if not (reason or "").strip():
         raise CatalogueError("Say why the stock changes: a reason is required.")
     check_quantities([quantity])
-    (movement,) = stock_apply(
-        changes={product.pk: quantity},
-        kind=kind or StockMovement.Kind.ADJUSTMENT,
-        reason=reason.strip(),
-        user=user,
-        reference=reference,
-    )
+    with transaction.atomic():
+        if kind is None:
+            held = stock_adjust_hold(product=product, quantity=quantity, reason=reason.strip(), user=user)
+            if held is not None:
+                return held
+        (movement,) = stock_apply(
+            changes={product.pk: quantity},
+            kind=kind or StockMovement.Kind.ADJUSTMENT,
+            reason=reason.strip(),
+            user=user,
+            reference=reference,
+        )
     product.stock = movement.stock_after
     return movement
 
@@ -276,12 +286,23 @@ def stock_reconcile(*, product_id, user=None) -> StockMovement | None:
 
 
 def stock_adjust_many(*, products, quantity: int, reason: str, user=None):
-    """The same stock change for several products, all or nothing, as one change set."""
+    """The same stock change for several products, all or nothing, as one change set; or the change
+    request written instead when it exceeds the shop's approval rules (rows, units or value)."""
     if not quantity:
         raise CatalogueError("A stock adjustment needs a quantity other than zero.")
     if not (reason or "").strip():
         raise CatalogueError("Say why the stock changes: a reason is required.")
     check_quantities([quantity])
+    with transaction.atomic():
+        held = stock_adjust_many_hold(
+            product_ids=_pks(products), quantity=quantity, reason=reason.strip(), user=user
+        )
+        if held is not None:
+            return held
+        return _stock_adjust_many(products=products, quantity=quantity, reason=reason, user=user)
+
+
+def _stock_adjust_many(*, products, quantity: int, reason: str, user):
     with (
         transaction.atomic(),
         change_set_recording(

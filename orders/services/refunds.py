@@ -24,6 +24,7 @@ from ..billing import settler
 from ..models import Operation, Order, OrderReturn, OrderReturnLine, OrderStatus, Payment
 from ..signals import order_refunded
 from .common import OrderError, lock_order, order_write, required_reason
+from .holds import order_refund_hold
 
 ZERO = Decimal("0.00")
 REFUNDABLE_STATUSES = (
@@ -148,19 +149,23 @@ def _int(key):
         return None
 
 
-def order_refund(*, order: Order, reason: str, amount=ZERO, returns=None, user=None) -> Order:
+def order_refund(*, order: Order, reason: str, amount=ZERO, returns=None, user=None):
     """Refund ``amount``, take goods back (``returns``: line -> (quantity, disposition)), or both.
 
     Checked and described by ``order_refund_preview``. The refunds are written pending and committed
     (a concurrent refund of the same order counts them), sent to the provider, then settled: the
     order's total goes down by what went back and the goods are taken in. Raises ``PaymentDeclined``
-    (nothing changed, the return is marked failed) or ``PaymentPending``.
+    (nothing changed, the return is marked failed) or ``PaymentPending``. A refund above the shop's
+    approval rule is not made: the change request that waits for it is returned instead.
     """
     reason = required_reason(reason, "money or goods come back")
     with transaction.atomic():
         order = lock_order(order)
         billing.refuse_while_pending(order, except_purpose=Payment.Purpose.REFUND)
         plan = order_refund_preview(order=order, amount=amount, reason=reason, returns=returns)
+        held = order_refund_hold(plan=plan, user=user)
+        if held is not None:
+            return held
         order_return = None
         if plan.returns:
             order_return = OrderReturn.objects.create(

@@ -28,6 +28,7 @@ from .common import (
     order_write,
     required_reason,
 )
+from .holds import order_bulk_transition_hold, order_cancel_hold
 from .refunds import credit, returned_quantities
 
 
@@ -69,11 +70,12 @@ def _complete(order: Order, *, user=None, reason=None) -> None:
 
 
 # --- Cancelling --------------------------------------------------------------------------------------------
-def order_cancel(*, order: Order, reason: str, user=None) -> Order:
+def order_cancel(*, order: Order, reason: str, user=None):
     """Cancel an order that hasn't shipped: what the customer paid is refunded to its charges, the
     stock of its lines comes back, and nothing is owed any more. The refunds go first; the order is
     cancelled once they succeeded (``PaymentDeclined``: nothing changed; ``PaymentPending``: it is
-    cancelled when the provider's answer is known)."""
+    cancelled when the provider's answer is known). A refund above the shop's approval rule waits:
+    the change request is returned instead."""
     reason = required_reason(reason, "the order is cancelled")
     with transaction.atomic():
         order = lock_order(order)
@@ -83,6 +85,9 @@ def order_cancel(*, order: Order, reason: str, user=None) -> Order:
         if refundable <= 0:
             _cancelled(order, refunded=ZERO, reason=reason, user=user)
             return order
+        held = order_cancel_hold(order=order, refundable=refundable, reason=reason, user=user)
+        if held is not None:
+            return held
         batch = billing.new_batch()
         payments = billing.refunds_open(
             order=order,
@@ -178,30 +183,42 @@ BULK_TITLES = {
 }
 
 
-def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str = "") -> ChangeSet:
+def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str = "", why: str = ""):
     """Ship, complete or cancel several orders as one change set. Every order is checked first: if
     any can't make the change, they are named and nothing changes. Shipping and completing are one
     transaction; cancelling refunds each order separately (money never moves inside a transaction),
     and orders whose refund is refused or unanswered are named in the ``BulkCancelIncomplete`` raised
-    at the end (the others are cancelled)."""
+    at the end (the others are cancelled). More orders than the shop's bulk rule are not changed: the
+    change request that waits for approval (``why``: the requester's reason, else ``reason``) is
+    returned instead."""
     to = OrderStatus(to)
     if to not in BULK_TITLES:
         raise OrderError(f"Orders can't become {to.label.lower()} in bulk.")
     if to == OrderStatus.CANCELLED:
         reason = required_reason(reason, "the orders are cancelled")
     ids = [order_pk(o) for o in orders]
+    current = list(Order.objects.filter(pk__in=ids).order_by("pk"))
+    _refuse_unless_allowed(current, to)
+    largest_refund = None
+    if to == OrderStatus.CANCELLED:
+        largest_refund = max((billing.order_refundable(o) for o in current), default=ZERO)
+    held = order_bulk_transition_hold(
+        orders=current,
+        to=to,
+        title=BULK_TITLES[to],
+        reason=reason,
+        user=user,
+        why=why or reason,
+        largest_refund=largest_refund,
+    )
+    if held is not None:
+        return held
     with (
         transaction.atomic(),
         change_set_recording(kind=ChangeSet.Kind.BULK_ACTION, title=BULK_TITLES[to], user=user) as change_set,
     ):
         locked = list(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        refused = [o for o in locked if to not in allowed_transitions(o)]
-        if refused:
-            names = ", ".join(f"{o.number} ({o.get_status_display().lower()})" for o in refused[:10])
-            more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
-            raise OrderError(
-                f"Nothing changed: {len(refused)} order(s) can't become {to.label.lower()}: {names}{more}."
-            )
+        _refuse_unless_allowed(locked, to)
         if to != OrderStatus.CANCELLED:
             for order in locked:
                 step = _ship if to == OrderStatus.SHIPPED else _complete
@@ -219,6 +236,16 @@ def order_bulk_transition(*, orders: Iterable, to: str, user=None, reason: str =
     if problems:
         raise BulkCancelIncomplete(change_set=change_set, problems=problems)
     return change_set
+
+
+def _refuse_unless_allowed(orders: list[Order], to: OrderStatus) -> None:
+    refused = [o for o in orders if to not in allowed_transitions(o)]
+    if refused:
+        names = ", ".join(f"{o.number} ({o.get_status_display().lower()})" for o in refused[:10])
+        more = f" and {len(refused) - 10} more" if len(refused) > 10 else ""
+        raise OrderError(
+            f"Nothing changed: {len(refused)} order(s) can't become {to.label.lower()}: {names}{more}."
+        )
 
 
 class BulkCancelIncomplete(OrderError):

@@ -24,7 +24,7 @@ def test_operations_sidebar(client_for, ops_user):
         "Catalogue": ["Products", "Categories", "Stock movements", "Import jobs"],
         "Orders": ["Orders", "Order lines", "Payments", "Customers"],
         "E-mail": ["Outbox"],
-        "Audit": ["Change sets"],
+        "Audit": ["Change sets", "Change requests", "Approval rules"],
     }
 
 
@@ -34,14 +34,14 @@ def test_support_sidebar(client_for, support_user):
         "Catalogue": ["Products", "Categories"],
         "Orders": ["Orders", "Order lines", "Payments", "Customers"],
         "E-mail": ["Outbox"],
-        "Audit": ["Change sets"],
+        "Audit": ["Change sets", "Change requests", "Approval rules"],
     }
 
 
 def test_auditor_sidebar_has_the_audit_log_and_administration(client_for, auditor):
     groups = sidebar(client_for(auditor))
 
-    assert groups["Audit"] == ["Audit log", "Change sets"]
+    assert groups["Audit"] == ["Audit log", "Change sets", "Change requests", "Approval rules"]
     assert groups["E-mail"] == ["Outbox"]
     assert groups["Administration"] == ["Users", "Groups", "Login lock-outs"]
 

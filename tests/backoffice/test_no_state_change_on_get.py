@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.django_db]
 # Query strings a link on another site could add: none of them may make a GET write.
 HOSTILE_QUERY = (
     "confirm=yes&choice=skip&apply=1&post=yes&_form_submitted=on&effects_shown=x&quantity=5&reason=x"
-    "&when=2020-01-01T00:00&_save=1&index=0"
+    "&when=2020-01-01T00:00&_save=1&index=0&note=ok&why=x"
 )
 
 
@@ -177,6 +177,21 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
     )
     product = Product.objects.order_by("sku").first()
     category = Category.objects.order_by("pk").first()
+    # A rule, a change waiting for approval (its approve, reject and withdraw pages) and a rejected one.
+    from approvals.models import ApprovalRule
+    from approvals.services import approval_rule_create, change_request_reject
+    from inventory.services import product_update
+
+    approval_rule = approval_rule_create(
+        approvalrule=ApprovalRule(kind="price_change", threshold=20), user=superuser
+    )
+    waiting = product_update(
+        product=product, data={"price": product.price * 3}, user=ops_user, reason="Edited", why="New supplier"
+    )
+    rejected = product_update(
+        product=product, data={"price": product.price * 4}, user=ops_user, reason="Edited", why="Typo"
+    )
+    change_request_reject(change_request=rejected, user=superuser, note="Too steep")
     from audit.models import AuditEntry
     from backoffice.models import Tenant
     from notifications.services import message_record
@@ -202,6 +217,8 @@ def shop(settings, superuser, ops_user, support_user, auditor, make_product, tmp
         "orders/payment": plain(Payment.objects.order_by("pk").first()),
         "audit/auditentry": plain(AuditEntry.objects.order_by("pk").first()),
         "audit/changeset": plain(change_set),
+        "approvals/approvalrule": with_history(approval_rule),
+        "approvals/changerequest": with_history(waiting) + with_history(rejected),
         "notifications/message": plain(
             message_record(
                 tenant_id=Tenant.objects.first().pk,
@@ -227,6 +244,7 @@ def test_every_admin_url_opened_with_get_by_every_role_changes_no_table(
     urls = [url for route in admin_routes() for url in urls_of(route, shop)]
     assert len(urls) > 100  # every admin's pages, custom views and actions included
     assert any(url.endswith("/refund/") for url in urls) and any(url.endswith("/undo/") for url in urls)
+    assert any(url.endswith("/approve/") for url in urls) and any(url.endswith("/withdraw/") for url in urls)
     clients = []
     for user in (superuser, ops_user, support_user, auditor):
         client = Client()

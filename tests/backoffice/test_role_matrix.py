@@ -42,6 +42,9 @@ TABLE = {
     "axes.accessfailurelog":     ("SA"  , ""    , "SA"  , "S"   , "S"   , "SA"  ),
     "backoffice.tenant":         ("S"   , "S"   , "S"   , "S"   , ""    , "S"   ),
     "notifications.message":     ("SOUA", ""    , "SOUA", ""    , ""    , "SOUA"),
+    # The fixture's request is operations': support sees only its own requests.
+    "approvals.changerequest":   ("SOUA", ""    , "SOA" , ""    , ""    , "SOA" ),
+    "approvals.approvalrule":    ("SOUA", "S"   , "SOUA", "S"   , "S"   , "SOUA"),
 }
 # fmt: on
 MATRIX = {label: dict(zip(VIEWS, roles, strict=True)) for label, roles in TABLE.items()}
@@ -67,8 +70,20 @@ DETAIL_ACTIONS = {
     "inventory.product": {"adjust_stock": "SO", "as_of": "SOUA"},
     # The fixture's order is paid: its page offers only the transitions a paid order allows.
     "orders.order": {"ship": "SU", "cancel": "SU", "refund": "SU", "as_of": "SOUA"},
+    # Operations asked for it: others approve or reject it (superusers may), only they withdraw it.
+    "approvals.changerequest": {"approve": "S", "reject": "S", "withdraw": "O"},
 }
-TRACKED_APPS = ("inventory", "imports", "orders", "audit", "auth", "axes", "backoffice", "notifications")
+TRACKED_APPS = (
+    "inventory",
+    "imports",
+    "orders",
+    "audit",
+    "approvals",
+    "auth",
+    "axes",
+    "backoffice",
+    "notifications",
+)
 
 
 @pytest.fixture
@@ -77,11 +92,16 @@ def users(superuser, ops_user, support_user, auditor):
 
 
 @pytest.fixture
-def one_of_each(make_product, make_customer, superuser):
+def one_of_each(make_product, make_customer, superuser, ops_user):
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    from approvals.models import ApprovalRule
+    from approvals.services import approval_rule_create
 
     product = make_product(stock=50)
     stock_adjust(product=product, quantity=1, reason="Count", user=superuser)
+    approval_rule_create(approvalrule=ApprovalRule(kind="stock_units", threshold=100), user=superuser)
+    stock_adjust(product=product, quantity=500, reason="Delivery", user=ops_user)  # waits for approval
     order = order_place(customer=make_customer(), lines={product: 1})
     message_record(tenant_id=order.tenant_id, kind="order_placed", event_key="order_placed:x", order=order)
     ImportJob.objects.create(resource="products", file="imports/x.csv", file_name="x.csv")
