@@ -21,7 +21,7 @@ from .display import field_labels
 from .history_admin import message_with_change_set
 from .models import AuditEntry, ChangeSet
 from .registry import log_filters, object_named_by, tracked_models, undo_notices
-from .sealing import sealed_expression, trail_status
+from .seal_status import sealed_expression, trail_status
 from .selectors import admin_change_url, admin_history_url, entries_with_changes, entry_diff
 from .undo import change_set_undo, change_set_undo_plan
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from audit.models import AuditEntry, AuditSeal
 from audit.packages import audit_package
-from audit.sealing import seal_tenant, trail_status, trail_verify, unsealed_count
+from audit.seal_status import trail_status, unsealed_count
+from audit.sealing import seal_tenant, trail_verify
 from core.tenancy import current_tenant
 from inventory.services import product_set_flag
 
