@@ -231,7 +231,8 @@ def test_database_away_for_a_while_under_load(server, database):
 
     describe(load, away=stopped, back=back)
     assert_outage_answers(load.answers)
-    away = load.between(stopped + 1, back)
+    # A second off each edge: a request started just before the restart returned may reach it and get a 200.
+    away = load.between(stopped + 1, back - 1)
     assert len(away) > 50 and all(a.status == 503 for a in away)
     # Answered by the breaker without touching the database: at once, not after a connection timeout.
     assert statistics.median(a.seconds for a in away) < 1
