@@ -6,6 +6,7 @@ refuses to start without ``SECRET_KEY``.
 """
 
 import os
+import secrets
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,10 @@ TESTING = "pytest" in sys.modules or env_bool("BACKOFFICE_TESTING")
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Commands that read only the code (no request, nothing signed) run anywhere, with a throwaway key.
+CODE_ONLY_COMMANDS = {"makemigrations", "showmigrations", "sqlmigrate"}
+if not SECRET_KEY and sys.argv[1:2] and sys.argv[1] in CODE_ONLY_COMMANDS:
+    SECRET_KEY = secrets.token_urlsafe(50)
 if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured(

@@ -158,3 +158,10 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_checking_for_missing_migrations_needs_no_secret_key():
+    result = manage("makemigrations", "--check", "--dry-run", DEBUG="0", SECRET_KEY="")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout

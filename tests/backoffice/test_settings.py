@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("url", ["sqlite:///var/backoffice.sqlite3", "mysql://shop@localhost/shop"])
+@pytest.mark.parametrize("url", ["oracle://shop:pw@localhost/shop", "mysql://shop@localhost/shop"])
 def test_a_database_other_than_postgresql_is_refused_with_a_message(url):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings", "DEBUG": "1", "DATABASE_URL": url}
     result = subprocess.run(
