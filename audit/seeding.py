@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Max
 from simple_history.utils import get_history_model_for_model
 
-from core.bulk import copy_rows, reset_sequence
+from core.bulk import copy_binary, reset_sequence
 from core.tenancy import current_tenant
 
 from .models import AuditEntry
@@ -24,7 +24,7 @@ def copy_with_history(
     ``user`` wrote them (the demo data's own account, for instance).
     """
     user_id = user.pk if user is not None else None
-    copy_rows(model, columns, rows)
+    copy_binary(model, columns, rows)
     history = get_history_model_for_model(model)
     tracked = [f.attname for f in history.tracked_fields]
     index = {name: position for position, name in enumerate(columns)}
@@ -63,11 +63,11 @@ def copy_with_history(
                 None,
             )
         )
-    copy_rows(
+    copy_binary(
         history,
         [*tracked, "history_id", "history_date", "history_change_reason", "history_type", "history_user_id"],
         history_rows,
     )
     reset_sequence(history, column="history_id")
-    copy_rows(AuditEntry, ENTRY_COLUMNS, entries)
+    copy_binary(AuditEntry, ENTRY_COLUMNS, entries)
     return len(rows)

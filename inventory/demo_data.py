@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.seeding import copy_with_history
-from core.bulk import copy_rows
+from core.bulk import copy_binary
 
 from .models import Category, Product, StockMovement
 
@@ -196,7 +196,7 @@ def seed_products(count: int, *, rng: random.Random, progress=None, user=None) -
                 when=lambda row: row[13],
                 user=user,
             )
-            copy_rows(StockMovement, MOVEMENT_COLUMNS, movements)
+            copy_binary(StockMovement, MOVEMENT_COLUMNS, movements)
         done += size
         if progress:
             progress(done, count)

@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.seeding import copy_with_history
-from core.bulk import copy_rows, reset_sequence
+from core.bulk import copy_binary, reset_sequence
 from inventory.models import Product, StockMovement
 from inventory.services.stock import MOVEMENT_COLUMNS
 
@@ -194,6 +194,7 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
         user_id=user.pk if user else None,
         order_type_id=ContentType.objects.get_for_model(Order).pk,
     )
+    oldest = min(catalogue, key=lambda product: product[3])
     money = DemoMoney(rng=rng, user_id=user.pk if user else None)
     start = (Order.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
     next_item = (OrderItem.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
@@ -209,7 +210,7 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
             created = dates[done + offset]
             shelf.returns_until(created)
             order, lines = _demo_order(
-                pk, created, now=now, rng=rng, customers=customers, catalogue=catalogue
+                pk, created, now=now, rng=rng, customers=customers, catalogue=catalogue, oldest=oldest
             )
             line_rows = []
             for product_id, quantity, price, line_total in lines:
@@ -221,9 +222,9 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
         if done + size == count:
             shelf.returns_until(now)
         with transaction.atomic():
-            copy_rows(Order, ORDER_COLUMNS, orders)
-            copy_rows(OrderItem, ITEM_COLUMNS, items)
-            copy_rows(StockMovement, MOVEMENT_COLUMNS, shelf.movements)
+            copy_binary(Order, ORDER_COLUMNS, orders)
+            copy_binary(OrderItem, ITEM_COLUMNS, items)
+            copy_binary(StockMovement, MOVEMENT_COLUMNS, shelf.movements)
             money.write()
         shelf.movements = []
         done += size
@@ -295,7 +296,7 @@ def _values(order: dict) -> dict:
     return {"subtotal": order["subtotal"], "tax": order["tax"]}
 
 
-def _demo_order(pk, created, *, now, rng, customers, catalogue):
+def _demo_order(pk, created, *, now, rng, customers, catalogue, oldest):
     """One demo order (its columns, and ``charged``) and its lines as (product id, quantity, unit
     price, line total)."""
     customer_id, address = rng.choice(customers)
@@ -312,7 +313,7 @@ def _demo_order(pk, created, *, now, rng, customers, catalogue):
             quantity = rng.choice((1, 1, 1, 2, 2, 3))
             lines.append((product_id, quantity, price, money(price * quantity)))
     if not lines:  # every pick was newer than the order: the oldest product instead
-        product_id, price, _, _ = min(catalogue, key=lambda product: product[3])
+        product_id, price, _, _ = oldest
         lines.append((product_id, 1, price, money(price)))
     subtotal = sum((line[3] for line in lines), Decimal("0"))
     tax = tax_for(subtotal)

@@ -7,10 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Max
 
-from core.bulk import copy_rows, reset_sequence
+from core.bulk import copy_binary, copy_binary_into, reset_sequence
 
 from .models import OrderNote, OrderReturn, OrderReturnLine, OrderStatus, Payment
 from .services import tax_for
@@ -139,20 +138,11 @@ class DemoMoney:
             )
 
     def write(self):
-        copy_rows(OrderReturn, RETURN_COLUMNS, self.returns)
-        copy_rows(OrderReturnLine, RETURN_LINE_COLUMNS, self.return_lines)
-        copy_rows(Payment, PAYMENT_COLUMNS, self.payments)
-        copy_rows(OrderNote, NOTE_COLUMNS, self.notes)
-        with (
-            connection.cursor() as cursor,
-            cursor.connection.cursor().copy(
-                f"COPY fake_gateway_operation ({', '.join(PROVIDER_COLUMNS)}) FROM STDIN"
-            ) as copy,
-        ):
-            import json
-
-            for row in self.provider:
-                copy.write_row([row[0], json.dumps(row[1], sort_keys=True), *row[2:]])
+        copy_binary(OrderReturn, RETURN_COLUMNS, self.returns)
+        copy_binary(OrderReturnLine, RETURN_LINE_COLUMNS, self.return_lines)
+        copy_binary(Payment, PAYMENT_COLUMNS, self.payments)
+        copy_binary(OrderNote, NOTE_COLUMNS, self.notes)
+        copy_binary_into("fake_gateway_operation", PROVIDER_COLUMNS, self.provider)
         self._clear()
 
     @staticmethod
