@@ -16,12 +16,21 @@ from .recording import ENTRY_COLUMNS
 
 
 def copy_with_history(
-    model, columns: list[str], rows: list[tuple], *, reason: str, describe, when, user=None
+    model,
+    columns: list[str],
+    rows: list[tuple],
+    *,
+    reason: str,
+    describe,
+    when,
+    user=None,
+    first_history_id: int | None = None,
 ) -> int:
     """COPY ``rows`` into ``model``'s table, plus a "+" history row and an audit entry for each.
 
     ``describe(row)`` gives the object's name for the audit log; ``when(row)`` its creation time;
-    ``user`` wrote them (the demo data's own account, for instance).
+    ``user`` wrote them (the demo data's own account, for instance). ``first_history_id``: where
+    their history ids start, for loaders writing at once (else after the highest).
     """
     user_id = user.pk if user is not None else None
     copy_binary(model, columns, rows)
@@ -32,7 +41,7 @@ def copy_with_history(
     if missing:
         raise ValueError(f"copy_with_history needs every tracked column; missing {missing}")
     tenant_id = current_tenant().pk
-    start = (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
+    start = first_history_id or (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
     history_rows, entries = [], []
     content_type = ContentType.objects.get_for_model(model).pk
     pk_name = model._meta.pk.attname

@@ -6,10 +6,12 @@ e.g. ``category_id``).
 """
 
 import json
+import multiprocessing
+import signal
 from collections.abc import Iterable
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, connections
 from psycopg.types.json import Jsonb
 
 from .tenancy import current_tenant
@@ -255,12 +257,61 @@ LOAD_SETTINGS = {"synchronous_commit": "off", "maintenance_work_mem": "512MB"}
 @contextmanager
 def load_settings():
     """This session tuned for loading (``LOAD_SETTINGS``) for the block, as it was after it."""
-    with connection.cursor() as cursor:
-        for name, value in LOAD_SETTINGS.items():
-            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+    _set_load_settings()
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             for name in LOAD_SETTINGS:
                 cursor.execute(f"RESET {name}")
+
+
+def _set_load_settings():
+    with connection.cursor() as cursor:
+        for name, value in LOAD_SETTINGS.items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+
+
+def _load_settings_on() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0] == LOAD_SETTINGS["synchronous_commit"]
+
+
+LOAD_PROCESSES = 2  # the machine's cores: the server works in between, on the COPYs
+
+
+def in_processes(function, jobs: list, *, shared=None, processes: int = LOAD_PROCESSES):
+    """``function(job, shared)`` for each job, its results in order, run by forked processes with a
+    connection each (committing their own work) — or one after the other here inside a transaction,
+    whose rows other connections can't see. ``function`` must be a module's function; ``shared``
+    reaches the processes as they fork (not copied per job). Each job must give the same result
+    either way (the demo data's chunks draw from a random generator of their own)."""
+    if connection.in_atomic_block or len(jobs) < 2:
+        yield from (function(job, shared) for job in jobs)
+        return
+    settings_on = connection.connection is not None and _load_settings_on()
+    connections.close_all()  # a forked process must not share this process's socket
+    context = multiprocessing.get_context("fork")
+    workers = min(processes, len(jobs))
+    with context.Pool(workers, initializer=_start_worker, initargs=(function, shared, settings_on)) as pool:
+        yield from pool.imap(_job_on_own_connection, jobs)
+    if settings_on:
+        _set_load_settings()
+
+
+_worker: dict = {}
+
+
+def _start_worker(function, shared, settings_on):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its processes with SIGTERM
+    _worker.update(function=function, shared=shared, settings_on=settings_on)
+
+
+def _job_on_own_connection(job):
+    try:
+        if _worker["settings_on"]:
+            _set_load_settings()
+        return _worker["function"](job, _worker["shared"])
+    finally:
+        connection.close()

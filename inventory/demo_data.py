@@ -6,11 +6,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
 from audit.seeding import copy_with_history
-from core.bulk import copy_binary
+from core.bulk import copy_binary, in_processes, reset_sequence
 
 from .models import Category, Product, StockMovement
 
@@ -101,9 +102,9 @@ def seed_categories() -> list[Category]:
     return leaves
 
 
-def product_rows(count: int, *, rng: random.Random, leaves: list[Category], start: int = 0):
+def product_rows(count: int, *, rng: random.Random, leaves: list[Category], start: int = 0, now=None):
     """Yields (product row, opening stock) for products ``start`` … ``start + count - 1``."""
-    now = timezone.now()
+    now = now or timezone.now()
     for index in range(start, start + count):
         leaf = leaves[index % len(leaves)]
         noun = rng.choice(NOUNS.get(leaf.name, ["Item"]))
@@ -161,43 +162,63 @@ MOVEMENT_COLUMNS = [
 ]
 
 
+PRODUCTS_PER_CHUNK = 20_000
+
+
 def seed_products(count: int, *, rng: random.Random, progress=None, user=None) -> int:
     """Insert ``count`` products with an opening-stock movement each (dated when the product was
-    created), in batches; ``user`` is who wrote them (the demo data's account)."""
+    created), in chunks written by several processes at once (``core.bulk.in_processes``), each
+    chunk from a random generator of its own (drawn from ``rng``: the same seed, the same
+    products); ``user`` is who wrote them (the demo data's account)."""
     leaves = seed_categories()
     start = Product.objects.count()
-    batch = 20_000
+    history = Product.history.model
+    first_history_id = (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
+    chunk_seed, now = rng.getrandbits(64), timezone.now()
+    jobs = [
+        (chunk_seed + offset, start + offset, min(PRODUCTS_PER_CHUNK, count - offset))
+        for offset in range(0, count, PRODUCTS_PER_CHUNK)
+    ]
+    jobs = [(*job, first_history_id + job[1] - start) for job in jobs]
     done = 0
-    while done < count:
-        size = min(batch, count - done)
-        products, movements = [], []
-        for row, stock in product_rows(size, rng=rng, leaves=leaves, start=start + done):
-            products.append(row)
-            if stock:
-                movements.append(
-                    (
-                        row[0],
-                        stock,
-                        StockMovement.Kind.RECEIPT,
-                        "Opening stock (demo data)",
-                        stock,
-                        row[13],
-                        "",
-                        user.pk if user else None,
-                    )
-                )
-        with transaction.atomic():
-            copy_with_history(
-                Product,
-                PRODUCT_COLUMNS,
-                products,
-                reason="Demo data",
-                describe=lambda row: f"{row[2]} ({row[1]})",
-                when=lambda row: row[13],
-                user=user,
-            )
-            copy_binary(StockMovement, MOVEMENT_COLUMNS, movements)
-        done += size
+    for made in in_processes(_product_chunk, jobs, shared=(leaves, now, user)):
+        done += made
         if progress:
             progress(done, count)
+    reset_sequence(history, column="history_id")
     return done
+
+
+def _product_chunk(job, shared) -> int:
+    """One chunk of products, their opening stock, history and audit entries, in one transaction."""
+    (chunk_seed, start, size, first_history_id), (leaves, now, user) = job, shared
+    rng = random.Random(chunk_seed)
+    products, movements = [], []
+    for row, stock in product_rows(size, rng=rng, leaves=leaves, start=start, now=now):
+        products.append(row)
+        if stock:
+            movements.append(
+                (
+                    row[0],
+                    stock,
+                    StockMovement.Kind.RECEIPT,
+                    "Opening stock (demo data)",
+                    stock,
+                    row[13],
+                    "",
+                    user.pk if user else None,
+                )
+            )
+    with transaction.atomic():
+        copy_with_history(
+            Product,
+            PRODUCT_COLUMNS,
+            products,
+            reason="Demo data",
+            describe=lambda row: f"{row[2]} ({row[1]})",
+            when=lambda row: row[13],
+            user=user,
+            first_history_id=first_history_id,
+        )
+        copy_binary(StockMovement, MOVEMENT_COLUMNS, movements)
+    return size

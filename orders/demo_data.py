@@ -2,7 +2,6 @@
 go through the stock ledger as live orders' do."""
 
 import random
-import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,8 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from audit.seeding import copy_with_history
-from core.bulk import copy_binary, reset_sequence
+from core.bulk import copy_binary, in_processes, reset_sequence
 from inventory.models import Product, StockMovement
 from inventory.services.stock import MOVEMENT_COLUMNS
 
@@ -21,67 +19,6 @@ from .demo_shelf import Shelf, settle_stock
 from .models import Customer, Order, OrderItem, OrderStatus, order_number_for
 from .services import money, tax_for
 
-FIRST = [
-    "Ada",
-    "Ben",
-    "Chloé",
-    "David",
-    "Emma",
-    "Farid",
-    "Grace",
-    "Hiro",
-    "Ines",
-    "Jonas",
-    "Kara",
-    "Liam",
-    "Maya",
-    "Noah",
-    "Olga",
-    "Pedro",
-    "Qian",
-    "Rosa",
-    "Sami",
-    "Tara",
-    "Uma",
-    "Viktor",
-    "Wen",
-    "Yusuf",
-    "Zoe",
-]
-LAST = [
-    "Andersen",
-    "Brown",
-    "Costa",
-    "Dubois",
-    "Evans",
-    "Fischer",
-    "García",
-    "Hughes",
-    "Ivanova",
-    "Jensen",
-    "Kowalski",
-    "Lopez",
-    "Müller",
-    "Nakamura",
-    "O'Brien",
-    "Patel",
-    "Rossi",
-    "Smith",
-    "Tanaka",
-    "Novak",
-    "Weber",
-    "Yilmaz",
-]
-STREETS = ["High Street", "Station Road", "Church Lane", "Mill Road", "Park Avenue", "King Street"]
-CITIES = [
-    "Springfield 10001",
-    "Riverton 20417",
-    "Lakeside 30522",
-    "Hillview 40110",
-    "Bayport 50309",
-]
-
-CUSTOMER_COLUMNS = ["id", "name", "email", "phone", "default_shipping_address", "created_at"]
 ORDER_COLUMNS = [
     "id",
     "number",
@@ -98,47 +35,6 @@ ORDER_COLUMNS = [
 ]
 ITEM_COLUMNS = ["id", "order_id", "product_id", "quantity", "unit_price", "line_total"]
 BATCH = 20_000
-
-
-def _ascii(name: str) -> str:
-    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower().replace("'", "")
-
-
-def seed_customers(count: int, *, rng: random.Random, progress=None, user=None) -> int:
-    start = (Customer.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
-    now = timezone.now()
-    done = 0
-    while done < count:
-        size = min(BATCH, count - done)
-        rows = []
-        for pk in range(start + done, start + done + size):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            address = f"{rng.randint(1, 250)} {rng.choice(STREETS)}\n{rng.choice(CITIES)}"
-            rows.append(
-                (
-                    pk,
-                    f"{first} {last}",
-                    f"{_ascii(first)}.{_ascii(last)}.{pk}@example.com",
-                    f"+1 555 {rng.randint(1000000, 9999999)}",
-                    address,
-                    now - timedelta(days=rng.uniform(30, 800)),
-                )
-            )
-        with transaction.atomic():
-            copy_with_history(
-                Customer,
-                CUSTOMER_COLUMNS,
-                rows,
-                reason="Demo data",
-                describe=lambda row: f"{row[1]} <{row[2]}>",
-                when=lambda row: row[5],
-                user=user,
-            )
-        done += size
-        if progress:
-            progress(done, count)
-    reset_sequence(Customer)
-    return done
 
 
 def _status_for(age_days: float, rng: random.Random) -> str:
@@ -179,7 +75,11 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
     placed order takes its units (a sale movement), cancelled ones give them back later, returns
     bring units back (a return movement), and a product about to run out is restocked first (a
     receipt). Drafts take nothing. Charges, refunds and returns go to the payments ledger as the
-    order service writes them. Products' stock ends as the ledger says, with one history row each."""
+    order service writes them. Products' stock ends as the ledger says, with one history row each.
+
+    Chunks of orders (their lines, payments, returns and notes) are made and written by several
+    processes at once (``core.bulk.in_processes``), each from a random generator of its own; this
+    process replays their units through the shelf in time order and writes the stock movements."""
     catalogue = list(
         Product.objects.filter(is_published=True)
         .order_by("-popularity_score", "pk")
@@ -188,46 +88,40 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
     customers = list(Customer.objects.values_list("pk", "default_shipping_address"))
     if not catalogue or not customers:
         return 0
+    user_id = user.pk if user else None
     shelf = Shelf(
-        catalogue,
-        rng=rng,
-        user_id=user.pk if user else None,
-        order_type_id=ContentType.objects.get_for_model(Order).pk,
+        catalogue, rng=rng, user_id=user_id, order_type_id=ContentType.objects.get_for_model(Order).pk
     )
-    oldest = min(catalogue, key=lambda product: product[3])
-    money = DemoMoney(rng=rng, user_id=user.pk if user else None)
-    start = (Order.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
-    next_item = (OrderItem.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
     now = timezone.now()
     # Order numbers grow with time, as in a real shop: draw the dates first, then replay them in order.
     dates = sorted(now - timedelta(days=_age_in_days(rng)) for _ in range(count))
+    chunk_seed = rng.getrandbits(64)
+    jobs = [
+        (chunk_seed + offset, offset, dates[offset : offset + BATCH]) for offset in range(0, count, BATCH)
+    ]
+    shared = {
+        "first_order": (Order.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1,
+        "first_item": (OrderItem.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1,
+        "first_ids": DemoMoney.next_ids(),
+        "now": now,
+        "user_id": user_id,
+        "customers": customers,
+        "catalogue": catalogue,
+        "oldest": min(catalogue, key=lambda product: product[3]),
+    }
     done = 0
-    while done < count:
-        size = min(BATCH, count - done)
-        orders, items = [], []
-        for offset in range(size):
-            pk = start + done + offset
-            created = dates[done + offset]
+    for size, stories in in_processes(_order_chunk, jobs, shared=shared):
+        for created, sold, given_back in stories:
             shelf.returns_until(created)
-            order, lines = _demo_order(
-                pk, created, now=now, rng=rng, customers=customers, catalogue=catalogue, oldest=oldest
-            )
-            line_rows = []
-            for product_id, quantity, price, line_total in lines:
-                items.append((next_item, pk, product_id, quantity, price, line_total))
-                line_rows.append((next_item, product_id, quantity, price))
-                next_item += 1
-            orders.append(_with_money(order, line_rows, shelf=shelf, money=money, rng=rng, now=now))
-            money.maybe_note(pk, created)
-        if done + size == count:
-            shelf.returns_until(now)
-        with transaction.atomic():
-            copy_binary(Order, ORDER_COLUMNS, orders)
-            copy_binary(OrderItem, ITEM_COLUMNS, items)
-            copy_binary(StockMovement, MOVEMENT_COLUMNS, shelf.movements)
-            money.write()
-        shelf.movements = []
+            for product_id, quantity, order_id, number in sold:
+                shelf.sell(product_id, quantity, created, order_id, number)
+            if given_back:
+                shelf.give_back_later(*given_back)
         done += size
+        if done == count:
+            shelf.returns_until(now)
+        copy_binary(StockMovement, MOVEMENT_COLUMNS, shelf.movements)
+        shelf.movements = []
         if progress:
             progress(done, count)
     reset_sequence(Order)
@@ -237,6 +131,52 @@ def seed_orders(count: int, *, rng: random.Random, progress=None, user=None) -> 
     return done
 
 
+# Ids each order may take, so that chunks written at once never take the same: up to 4 lines (see
+# ``_demo_order``), 2 payments (a charge and a refund) and 1 return.
+LINES_PER_ORDER, PAYMENTS_PER_ORDER = 4, 2
+
+
+def _order_chunk(job, shared) -> tuple[int, list]:
+    """One chunk of orders with their lines and money, written in one transaction; gives what each
+    order does to the shelf: (placed at, units sold, units given back later)."""
+    chunk_seed, offset, dates = job
+    rng = random.Random(chunk_seed)
+    first_payment, first_return = shared["first_ids"]
+    money = DemoMoney(
+        rng=rng,
+        user_id=shared["user_id"],
+        payment_id=first_payment + PAYMENTS_PER_ORDER * offset,
+        return_id=first_return + offset,
+    )
+    now, start = shared["now"], shared["first_order"] + offset
+    next_item = shared["first_item"] + LINES_PER_ORDER * offset
+    orders, items, stories = [], [], []
+    for pk, created in enumerate(dates, start=start):
+        order, lines = _demo_order(
+            pk,
+            created,
+            now=now,
+            rng=rng,
+            customers=shared["customers"],
+            catalogue=shared["catalogue"],
+            oldest=shared["oldest"],
+        )
+        line_rows = []
+        for product_id, quantity, price, line_total in lines:
+            items.append((next_item, pk, product_id, quantity, price, line_total))
+            line_rows.append((next_item, product_id, quantity, price))
+            next_item += 1
+        row, sold, given_back = _with_money(order, line_rows, money=money, rng=rng, now=now)
+        orders.append(row)
+        stories.append((created, sold, given_back))
+        money.maybe_note(pk, created)
+    with transaction.atomic():
+        copy_binary(Order, ORDER_COLUMNS, orders)
+        copy_binary(OrderItem, ITEM_COLUMNS, items)
+        money.write()
+    return len(dates), stories
+
+
 def _age_in_days(rng: random.Random) -> float:
     """Over the last year, with the last days busier (so support finds drafts, orders awaiting
     payment and parcels to ship on first login)."""
@@ -244,13 +184,14 @@ def _age_in_days(rng: random.Random) -> float:
     return rng.uniform(0, 2) if roll < 0.06 else rng.uniform(2, 10) if roll < 0.16 else rng.uniform(0, 365)
 
 
-def _with_money(order: dict, lines, *, shelf, money, rng, now) -> tuple:
-    """The order's row, after its story: units sold (and back), charges, refunds and returns."""
+def _with_money(order: dict, lines, *, money, rng, now) -> tuple:
+    """The order's row after its story (charges, refunds and returns), the units it sold ((product,
+    quantity, order id, number)), and those it gives back later (``Shelf.give_back_later``'s args)."""
     pk, number, status = order["id"], order["number"], order["status"]  # status may turn to refunded
     created, updated = order["created_at"], order["updated_at"]
+    sold, given_back = [], None
     if status != OrderStatus.DRAFT:
-        for _, product_id, quantity, _ in lines:
-            shelf.sell(product_id, quantity, created, pk, number)
+        sold = [(product_id, quantity, pk, number) for _, product_id, quantity, _ in lines]
     charged = order.pop("charged")
     charge = money.charge(pk, number, order["subtotal"] + order["tax"], created) if charged else None
     if status == OrderStatus.CANCELLED:
@@ -264,8 +205,12 @@ def _with_money(order: dict, lines, *, shelf, money, rng, now) -> tuple:
                 reason="Customer cancelled by e-mail",
             )
         given = [(product_id, quantity) for _, product_id, quantity, _ in lines]
-        shelf.give_back_later(
-            updated, pk, f"Restocked by cancellation of {number}", StockMovement.Kind.CANCELLATION, given
+        given_back = (
+            updated,
+            pk,
+            f"Restocked by cancellation of {number}",
+            StockMovement.Kind.CANCELLATION,
+            given,
         )
     elif status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED):
         if sum(quantity for _, _, quantity, _ in lines) == 1:  # one unit back is all of it
@@ -280,7 +225,7 @@ def _with_money(order: dict, lines, *, shelf, money, rng, now) -> tuple:
             everything=everything,
         )
         money.refund(pk, charge, value, updated, purpose="refund", reason=reason, return_id=return_id)
-        shelf.give_back_later(
+        given_back = (
             updated,
             pk,
             f"Returned: {number} (return {return_id})",
@@ -289,7 +234,7 @@ def _with_money(order: dict, lines, *, shelf, money, rng, now) -> tuple:
         )
         if not everything:
             order["credited"], order["total"] = value, order["subtotal"] + order["tax"] - value
-    return tuple(order[column] for column in ORDER_COLUMNS)
+    return tuple(order[column] for column in ORDER_COLUMNS), sold, given_back
 
 
 def _values(order: dict) -> dict:

@@ -59,10 +59,10 @@ RETURN_REASONS = ["Arrived damaged", "Wrong size", "Changed their mind", "Not as
 class DemoMoney:
     """Collects the rows of one batch of demo orders, then writes them (``write``)."""
 
-    def __init__(self, *, rng, user_id):
+    def __init__(self, *, rng, user_id, payment_id: int, return_id: int):
+        """``payment_id``, ``return_id``: the ids its first payment and return take."""
         self.rng, self.user_id = rng, user_id
-        self.payment_id = (Payment.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
-        self.return_id = (OrderReturn.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1
+        self.payment_id, self.return_id = payment_id, return_id
         self.currency = settings.ORDER_CURRENCY
         self._clear()
 
@@ -144,6 +144,14 @@ class DemoMoney:
         copy_binary(OrderNote, NOTE_COLUMNS, self.notes)
         copy_binary_into("fake_gateway_operation", PROVIDER_COLUMNS, self.provider)
         self._clear()
+
+    @staticmethod
+    def next_ids() -> tuple[int, int]:
+        """The next payment's and return's ids."""
+        return (
+            (Payment.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1,
+            (OrderReturn.unscoped.aggregate(m=Max("id"))["m"] or 0) + 1,
+        )
 
     @staticmethod
     def finish():

@@ -21,7 +21,8 @@ from core.bulk import foreign_keys_deferred, load_settings, secondary_indexes_de
 from core.tenancy import activate, add_tenant_argument, current_tenant, tenant_from_options
 from inventory.demo_data import seed_categories, seed_products
 from inventory.models import Product
-from orders.demo_data import seed_customers, seed_orders
+from orders.demo_customers import seed_customers
+from orders.demo_data import seed_orders
 
 DEMO_SHOPS = [
     ("acme", "Acme Outfitters"),
@@ -151,14 +152,21 @@ class Command(BaseCommand):
                             "loading, built and checked after"
                         )
                         self._load(options, rng, author, started)
-                        sealed = sealer.submit(
-                            self._seal_trail, current_tenant(), started, own_connection=True
-                        )
+                        # (Not inside a transaction, whose locks and rows the other connection
+                        # would wait for: then after, here.)
+                        beside = not connection.in_atomic_block
+                        if beside:
+                            sealed = sealer.submit(
+                                self._seal_trail, current_tenant(), started, own_connection=True
+                            )
                     self.stdout.write(
                         f"  indexes built, foreign keys checked ({time.monotonic() - started:.0f}s)"
                     )
                     self._analyze()
-                    sealed.result()
+                    if beside:
+                        sealed.result()
+                    else:
+                        self._seal_trail(current_tenant(), started)
             finally:
                 if main_thread:
                     signal.signal(signal.SIGTERM, previous)
