@@ -5,6 +5,7 @@ import heapq
 import random
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 
 from audit.recording import history_bulk_record
 from inventory.models import Product, StockMovement
@@ -61,18 +62,18 @@ RESTOCK = "Supplier delivery (demo data)"
 
 def settle_stock(stock: dict, *, user) -> None:
     """Products' stock as their movements left it, each with a history row that says why."""
-    products = list(Product.objects.filter(pk__in=list(stock)).order_by("pk"))
-    changed = [product for product in products if product.stock != stock[product.pk]]
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            ids = [product.pk for product in changed]
+        with connection.cursor() as cursor:  # one array each, not a placeholder per product
             cursor.execute(
                 "UPDATE inventory_product AS p SET stock = c.stock "
-                "FROM unnest(%s::uuid[], %s::int[]) AS c(id, stock) WHERE p.id = c.id",
-                [ids, [stock[pk] for pk in ids]],
+                "FROM unnest(%s::uuid[], %s::int[]) AS c(id, stock) "
+                "WHERE p.id = c.id AND p.stock <> c.stock RETURNING p.id",
+                [list(stock), list(stock.values())],
             )
-        for product in changed:
-            product.stock = stock[product.pk]
+            ids = [pk for (pk,) in cursor.fetchall()]
+        changed = list(
+            Product.objects.filter(pk__in=RawSQL("SELECT unnest(%s::uuid[])", [ids])).order_by("pk")
+        )
         history_bulk_record(
             changed, reason="Stock after the demo orders (demo data)", user=user, changed_fields=["stock"]
         )
