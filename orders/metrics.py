@@ -179,16 +179,37 @@ def orders_by_status(
 # reads two index ranges, however many products sold.
 WINDOW_TOP = """
     WITH changed AS (
-        SELECT DISTINCT product_id FROM orders_productsaleswindow WHERE tenant_id = %(tenant)s AND NOT folded
+        SELECT product_id, units FROM orders_productsaleswindow WHERE tenant_id = %(tenant)s AND NOT folded
     ), head AS (
         SELECT product_id FROM orders_productsaleswindow WHERE tenant_id = %(tenant)s AND folded
-        ORDER BY units DESC, product_id LIMIT %(limit)s + (SELECT count(*) FROM changed)
+        ORDER BY units DESC, product_id
+        LIMIT %(limit)s + (SELECT count(DISTINCT product_id) FROM changed)
+    ), candidates AS (
+        SELECT product_id, units FROM changed
+        UNION ALL
+        SELECT product_id, units FROM orders_productsaleswindow
+        WHERE tenant_id = %(tenant)s AND folded
+          AND product_id IN (SELECT product_id FROM changed UNION SELECT product_id FROM head)
     )
-    SELECT product_id, sum(units) AS units FROM orders_productsaleswindow
-    WHERE tenant_id = %(tenant)s
-      AND product_id IN (SELECT product_id FROM changed UNION SELECT product_id FROM head)
+    SELECT product_id, sum(units) AS units FROM candidates
     GROUP BY product_id HAVING sum(units) > 0 ORDER BY units DESC, product_id LIMIT %(limit)s
 """
+
+
+def top_from_window(*, limit: int) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(WINDOW_TOP, {"tenant": current_tenant().pk, "limit": limit})
+        return [{"product_id": product_id, "units": units} for product_id, units in cursor.fetchall()]
+
+
+def top_from_days(*, first_day: dt.date, last_day: dt.date, limit: int) -> list[dict]:
+    return list(
+        ProductSalesSummary.objects.filter(status__in=REVENUE_STATUSES, day__gte=first_day, day__lte=last_day)
+        .values("product_id")
+        .annotate(units=Sum("units"))
+        .filter(units__gt=0)
+        .order_by("-units", "product_id")[:limit]
+    )
 
 
 def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: int = TOP_N) -> list[dict]:
@@ -199,19 +220,9 @@ def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: in
     today = timezone.localdate(now)
     first_day = period_start(days, today=today)
     if SalesWindowStart.objects.filter(pk=1, first_day=first_day).exists():
-        with connection.cursor() as cursor:
-            cursor.execute(WINDOW_TOP, {"tenant": current_tenant().pk, "limit": limit})
-            top = [{"product_id": product_id, "units": units} for product_id, units in cursor.fetchall()]
+        top = top_from_window(limit=limit)
     else:
-        top = list(
-            ProductSalesSummary.objects.filter(
-                status__in=REVENUE_STATUSES, day__gte=first_day, day__lte=today
-            )
-            .values("product_id")
-            .annotate(units=Sum("units"))
-            .filter(units__gt=0)
-            .order_by("-units", "product_id")[:limit]
-        )
+        top = top_from_days(first_day=first_day, last_day=today, limit=limit)
     names = Product.objects.only("pk", "name", "sku").in_bulk([row["product_id"] for row in top])
     return [
         {

@@ -85,6 +85,7 @@ OPERATIONS = st.lists(
                 "price",
                 "threshold",
                 "back_date",
+                "fold",
             ]
         ),
         st.integers(0, 3),
@@ -125,6 +126,8 @@ def apply(operation, index, amount, *, products, customer):
         product_update(product=product, data={"price": Decimal(amount) + Decimal("0.25")})
     elif operation == "threshold":
         product_update(product=product, data={"low_stock_threshold": amount * 3})
+    elif operation == "fold":
+        summaries_fold()
     elif operation == "back_date" and order:
         # Not a service: the day an order counts under moves with it (set-up of older orders).
         Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - dt.timedelta(days=amount * 9))
@@ -140,6 +143,14 @@ def test_every_write_keeps_the_summaries_exact(catalogue, operations):
         except (OrderError, InsufficientStock, ValueError, TypeError) as refused:
             assert str(refused)  # refused with a message; nothing changed
         assert exact(), f"after {operation} {index} {amount}: {summaries_check()}"
+        # The window's top products (its folded rows and deltas) are the days' top products.
+        today = timezone.localdate()
+        first_day = today - dt.timedelta(days=29)
+        assert sales_metrics.top_from_window(limit=3) == sales_metrics.top_from_days(
+            first_day=first_day, last_day=today, limit=3
+        )
+    summaries_fold()
+    assert exact()
 
 
 def test_folding_changes_no_figure_and_leaves_one_row_per_key(catalogue):
