@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from django.db import connection, connections
 from psycopg.types.json import Jsonb
 
+from .summaries import PAUSE_SETTING
 from .tenancy import current_tenant
 
 
@@ -257,7 +258,7 @@ LOAD_SETTINGS = {"synchronous_commit": "off", "maintenance_work_mem": "512MB"}
 @contextmanager
 def load_settings():
     """This session tuned for loading (``LOAD_SETTINGS``) for the block, as it was after it."""
-    _set_load_settings()
+    _set_session(LOAD_SETTINGS)
     try:
         yield
     finally:
@@ -266,16 +267,22 @@ def load_settings():
                 cursor.execute(f"RESET {name}")
 
 
-def _set_load_settings():
+def _session_settings() -> dict[str, str]:
+    """What this session set for itself (``load_settings``, the summaries' pause...): the processes
+    of ``in_processes`` work under the same."""
     with connection.cursor() as cursor:
-        for name, value in LOAD_SETTINGS.items():
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE source = 'session' "
+            "UNION ALL SELECT %s, current_setting(%s, true) WHERE current_setting(%s, true) <> ''",
+            [PAUSE_SETTING] * 3,
+        )
+        return dict(cursor.fetchall())
+
+
+def _set_session(settings: dict[str, str]) -> None:
+    with connection.cursor() as cursor:
+        for name, value in settings.items():
             cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
-
-
-def _load_settings_on() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        return cursor.fetchone()[0] == LOAD_SETTINGS["synchronous_commit"]
 
 
 LOAD_PROCESSES = 2  # the machine's cores: the server works in between, on the COPYs
@@ -290,28 +297,26 @@ def in_processes(function, jobs: list, *, shared=None, processes: int = LOAD_PRO
     if connection.in_atomic_block or len(jobs) < 2:
         yield from (function(job, shared) for job in jobs)
         return
-    settings_on = connection.connection is not None and _load_settings_on()
+    session = _session_settings()
     connections.close_all()  # a forked process must not share this process's socket
     context = multiprocessing.get_context("fork")
     workers = min(processes, len(jobs))
-    with context.Pool(workers, initializer=_start_worker, initargs=(function, shared, settings_on)) as pool:
+    with context.Pool(workers, initializer=_start_worker, initargs=(function, shared, session)) as pool:
         yield from pool.imap(_job_on_own_connection, jobs)
-    if settings_on:
-        _set_load_settings()
+    _set_session(session)
 
 
 _worker: dict = {}
 
 
-def _start_worker(function, shared, settings_on):
+def _start_worker(function, shared, session):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the pool stops its processes with SIGTERM
-    _worker.update(function=function, shared=shared, settings_on=settings_on)
+    _worker.update(function=function, shared=shared, session=session)
 
 
 def _job_on_own_connection(job):
     try:
-        if _worker["settings_on"]:
-            _set_load_settings()
+        _set_session(_worker["session"])
         return _worker["function"](job, _worker["shared"])
     finally:
         connection.close()

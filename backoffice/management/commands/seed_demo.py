@@ -18,6 +18,7 @@ from audit.sealing import seal_tenant, trail_verify
 from backoffice.models import Tenant
 from backoffice.roles import AUDITOR, OPERATIONS, SUPPORT, setup_roles
 from core.bulk import foreign_keys_deferred, load_settings, secondary_indexes_deferred
+from core.summaries import summaries_paused, summaries_rebuild
 from core.tenancy import activate, add_tenant_argument, current_tenant, tenant_from_options
 from inventory.demo_data import seed_categories, seed_products
 from inventory.models import Product
@@ -125,60 +126,60 @@ class Command(BaseCommand):
         started = time.monotonic()
         author = demo_data_author()
         seed_categories()
-        rows = options["products"] + options["customers"] + options["orders"]
-        if rows >= DEFERRED_INDEXES_FROM:
-            models = [
-                model
-                for label in DEMO_DATA_APPS
-                for model in apps.get_app_config(label).get_models()
-                if model not in SEALER_MODELS  # written while the indexes are built: see below
-            ]
-            # A stopped seed (Ctrl-C, or SIGTERM turned into SystemExit here) still builds the indexes
-            # again: without them the shop would work, slowly.
-            main_thread = threading.current_thread() is threading.main_thread()
-            previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
-            try:
-                # The audit trail is sealed and verified (Python hashing, reads by primary key) on a
-                # second connection while this one builds the indexes and checks the keys (the
-                # server's work): the two take about as long as each other at a million rows.
-                with ThreadPoolExecutor(max_workers=1) as sealer:
-                    with (
-                        load_settings(),
-                        secondary_indexes_deferred(models) as dropped,
-                        foreign_keys_deferred(models) as keys,
-                    ):
-                        self.stdout.write(
-                            f"  {len(dropped)} indexes and {len(keys)} foreign keys dropped while "
-                            "loading, built and checked after"
-                        )
-                        self._load(options, rng, author, started)
-                        # (Not inside a transaction, whose locks and rows the other connection
-                        # would wait for: then after, here.)
-                        beside = not connection.in_atomic_block
-                        if beside:
-                            sealed = sealer.submit(
-                                self._seal_trail, current_tenant(), started, own_connection=True
-                            )
-                    self.stdout.write(
-                        f"  indexes built, foreign keys checked ({time.monotonic() - started:.0f}s)"
-                    )
-                    self._analyze()
-                    if beside:
-                        sealed.result()
-                    else:
-                        self._seal_trail(current_tenant(), started)
-            finally:
-                if main_thread:
-                    signal.signal(signal.SIGTERM, previous)
-        else:
-            self._load(options, rng, author, started)
-            self._analyze()
-            self._seal_trail(current_tenant(), started)
+        with ThreadPoolExecutor(max_workers=1) as sealer:
+            # The summary tables are built once from the loaded rows rather than a delta row per row.
+            with summaries_paused():
+                sealed = self._load_all(options, rng, author, started, sealer)
+            summaries_rebuild()
+            self.stdout.write(f"  dashboard summaries built ({time.monotonic() - started:.0f}s)")
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            if sealed:
+                sealed.result()
+            else:
+                self._seal_trail(current_tenant(), started)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.0f}s."))
 
-    def _analyze(self):
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    def _load_all(self, options, rng, author, started, sealer):
+        """Loads the rows; gives the sealing of the audit trail when it was started beside the
+        index builds (see below)."""
+        rows = options["products"] + options["customers"] + options["orders"]
+        if rows < DEFERRED_INDEXES_FROM:
+            self._load(options, rng, author, started)
+            return None
+        models = [
+            model
+            for label in DEMO_DATA_APPS
+            for model in apps.get_app_config(label).get_models()
+            if model not in SEALER_MODELS  # written while the indexes are built: see below
+        ]
+        # A stopped seed (Ctrl-C, or SIGTERM turned into SystemExit here) still builds the indexes
+        # again: without them the shop would work, slowly.
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
+        sealed = None
+        try:
+            with (
+                load_settings(),
+                secondary_indexes_deferred(models) as dropped,
+                foreign_keys_deferred(models) as keys,
+            ):
+                self.stdout.write(
+                    f"  {len(dropped)} indexes and {len(keys)} foreign keys dropped while "
+                    "loading, built and checked after"
+                )
+                self._load(options, rng, author, started)
+                # The audit trail is sealed and verified (Python hashing, reads by primary key) on a
+                # second connection while this one builds the indexes and checks the keys (the
+                # server's work): the two take about as long as each other at a million rows. Not
+                # inside a transaction, whose locks and rows the other connection would wait for.
+                if not connection.in_atomic_block:
+                    sealed = sealer.submit(self._seal_trail, current_tenant(), started, own_connection=True)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
+        self.stdout.write(f"  indexes built, foreign keys checked ({time.monotonic() - started:.0f}s)")
+        return sealed
 
     def _seal_trail(self, tenant, started, *, own_connection=False):
         """The demo's audit trail starts sealed and verified, as a running shop's is."""
