@@ -11,7 +11,7 @@ import signal
 from collections.abc import Iterable
 from contextlib import contextmanager
 
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from psycopg.types.json import Jsonb
 
 from .summaries import PAUSE_SETTING
@@ -245,9 +245,15 @@ def foreign_keys_deferred(models):
     try:
         yield [name for _, name, _ in keys]
     finally:
-        with connection.cursor() as cursor:
-            for table, name, definition in keys:
-                cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+        refused = []
+        for table, name, definition in keys:  # every key back that can be, then the ones that can't
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+            except IntegrityError as error:
+                refused.append(f"{table}.{name}: {error}")
+        if refused:
+            raise IntegrityError("Rows loaded point nowhere; keys not added back: " + "; ".join(refused))
 
 
 # A big load's session: commits that don't wait for the disk (a crash loses the last commits, never
@@ -302,8 +308,8 @@ def in_processes(function, jobs: list, *, shared=None, processes: int = LOAD_PRO
     context = multiprocessing.get_context("fork")
     workers = min(processes, len(jobs))
     with context.Pool(workers, initializer=_start_worker, initargs=(function, shared, session)) as pool:
+        _set_session(session)  # on this process's new connection, before the caller writes with it
         yield from pool.imap(_job_on_own_connection, jobs)
-    _set_session(session)
 
 
 _worker: dict = {}
