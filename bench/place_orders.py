@@ -38,6 +38,7 @@ bench/RESULTS.md ("Order placement").
 
 import argparse
 import multiprocessing
+import os
 import queue
 import random
 import sys
@@ -294,6 +295,55 @@ class SqlBuyer:
         self.connection.close()
 
 
+def profile(shop, tenant, user, *, orders: int, database_url: str):
+    """``orders`` placements by one buyer, timed (CPU and wall time per order) through the service
+    and the floor, then through the service under cProfile: the functions taking the most time and
+    the statements of one order."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def timed(buyer, rng):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(orders):
+            buyer.place(rng)
+        return (time.perf_counter() - wall) / orders * 1000, (time.process_time() - cpu) / orders * 1000
+
+    buyer, floor = ServiceBuyer(shop, tenant, user), SqlBuyer(shop, tenant, user, database_url=database_url)
+    rng = random.Random(1)
+    for _ in range(20):
+        buyer.place(rng), floor.place(rng)
+    times = {"service": timed(buyer, rng), "SQL floor": timed(floor, rng)}
+    floor.close()
+    with CaptureQueriesContext(connection) as queries:
+        buyer.place(rng)
+    if os.environ.get("SAMPLER"):
+        sys.path.insert(0, os.path.dirname(os.environ["SAMPLER"]))
+        from sampler import Sampler
+
+        with Sampler() as sampler:
+            for _ in range(orders):
+                buyer.place(rng)
+        sampler.report(top=int(os.environ.get("SAMPLER_TOP", 80)))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(orders):
+        buyer.place(rng)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    if os.environ.get("PROFILE_DUMP"):
+        stats.dump_stats(os.environ["PROFILE_DUMP"])
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.sort_stats("tottime").print_stats(30)
+    print(f"{len(queries)} statements on the shop's connection for one order:")
+    for query in queries.captured_queries:
+        print(f"  {query['sql'][:160]}")
+    for name, (wall, cpu) in times.items():
+        print(f"{name}: {wall:.2f} ms wall, {cpu:.2f} ms CPU per order ({orders} orders, not profiled)")
+
+
 def settings_currency() -> str:
     from django.conf import settings
 
@@ -452,6 +502,13 @@ def main():
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--threads", action="store_true", help="buyers as threads of one process")
     parser.add_argument("--wait-for-quiet", action="store_true", help="wait until the load average is <= 2")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead of the benchmark: N orders by one buyer through the service under cProfile, with "
+        "the statements each sends (what to read when the ratio is low)",
+    )
     args = parser.parse_args()
 
     server, _ = common.server_url(keep=False)
@@ -470,6 +527,9 @@ def main():
             cursor.execute("ANALYZE")
         user = common.superuser()
         shop = Shop(products=args.products, scarce=args.scarce)
+        if args.profile:
+            restock(shop, user)
+            return profile(shop, tenant, user, orders=args.profile, database_url=database_url)
     connection.close()
 
     ways = {

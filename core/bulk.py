@@ -52,13 +52,19 @@ def write_rows(tables: list[tuple]) -> None:
         for model, columns, rows in tables:
             copy_rows(model, columns, rows)
         return
+    with connection.cursor() as cursor:
+        cursor.execute(*insert_statements(tables))
+
+
+def insert_statements(tables: list[tuple]) -> tuple[str, list]:
+    """One multi-row INSERT per ``(model, columns, rows)`` of ``tables`` (none empty), as one text and
+    its parameters: for a caller that sends them with statements of its own in one round trip."""
     statements, params = [], []
     for model, columns, rows in tables:
         statement, values = _insert_statement(model, columns, rows)
         statements.append(statement)
         params += values
-    with connection.cursor() as cursor:
-        cursor.execute(";\n".join(statements), params)
+    return ";\n".join(statements), params
 
 
 def _insert_statement(model, columns: list[str], rows: list[tuple]) -> tuple[str, list]:
