@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from functools import cache
 from typing import NamedTuple
 
+import psycopg
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
@@ -152,15 +153,17 @@ def _copy_sql(model) -> str:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in history.tracked_fields)
     pk = connection.ops.quote_name(model._meta.pk.column)
     entry_columns = ", ".join(["tenant_id", *ENTRY_COLUMNS])
+    # Typed parameters: the statement is prepared, and a NULL user or change set has no type of its own.
     return (
         f"WITH h AS (INSERT INTO {history._meta.db_table} ({columns}, history_date, "  # noqa: S608 - the models' names
         "history_change_reason, history_type, history_user_id) "
-        f"SELECT {columns}, %s, %s, %s, %s FROM {model._meta.db_table} WHERE {pk} = ANY(%s) "
-        f"RETURNING history_id, {pk}::text AS object_id) "
+        f"SELECT {columns}, %s::timestamptz, %s::text, %s::text, %s::int FROM {model._meta.db_table} "
+        f"WHERE {pk} = ANY(%s) RETURNING history_id, {pk}::text AS object_id) "
         f"INSERT INTO {AuditEntry._meta.db_table} ({entry_columns}) "
-        "SELECT %s, %s, %s, %s, e.object_id, e.object_repr, %s, %s, e.changed_fields::jsonb, "
-        "h.history_id, %s FROM h JOIN unnest(%s::text[], %s::text[], %s::text[]) "
-        "AS e(object_id, object_repr, changed_fields) USING (object_id)"
+        "SELECT %s::bigint, %s::timestamptz, %s::int, %s::int, e.object_id, e.object_repr, %s::text, "
+        "%s::text, e.changed_fields::jsonb, h.history_id, %s::bigint FROM h "
+        "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS e(object_id, object_repr, changed_fields) "
+        "USING (object_id)"
     )
 
 
@@ -169,33 +172,50 @@ def _copy_params(copy: _CopiedHistory, tenant_id) -> list:
     action = HISTORY_TYPE_ACTION[copy.history_type]
     return [
         *(copy.at, copy.reason, copy.history_type, copy.user_id, copy.pks),
-        *(tenant_id, copy.at, copy.user_id, content_type, action, copy.reason[:255], copy.change_set_id),
+        *(tenant_id, copy.at, copy.user_id, content_type, str(action), copy.reason[:255], copy.change_set_id),
         *(copy.object_ids, copy.reprs, copy.fields),
     ]
 
 
+PREPARE_ONLY_ASKED = 2**31  # a threshold no statement reaches by being run again and again
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Binds its parameters in the server and prepares its statements: a batch's statements are the
+    same for every order of a size, so PostgreSQL parses and plans each once per connection."""
+
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
 def _write_batch(pending: _Pending) -> None:
-    """The batch's statements, then its history copies, in one execute; a copy that found fewer rows
-    than it was given (a row not written) fails the transaction rather than lose their history."""
+    """The batch's statements, then its history copies, sent in one round trip (a pipeline); a copy
+    that found fewer rows than it was given (a row not written) fails the transaction rather than
+    lose their history."""
     if not pending.statements and not pending.copies:
         return
     tenant_id = current_tenant().pk if pending.copies else None
-    statements, params = [], []
-    for sql, values in pending.statements:
-        statements.append(sql)
-        params += values
-    for copy in pending.copies:
-        statements.append(_copy_sql(copy.model))
-        params += _copy_params(copy, tenant_id)
-    with connection.cursor() as cursor:
-        cursor.execute(";\n".join(statements), params)
-        counts = [cursor.rowcount]
-        while cursor.nextset():
-            counts.append(cursor.rowcount)
-    copied = counts[len(counts) - len(pending.copies) :]
-    for copy, written in zip(pending.copies, copied, strict=True):
-        if written != len(copy.pks):
+    copies = [(_copy_sql(copy.model), _copy_params(copy, tenant_id)) for copy in pending.copies]
+    connection.ensure_connection()
+    raw = connection.connection
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    cursors = []
+    # Django turns automatic preparation off (``prepare_threshold`` None, for connection poolers that
+    # can't keep prepared statements), and psycopg then prepares nothing, even when asked: for the
+    # batch, only what asks is prepared (Django's own cursors bind on the client and never are).
+    threshold, raw.prepare_threshold = raw.prepare_threshold, raw.prepare_threshold or PREPARE_ONLY_ASKED
+    try:
+        # Errors surface when the pipeline ends: translated as Django's cursor does for each statement.
+        with connection.wrap_database_errors, raw.pipeline():
+            for sql, params in [*pending.statements, *copies]:
+                cursor = wrap(_PreparedCursor(raw))
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+    finally:
+        raw.prepare_threshold = threshold
+    for copy, cursor in zip(pending.copies, cursors[len(pending.statements) :], strict=True):
+        if cursor.rowcount != len(copy.pks):
             raise RuntimeError(
-                f"{len(copy.pks)} {copy.model._meta.verbose_name_plural} to record, {written} found: "
-                "their history can't be copied from rows that aren't there."
+                f"{len(copy.pks)} {copy.model._meta.verbose_name_plural} to record, {cursor.rowcount} "
+                "found: their history can't be copied from rows that aren't there."
             )

@@ -296,52 +296,79 @@ class SqlBuyer:
 
 
 def profile(shop, tenant, user, *, orders: int, database_url: str):
-    """``orders`` placements by one buyer, timed (CPU and wall time per order) through the service
-    and the floor, then through the service under cProfile: the functions taking the most time and
-    the statements of one order."""
+    """``orders`` placements by one buyer through the service and as many through the floor, in
+    interleaved thirds, each timed: wall time, this process's CPU time and the CPU time of the
+    PostgreSQL backends serving it (its connection's and the fake provider's), per order. Then the
+    statements of one order, and ``orders`` more through the service under cProfile."""
     import cProfile
     import pstats
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def timed(buyer, rng):
-        wall, cpu = time.perf_counter(), time.process_time()
-        for _ in range(orders):
-            buyer.place(rng)
-        return (time.perf_counter() - wall) / orders * 1000, (time.process_time() - cpu) / orders * 1000
+    from orders import payments
 
-    buyer, floor = ServiceBuyer(shop, tenant, user), SqlBuyer(shop, tenant, user, database_url=database_url)
+    def backend_seconds(*pids) -> float:
+        ticks = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    service, floor = ServiceBuyer(shop, tenant, user), SqlBuyer(shop, tenant, user, database_url=database_url)
     rng = random.Random(1)
     for _ in range(20):
-        buyer.place(rng), floor.place(rng)
-    times = {"service": timed(buyer, rng), "SQL floor": timed(floor, rng)}
+        service.place(rng), floor.place(rng)
+    connection.ensure_connection()
+    gateway = payments._connection().info.backend_pid
+    ways = {
+        "service": (service, connection.connection.info.backend_pid),
+        "SQL floor": (floor, floor.connection.info.backend_pid),
+    }
+    times = {name: [0.0, 0.0, 0.0] for name in ways}
+    for third in range(3):
+        for name, (buyer, backend) in ways.items():
+            count = orders // 3 + (third < orders % 3)
+            wall, cpu, server = time.perf_counter(), time.process_time(), backend_seconds(backend, gateway)
+            for _ in range(count):
+                buyer.place(rng)
+            spent = times[name]
+            spent[0] += time.perf_counter() - wall
+            spent[1] += time.process_time() - cpu
+            spent[2] += backend_seconds(backend, gateway) - server
     floor.close()
     with CaptureQueriesContext(connection) as queries:
-        buyer.place(rng)
-    if os.environ.get("SAMPLER"):
+        service.place(rng)
+    if os.environ.get("SAMPLER"):  # TEMPORARY
         sys.path.insert(0, os.path.dirname(os.environ["SAMPLER"]))
         from sampler import Sampler
 
         with Sampler() as sampler:
             for _ in range(orders):
-                buyer.place(rng)
+                service.place(rng)
         sampler.report(top=int(os.environ.get("SAMPLER_TOP", 80)))
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(orders):
-        buyer.place(rng)
+        service.place(rng)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stdout)
-    if os.environ.get("PROFILE_DUMP"):
-        stats.dump_stats(os.environ["PROFILE_DUMP"])
     stats.sort_stats("cumulative").print_stats(45)
     stats.sort_stats("tottime").print_stats(30)
     print(f"{len(queries)} statements on the shop's connection for one order:")
     for query in queries.captured_queries:
         print(f"  {query['sql'][:160]}")
-    for name, (wall, cpu) in times.items():
-        print(f"{name}: {wall:.2f} ms wall, {cpu:.2f} ms CPU per order ({orders} orders, not profiled)")
+    if os.environ.get("SAMPLER"):  # TEMPORARY
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT left(statement, 90), generic_plans, custom_plans FROM pg_prepared_statements")
+            for row in cursor.fetchall():
+                print("prepared:", row)
+    print(f"load average {common.load_average()}; per order, {orders} orders each way, not profiled:")
+    for name, (wall, cpu, server) in times.items():
+        print(
+            f"  {name:<10} {wall / orders * 1000:6.2f} ms wall, {cpu / orders * 1000:6.2f} ms CPU here, "
+            f"{server / orders * 1000:6.2f} ms CPU in PostgreSQL"
+        )
 
 
 def settings_currency() -> str:
