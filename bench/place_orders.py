@@ -339,14 +339,6 @@ def profile(shop, tenant, user, *, orders: int, database_url: str):
     floor.close()
     with CaptureQueriesContext(connection) as queries:
         service.place(rng)
-    if os.environ.get("SAMPLER"):  # TEMPORARY
-        sys.path.insert(0, os.path.dirname(os.environ["SAMPLER"]))
-        from sampler import Sampler
-
-        with Sampler() as sampler:
-            for _ in range(orders):
-                service.place(rng)
-        sampler.report(top=int(os.environ.get("SAMPLER_TOP", 80)))
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(orders):
@@ -358,11 +350,6 @@ def profile(shop, tenant, user, *, orders: int, database_url: str):
     print(f"{len(queries)} statements on the shop's connection for one order:")
     for query in queries.captured_queries:
         print(f"  {query['sql'][:160]}")
-    if os.environ.get("SAMPLER"):  # TEMPORARY
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT left(statement, 90), generic_plans, custom_plans FROM pg_prepared_statements")
-            for row in cursor.fetchall():
-                print("prepared:", row)
     print(f"load average {common.load_average()}; per order, {orders} orders each way, not profiled:")
     for name, (wall, cpu, server) in times.items():
         print(
@@ -398,6 +385,22 @@ def history_sql(model, *, where: str, object_repr: str) -> str:
 
 
 # --- running -------------------------------------------------------------------------------------------
+def warm_up():
+    """What a buyer's first order would otherwise pay once, done before the clock starts, the same for
+    every way (as in a server's worker that has served before): the modules imported, the shop's and
+    the provider's connections open, the task queue's producer ready."""
+    from django.db import connection
+
+    import orders.services  # noqa: F401
+    from notifications.tasks import send_message
+    from orders.payments import FakePaymentGateway
+
+    connection.ensure_connection()
+    FakePaymentGateway().lookup(idempotency_key="warm-up")
+    with send_message.app.producer_or_acquire():
+        pass
+
+
 def run_slice(make_buyer, *, buyers: int, seconds: float, seed: int, threads: bool = False):
     """``buyers`` processes (like a server's worker processes; threads with ``threads``) placing orders
     for ``seconds``: (latencies of placed orders, refusals)."""
@@ -412,6 +415,7 @@ def run_slice(make_buyer, *, buyers: int, seconds: float, seed: int, threads: bo
             rng = random.Random(seed * 1000 + n)
             try:
                 placer = make_buyer()
+                warm_up()
             except Exception as failure:
                 start.wait()
                 outcomes.put(([], 0, repr(failure)))
