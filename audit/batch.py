@@ -15,13 +15,13 @@ from contextvars import ContextVar
 from functools import cache
 from typing import NamedTuple
 
-import psycopg
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 from core.bulk import insert_statements, write_rows
+from core.prepared import prepared_pipeline
 from core.tenancy import current_tenant
 
 from .models import AuditEntry
@@ -177,17 +177,6 @@ def _copy_params(copy: _CopiedHistory, tenant_id) -> list:
     ]
 
 
-PREPARE_ONLY_ASKED = 2**31  # a threshold no statement reaches by being run again and again
-
-
-class _PreparedCursor(psycopg.Cursor):
-    """Binds its parameters in the server and prepares its statements: a batch's statements are the
-    same for every order of a size, so PostgreSQL parses and plans each once per connection."""
-
-    def execute(self, query, params=None, *, prepare=True, binary=None):
-        return super().execute(query, params, prepare=prepare, binary=binary)
-
-
 def _write_batch(pending: _Pending) -> None:
     """The batch's statements, then its history copies, sent in one round trip (a pipeline); a copy
     that found fewer rows than it was given (a row not written) fails the transaction rather than
@@ -196,23 +185,8 @@ def _write_batch(pending: _Pending) -> None:
         return
     tenant_id = current_tenant().pk if pending.copies else None
     copies = [(_copy_sql(copy.model), _copy_params(copy, tenant_id)) for copy in pending.copies]
-    connection.ensure_connection()
-    raw = connection.connection
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    cursors = []
-    # Django turns automatic preparation off (``prepare_threshold`` None, for connection poolers that
-    # can't keep prepared statements), and psycopg then prepares nothing, even when asked: for the
-    # batch, only what asks is prepared (Django's own cursors bind on the client and never are).
-    threshold, raw.prepare_threshold = raw.prepare_threshold, raw.prepare_threshold or PREPARE_ONLY_ASKED
-    try:
-        # Errors surface when the pipeline ends: translated as Django's cursor does for each statement.
-        with connection.wrap_database_errors, raw.pipeline():
-            for sql, params in [*pending.statements, *copies]:
-                cursor = wrap(_PreparedCursor(raw))
-                cursor.execute(sql, params)
-                cursors.append(cursor)
-    finally:
-        raw.prepare_threshold = threshold
+    # Prepared: the statements are the same for every order of a size.
+    cursors = prepared_pipeline([*pending.statements, *copies])
     for copy, cursor in zip(pending.copies, cursors[len(pending.statements) :], strict=True):
         if cursor.rowcount != len(copy.pks):
             raise RuntimeError(

@@ -8,6 +8,7 @@ from functools import cache
 
 from django.db import connection
 
+from .prepared import prepared_cursor
 from .tenancy import current_tenant_id
 
 
@@ -21,12 +22,12 @@ def locked_fields_in_pk_order(model, pks, fields: tuple[str, ...]) -> list:
     """The lock of ``locked_in_pk_order`` on the model's default rows (those of the active tenant
     for a tenant-scoped model), for a hot path: only ``fields`` are read (the others are deferred),
     and the statement is built once per model and fields instead of by the ORM at every call (a
-    third of placing an order's own time went into building that query)."""
+    third of placing an order's own time went into building that query), and prepared."""
     sql, attnames, converters, tenant_scoped = _lock_statement(model, tuple(fields))
     params = [list(pks)]
     if tenant_scoped:
         params.append(current_tenant_id())
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     objs = []

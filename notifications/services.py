@@ -19,11 +19,12 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.bulk import insert_statements, instance_rows
+from core.prepared import prepared_cursor
 
 from .models import Message
 from .writing import NotWritable, message_write
@@ -76,7 +77,7 @@ def message_record(
     at = columns.index("id")  # taken by the database's sequence
     columns, row = columns[:at] + columns[at + 1 :], row[:at] + row[at + 1 :]
     insert, params = insert_statements([(Message, columns, [row])])
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"{insert} ON CONFLICT (tenant_id, event_key) DO NOTHING RETURNING id", params)
         recorded = cursor.fetchone()
     if recorded is None:
