@@ -121,14 +121,17 @@ def batch_open() -> bool:
 def batch_hold_history(model, objs, *, reason, user_id, history_type, change_set_id, fields) -> None:
     """The history of ``objs`` (``fields``: each one's changed fields), copied from their rows when
     the open batch ends (``reason`` already noted)."""
-    seen, pks, reprs, changed = set(), [], [], []
+    seen, pks, reprs, changed, texts = set(), [], [], [], {}
     for obj, names in zip(objs, fields, strict=True):
         if obj.pk in seen:  # one history row per row and batch: the table has the last word on it
             continue
         seen.add(obj.pk)
         pks.append(obj.pk)
         reprs.append(str(obj)[:200])
-        changed.append(json.dumps(list(names or [])))
+        key = tuple(names or ())
+        if key not in texts:  # most often the same fields for every object
+            texts[key] = json.dumps(list(key))
+        changed.append(texts[key])
     _pending_history.get().copies.append(
         _CopiedHistory(
             model=model,
