@@ -8,6 +8,7 @@ from functools import partial
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
@@ -331,3 +332,18 @@ def test_figures_are_cached_for_the_configured_time(
     third = client.get(DASHBOARD).context["dashboard"]
     assert third["sales"]["revenue_cards"][0]["value"] != first["sales"]["revenue_cards"][0]["value"]
     assert third["refresh"] == "computed for each visit"
+
+
+@pytest.mark.parametrize("href", ["", "/admin/orders/order/?status__exact=paid"])
+def test_the_dashboard_cards_are_unfolds_markup(href):
+    def render(card, title):
+        html = Template(
+            "{% load unfold %}"
+            f'{{% component "{card}" with title=title href=href %}}'
+            f'{{% component "{title}" %}}1,204{{% endcomponent %}}{{% endcomponent %}}'
+        ).render(Context({"title": "Open orders", "href": href}))
+        return " ".join(html.replace("> <", "><").split())
+
+    ours = render("admin/dashboard/card.html", "admin/dashboard/figure.html")
+    assert ours == render("unfold/components/card.html", "unfold/components/title.html")
+    assert "Open orders" in ours and "1,204" in ours
