@@ -150,7 +150,8 @@ def test_revenue_per_day_has_every_day_of_the_last_30_oldest_first(shop):
 def test_orders_by_status(shop):
     metrics_now = timezone.now()
 
-    assert sales_metrics.open_orders_by_status() == {"pending": 1, "paid": 4, "shipped": 1}
+    open_orders = {"pending": 1, "paid": 4, "partially_refunded": 0, "shipped": 1}
+    assert sales_metrics.open_orders_by_status() == open_orders
     # The last 30 days: the order of 45 days ago isn't counted.
     assert sales_metrics.orders_by_status(now=metrics_now) == {
         "pending": 1,
@@ -160,6 +161,18 @@ def test_orders_by_status(shop):
         "completed": 1,
         "cancelled": 1,
         "refunded": 1,
+    }
+
+
+def test_a_partly_refunded_order_is_still_open(shop):
+    paid = Order.objects.filter(status="paid").order_by("pk").first()
+    order_refund(order=paid, amount=Decimal("1.00"), reason="Goodwill")
+
+    assert sales_metrics.open_orders_by_status() == {
+        "pending": 1,
+        "paid": 3,
+        "partially_refunded": 1,
+        "shipped": 1,
     }
 
 
