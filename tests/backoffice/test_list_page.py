@@ -38,11 +38,20 @@ def test_the_sidebar_is_unfolds_markup(client_for, request, make_product, user):
     assert 'class="cursor-pointer flex h-[38px]' in ours, "the sidebar lists items"
 
 
-def test_the_open_list_is_marked_in_the_sidebar(client_for, ops_user, make_product):
-    make_product()
-    page = client_for(ops_user).get(changelist(Product)).content.decode()
-    active = re.findall(r'<a href="([^"]*)" class="[^"]*\bactive\b', page)
-    assert active == [changelist(Product)]
+def marked(client, url) -> list[str]:
+    """The links the sidebar marks as the open page's."""
+    page = client.get(url).content.decode()
+    return re.findall(r'<a href="([^"]*)" class="[^"]*\bactive\b', page)
+
+
+def test_the_sidebar_marks_the_open_list_on_its_pages_and_the_dashboard_on_its_own(
+    client_for, ops_user, make_product
+):
+    lamp = make_product()
+    client = client_for(ops_user)
+    assert marked(client, changelist(Product)) == [changelist(Product)]
+    assert marked(client, reverse("admin:inventory_product_change", args=[lamp.pk])) == [changelist(Product)]
+    assert marked(client, reverse("admin:index")) == [reverse("admin:index")]
 
 
 def test_the_list_page_fetches_its_filter_panel_with_the_lists_query_string(
