@@ -323,6 +323,8 @@ CELERY_BEAT_SCHEDULE = {
     "verify-audit-trails": {"task": "audit.verify_trails", "schedule": AUDIT_VERIFY_SECONDS},
     # E-mails whose task was lost (the broker was down when they were recorded) go to a worker again.
     "resume-waiting-e-mails": {"task": "notifications.resume_waiting_messages", "schedule": 300.0},
+    # The dashboard's summary tables: a minute's delta rows folded into one row per key.
+    "fold-summaries": {"task": "core.fold_summaries", "schedule": 60.0},
 }
 
 # --- E-mail ---------------------------------------------------------------------------------------

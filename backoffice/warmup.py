@@ -31,8 +31,13 @@ def warm_up() -> dict[str, float]:
     from django.test import Client, RequestFactory
 
     from backoffice.dashboard import cached_figures_forget
+    from core.summaries import summaries_current
     from core.tenancy import activate, default_tenant
 
+    try:
+        summaries_current()  # logs a warning when the dashboard's days are in another zone
+    except Exception:
+        logger.warning("Could not read the summary tables' time zone", exc_info=True)
     user = get_user_model()(username="warm-up", is_active=True, is_staff=True, is_superuser=True)
     factory = RequestFactory()
     timings = {}

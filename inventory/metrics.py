@@ -1,27 +1,27 @@
-"""The stock figures of the dashboard: each one a single aggregate query that stays on an index."""
+"""The stock figures of the dashboard: each one a single query of a summary table or of an index."""
 
 import datetime as dt
 
-from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models import Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.figures import CHART_DAYS, MONEY, TOP_N, ZERO, midnight, period_start
+from core.figures import CHART_DAYS, MONEY, TOP_N, ZERO, period_start
 
-from .models import Product, StockMovement
-from .stock_state import LOW_STOCK_COVER, STOCK_STATE_CONDITIONS, StockState
+from .models import Product, StockFlowSummary, StockMovement, StockSummary
+from .stock_state import LOW_STOCK_COVER
 
 
 def stock_summary() -> dict:
-    """Products out of stock, low on stock, all products, and the stock's value (one scan)."""
-    return Product.objects.order_by().aggregate(
-        products=Count("pk"),
-        out_of_stock=Count("pk", filter=STOCK_STATE_CONDITIONS[StockState.OUT]),
-        low_stock=Count("pk", filter=STOCK_STATE_CONDITIONS[StockState.LOW]),
-        stock_value=Coalesce(
-            Sum(F("stock") * F("price"), output_field=MONEY), Value(ZERO), output_field=MONEY
-        ),
+    """Products out of stock, low on stock, all products, and the stock's value: the shop's row of the
+    stock summary and the deltas not folded into it yet (``core.summaries``)."""
+    row = StockSummary.objects.aggregate(
+        products=Coalesce(Sum("products"), 0),
+        out_of_stock=Coalesce(Sum("out_of_stock"), 0),
+        low_stock=Coalesce(Sum("low_stock"), 0),
+        stock_value=Coalesce(Sum("stock_value"), Value(ZERO), output_field=MONEY),
     )
+    return {**row, "stock_value": row["stock_value"].quantize(ZERO)}
 
 
 def most_urgent_low_stock(limit: int = TOP_N) -> list[dict]:
@@ -36,33 +36,29 @@ def most_urgent_low_stock(limit: int = TOP_N) -> list[dict]:
 
 
 def stock_flow(*, now: dt.datetime, days: int = CHART_DAYS) -> dict[str, int]:
-    """Units received, sold and adjusted (in and out) over the last ``days`` days, from the ledger.
-
-    One query over the (kind, created_at) index. Sales are stored as negative movements and shown
-    as positive units sold.
-    """
-    first = midnight(period_start(days, today=timezone.localdate(now)))
+    """Units received, sold and adjusted (in and out) over the last ``days`` days of the site's calendar,
+    from the stock-flow summary (units in and out per day and kind of movement). Sales are stored as
+    negative movements and shown as positive units sold."""
+    first_day = period_start(days, today=timezone.localdate(now))
     kind = StockMovement.Kind
 
-    def units(condition):
-        return Coalesce(Sum("quantity", filter=condition), Value(0), output_field=IntegerField())
+    def units(field, kind_value):
+        return Coalesce(Sum(field, filter=Q(kind=kind_value)), 0)
 
-    row = (
-        StockMovement.objects.filter(
-            kind__in=[kind.RECEIPT, kind.SALE, kind.ADJUSTMENT], created_at__gte=first, created_at__lte=now
-        )
-        .order_by()
-        .aggregate(
-            received=units(Q(kind=kind.RECEIPT)),
-            sold=units(Q(kind=kind.SALE)),
-            adjusted_in=units(Q(kind=kind.ADJUSTMENT, quantity__gt=0)),
-            adjusted_out=units(Q(kind=kind.ADJUSTMENT, quantity__lt=0)),
-        )
+    row = StockFlowSummary.objects.filter(
+        day__gte=first_day, kind__in=[kind.RECEIPT, kind.SALE, kind.ADJUSTMENT]
+    ).aggregate(
+        received_in=units("units_in", kind.RECEIPT),
+        received_out=units("units_out", kind.RECEIPT),
+        sold_in=units("units_in", kind.SALE),
+        sold_out=units("units_out", kind.SALE),
+        adjusted_in=units("units_in", kind.ADJUSTMENT),
+        adjusted_out=units("units_out", kind.ADJUSTMENT),
     )
     return {
-        "received": row["received"],
-        "sold": -row["sold"],
+        "received": row["received_in"] + row["received_out"],
+        "sold": -(row["sold_in"] + row["sold_out"]),
         "adjusted_in": row["adjusted_in"],
         "adjusted_out": -row["adjusted_out"],
-        "first_day": timezone.localdate(first),
+        "first_day": first_day,
     }

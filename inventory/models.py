@@ -248,3 +248,6 @@ class StockMovement(TenantScoped):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Stock movements are append-only and can't be deleted.")
+
+
+from .summary_models import StockFlowSummary, StockSummary  # noqa: E402, F401 - models of this app

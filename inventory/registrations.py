@@ -5,6 +5,7 @@ command-palette search."""
 
 from audit import registry as audit
 from core import registry as site
+from core import summaries
 from imports import registry as imports
 
 from . import approvable
@@ -14,6 +15,7 @@ from .dashboard import stock_context, stock_figures
 from .models import Category, Product, ProductImage
 from .product_import import ProductImport
 from .services import product_undo
+from .summaries import STOCK_FLOW_SUMMARY, STOCK_SUMMARY
 
 SIDEBAR = [
     ("Products", "inventory_2", "inventory.product"),
@@ -23,6 +25,8 @@ SIDEBAR = [
 
 
 def register() -> None:
+    summaries.register(STOCK_FLOW_SUMMARY)
+    summaries.register(STOCK_SUMMARY)
     imports.register(ProductImport)
     imports.register(CategoryImport)
     audit.track(Category)

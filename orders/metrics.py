@@ -1,4 +1,5 @@
-"""The sales figures of the dashboard: each one a single aggregate query that stays on an index.
+"""The sales figures of the dashboard: each one a query of a summary table (``core.summaries``) or of an
+index.
 
 Nothing here loops over rows in Python; the only loops are over the (at most 30) days of a chart
 and the (at most 10) rows of a top list. Periods are counted in calendar days of the site's time
@@ -10,14 +11,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.figures import CHART_DAYS, MONEY, TOP_N, ZERO, midnight, period_start
+from core.figures import CHART_DAYS, TOP_N, ZERO, midnight, period_start
+from core.tenancy import current_tenant
 from inventory.models import Product
 
-from .models import Order, OrderItem
+from .models import Order, OrderSummary, ProductSalesSummary, SalesWindowStart
 from .querysets import OPEN_STATUSES, REVENUE_STATUSES
 
 REVENUE_PERIODS = {"today": 1, "7d": 7, "30d": 30}
@@ -41,39 +44,66 @@ class Revenue:
 
 @dataclass(frozen=True)
 class OrderDay:
-    """The orders of one day in one status: how many, their total, and the part of that total placed
-    before the time of day it is now (to compare a period with the one before at the same time)."""
+    """The orders of one day in one status: how many and their total."""
 
     day: dt.date
     status: str
     orders: int
     amount: Decimal
-    amount_before_this_time: Decimal
 
 
 def order_days(*, now: dt.datetime, days: int = 2 * CHART_DAYS) -> list[OrderDay]:
-    """Orders per day and status over the last ``days`` days: one GROUP BY on the created_at index.
+    """Orders per day and status over the last ``days`` days, from the order summary (orders and their
+    total per day, hour and status; ``core.summaries``): at most days x 24 x statuses rows.
 
-    Revenue per period, the periods before, revenue per day and orders per status are all read from
-    these (at most days x statuses) groups, so the dashboard scans the recent orders once.
+    Revenue per period, revenue per day and orders per status are all read from these groups.
     """
-    zone = timezone.get_current_timezone()
-    first = midnight(period_start(days, today=timezone.localdate(now)))
-    this_time = timezone.localtime(now, zone).time()
+    today = timezone.localdate(now)
     rows = (
-        Order.objects.filter(created_at__gte=first, created_at__lte=now)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day", "status")
-        .annotate(
-            orders=Count("id"),
-            amount=Coalesce(Sum("total"), Value(ZERO), output_field=MONEY),
-            amount_before_this_time=Coalesce(
-                Sum("total", filter=Q(created_at__time__lt=this_time)), Value(ZERO), output_field=MONEY
-            ),
+        OrderSummary.objects.filter(
+            status__in=Order.Status.values, day__gte=period_start(days, today=today), day__lte=today
         )
+        .values("day", "status")
+        .annotate(orders=Sum("orders"), amount=Sum("amount"))
+        .filter(Q(orders__gt=0) | ~Q(amount=0))
         .order_by()
     )
     return [OrderDay(**row) for row in rows]
+
+
+def revenue_before_this_time(*, now: dt.datetime, days: list[dt.date]) -> dict[dt.date, Decimal]:
+    """Revenue of each of ``days`` placed before the time of day it is now: its whole hours before this
+    one from the order summary, and the orders of this hour's part from the orders themselves (on the
+    created_at index: one hour of orders per day)."""
+    local = timezone.localtime(now)
+    zone = timezone.get_current_timezone()
+    hours = dict(
+        OrderSummary.objects.filter(status__in=REVENUE_STATUSES, day__in=days, hour__lt=local.hour)
+        .values("day")
+        .annotate(amount=Sum("amount"))
+        .values_list("day", "amount")
+        .order_by()
+    )
+    this_hour = Q()
+    for day in days:
+        start = midnight(day) + dt.timedelta(hours=local.hour)
+        this_hour |= Q(
+            created_at__gte=start,
+            created_at__lt=start + dt.timedelta(minutes=local.minute, seconds=local.second),
+        )
+    minutes = (
+        dict(
+            Order.objects.filter(this_hour, status__in=REVENUE_STATUSES)
+            .annotate(day=TruncDate("created_at", tzinfo=zone))
+            .values("day")
+            .annotate(amount=Sum("total"))
+            .values_list("day", "amount")
+            .order_by()
+        )
+        if days
+        else {}
+    )
+    return {day: hours.get(day, ZERO) + minutes.get(day, ZERO) for day in days}
 
 
 def _revenue_days(days: list[OrderDay]) -> list[OrderDay]:
@@ -88,6 +118,9 @@ def revenue_by_period(*, now: dt.datetime, days: list[OrderDay] | None = None) -
     """
     today = timezone.localdate(now)
     revenue = _revenue_days(order_days(now=now) if days is None else days)
+    before = revenue_before_this_time(
+        now=now, days=[today - dt.timedelta(days=n) for n in REVENUE_PERIODS.values()]
+    )
     result = {}
     for key, n in REVENUE_PERIODS.items():
         first = period_start(n, today=today)
@@ -99,7 +132,7 @@ def revenue_by_period(*, now: dt.datetime, days: list[OrderDay] | None = None) -
             amount=sum((d.amount for d in current), ZERO),
             orders=sum(d.orders for d in current),
             previous_amount=sum((d.amount for d in revenue if previous_first <= d.day < previous_last), ZERO)
-            + sum((d.amount_before_this_time for d in revenue if d.day == previous_last), ZERO),
+            + before[previous_last],
         )
     return result
 
@@ -116,13 +149,14 @@ def revenue_per_day(
 
 
 def open_orders_by_status() -> dict[str, int]:
-    """How many orders wait in each open status (pending, paid, shipped), zeros included."""
+    """How many orders wait in each open status (pending, paid, shipped), zeros included: the order
+    summary's rows of those statuses (on its status index)."""
     counts = dict(
-        Order.objects.filter(status__in=OPEN_STATUSES)
-        .order_by()
+        OrderSummary.objects.filter(status__in=OPEN_STATUSES)
         .values("status")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("orders"))
         .values_list("status", "n")
+        .order_by()
     )
     return {status: counts.get(status, 0) for status in OPEN_STATUSES}
 
@@ -140,21 +174,55 @@ def orders_by_status(
     return counts
 
 
-def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: int = TOP_N) -> list[dict]:
-    """The products most sold (units on orders in revenue statuses) over the last ``days`` days.
+# The window's top ``limit`` products: with d products changed since the last fold, the top ``limit``
+# are among those d and the ``limit + d`` first folded rows (the others didn't change), so the query
+# reads two index ranges, however many products sold.
+WINDOW_TOP = """
+    WITH changed AS (
+        SELECT product_id, units FROM orders_productsaleswindow WHERE tenant_id = %(tenant)s AND NOT folded
+    ), head AS (
+        SELECT product_id FROM orders_productsaleswindow WHERE tenant_id = %(tenant)s AND folded
+        ORDER BY units DESC, product_id
+        LIMIT %(limit)s + (SELECT count(DISTINCT product_id) FROM changed)
+    ), candidates AS (
+        SELECT product_id, units FROM changed
+        UNION ALL
+        SELECT product_id, units FROM orders_productsaleswindow
+        WHERE tenant_id = %(tenant)s AND folded
+          AND product_id IN (SELECT product_id FROM changed UNION SELECT product_id FROM head)
+    )
+    SELECT product_id, sum(units) AS units FROM candidates
+    GROUP BY product_id HAVING sum(units) > 0 ORDER BY units DESC, product_id LIMIT %(limit)s
+"""
 
-    Grouped by product id alone (grouping by name too made PostgreSQL sort every line by name); the
-    names of the ``limit`` winners come with a second, primary-key query.
-    """
-    first = midnight(period_start(days, today=timezone.localdate(now)))
-    top = list(
-        OrderItem.objects.filter(
-            order__status__in=REVENUE_STATUSES, order__created_at__gte=first, order__created_at__lte=now
-        )
+
+def top_from_window(*, limit: int) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(WINDOW_TOP, {"tenant": current_tenant().pk, "limit": limit})
+        return [{"product_id": product_id, "units": units} for product_id, units in cursor.fetchall()]
+
+
+def top_from_days(*, first_day: dt.date, last_day: dt.date, limit: int) -> list[dict]:
+    return list(
+        ProductSalesSummary.objects.filter(status__in=REVENUE_STATUSES, day__gte=first_day, day__lte=last_day)
         .values("product_id")
-        .annotate(units=Sum("quantity"))
+        .annotate(units=Sum("units"))
+        .filter(units__gt=0)
         .order_by("-units", "product_id")[:limit]
     )
+
+
+def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: int = TOP_N) -> list[dict]:
+    """The products most sold (units on orders in revenue statuses) over the last ``days`` days: from
+    the sales window (units per product over the last 30 days) when it starts on the right day, else
+    from the product sales summary (units per day, status and product). The names of the ``limit``
+    winners come with a second, primary-key query."""
+    today = timezone.localdate(now)
+    first_day = period_start(days, today=today)
+    if SalesWindowStart.objects.filter(pk=1, first_day=first_day).exists():
+        top = top_from_window(limit=limit)
+    else:
+        top = top_from_days(first_day=first_day, last_day=today, limit=limit)
     names = Product.objects.only("pk", "name", "sku").in_bulk([row["product_id"] for row in top])
     return [
         {

@@ -344,3 +344,6 @@ class Payment(TenantScoped):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Payments are append-only and can't be deleted.")
+
+
+from .summary_models import OrderSummary, ProductSalesSummary, ProductSalesWindow, SalesWindowStart  # noqa: E402, F401 - models of this app

@@ -5,6 +5,7 @@ entries), its dashboard section, sidebar entries and command-palette searches.""
 
 from audit import registry as audit
 from core import registry as site
+from core import summaries
 from imports import registry as imports
 
 from . import approvable
@@ -14,6 +15,7 @@ from .dashboard import sales_context, sales_figures
 from .models import Customer, Order, OrderItem
 from .selectors import order_named_by
 from .services import order_undo_refuse
+from .summaries import ORDER_SUMMARY, PRODUCT_SALES_SUMMARY, SALES_WINDOW
 
 SIDEBAR = [
     ("Orders", "receipt_long", "orders.order"),
@@ -24,6 +26,9 @@ SIDEBAR = [
 
 
 def register() -> None:
+    summaries.register(ORDER_SUMMARY)
+    summaries.register(PRODUCT_SALES_SUMMARY)
+    summaries.register(SALES_WINDOW)
     approvable.register()
     imports.register(CustomerImport)
     audit.track(Customer)
