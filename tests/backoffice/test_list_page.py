@@ -106,3 +106,22 @@ def test_applying_the_panels_filters_filters_the_list(client_for, ops_user, make
     response = client_for(ops_user).get(changelist(Product), {"is_published__exact": "1"})
     rows = list(response.context["cl"].result_list)
     assert shown in rows and hidden not in rows
+
+
+@pytest.mark.parametrize("agent", ["Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0)", "Mozilla/5.0 (X11)"])
+def test_the_shortcuts_dialog_is_unfolds(rf, superuser, agent):
+    from pathlib import Path
+
+    import unfold
+    from django.template import engines
+
+    request = rf.get("/admin/", HTTP_USER_AGENT=agent)
+    request.user = superuser
+    unfolds = (Path(unfold.__file__).parent / "templates/unfold/helpers/shortcuts.html").read_text()
+
+    def flat(html):
+        return " ".join(html.replace("> <", "><").split()).replace("> ", ">").replace(" <", "<")
+
+    ours = render_to_string("unfold/helpers/shortcuts.html", request=request)
+    assert flat(ours) == flat(engines["django"].from_string(unfolds).render(request=request))
+    assert ("keyboard_command_key" in ours) == ("Macintosh" in agent)

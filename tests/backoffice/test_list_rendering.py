@@ -33,7 +33,7 @@ FIRST_PAGE_QUERIES = {Product: 5, Order: 7, Customer: 5}
 # Templates rendered and failed variable look-ups of the main lists' first page (10 rows, the same as
 # 30). The sidebar and the filter panel used to add about 100 templates and 130 failed look-ups to
 # every page (a badge template per navigation item, keys the items don't have, the filters' widgets).
-PAGE_COST = {Product: (94, 70), Order: (86, 64), Customer: (71, 70)}
+PAGE_COST = {Product: (83, 62), Order: (75, 56), Customer: (60, 62)}
 
 
 @pytest.fixture
