@@ -16,13 +16,16 @@ from simple_history.utils import get_history_manager_for_model
 
 from core.bulk import next_ids, write_rows
 
+from .batch import (  # noqa: F401 - history_batch and rows_write_with_history are used from here
+    ENTRY_COLUMNS,
+    HISTORY_TYPE_ACTION,
+    batch_hold_history,
+    batch_open,
+    history_batch,
+    rows_write_with_history,
+    statement_with_history,
+)
 from .models import AuditEntry, ChangeSet
-
-HISTORY_TYPE_ACTION = {
-    "+": AuditEntry.Action.CREATED,
-    "~": AuditEntry.Action.CHANGED,
-    "-": AuditEntry.Action.DELETED,
-}
 
 # Set while a multi-row operation runs, so every history row it writes points to it.
 current_change_set: ContextVar = ContextVar("current_change_set", default=None)
@@ -108,6 +111,18 @@ def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, di
     manager = get_history_manager_for_model(objs[0])
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
+    if batch_open():
+        change_set = current_change_set.get()
+        batch_hold_history(
+            type(objs[0]),
+            objs,
+            reason=noted(reason),
+            user_id=user.pk if user is not None else None,
+            history_type=history_type,
+            change_set_id=change_set.pk if change_set else None,
+            fields=[(diffs[index] if diffs is not None else changed_fields) for index in range(len(objs))],
+        )
+        return
     _record_history_values(
         manager.model,
         objs,
@@ -119,59 +134,9 @@ def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, di
     )
 
 
-# History and audit rows are written from their values, without model instances:
-# building instances for bulk_create cost more than the database's work, for thousands of rows and
-# for the two or three of an order. Inside ``history_batch`` they are held and written together.
-ENTRY_COLUMNS = [
-    "created_at",
-    "user_id",
-    "content_type_id",
-    "object_id",
-    "object_repr",
-    "action",
-    "reason",
-    "changed_fields",
-    "history_id",
-    "change_set_id",
-]
-
-_pending_history: ContextVar = ContextVar("pending_history", default=None)
-
-
-@contextmanager
-def history_batch():
-    """Hold the history rows and audit entries recorded inside, and write them all at the end.
-
-    For a service that records several models in one transaction (placing an order: the order, its
-    lines, the products' stock and its ledger movements): two round trips in all
-    instead of two or three per model. Nested use joins the outer batch; nothing is written when the
-    block raises.
-    """
-    if _pending_history.get() is not None:
-        yield
-        return
-    pending = _Pending(history=[], tables=[])
-    token = _pending_history.set(pending)
-    try:
-        yield
-    finally:
-        _pending_history.reset(token)
-    _write_history(pending.history, tables=pending.tables)
-
-
-class _Pending(NamedTuple):
-    history: list
-    tables: list
-
-
-def rows_write_with_history(model, columns: list[str], rows: list[tuple]) -> None:
-    """Rows that belong with the history being recorded (ledger movements): held by an open
-    ``history_batch`` and written in its round trip, else written now (``bulk.write_rows``)."""
-    pending = _pending_history.get()
-    if pending is not None:
-        pending.tables.append((model, columns, rows))
-    else:
-        write_rows([(model, columns, rows)])
+# History and audit rows are written from their values, without model instances: building
+# instances for bulk_create cost more than the database's work, for thousands of rows. Inside a
+# ``history_batch`` they are copied from the rows instead (``audit.batch``).
 
 
 class _HistoryRows(NamedTuple):
@@ -215,11 +180,7 @@ def _record_history_values(history, objs, *, reason, user, history_type, changed
         ],
         change_set_id=change_set.pk if change_set else None,
     )
-    pending = _pending_history.get()
-    if pending is not None:
-        pending.history.append(group)
-    else:
-        _write_history([group])
+    _write_history([group])
 
 
 def _stored(value):
@@ -227,10 +188,10 @@ def _stored(value):
     return value.name if isinstance(value, FieldFile) else value
 
 
-def _write_history(groups: list[_HistoryRows], *, tables=()) -> None:
+def _write_history(groups: list[_HistoryRows]) -> None:
     """Take history ids for every group from their sequences (one query), then write the history
-    rows, audit entries and other ``tables`` (one round trip for a few rows, COPY for many)."""
-    ids = next_ids([(group.history, len(group.rows), "history_id") for group in groups]) if groups else []
+    rows and audit entries (one round trip for a few rows, COPY for many)."""
+    ids = next_ids([(group.history, len(group.rows), "history_id") for group in groups])
     history_tables, entries = [], []
     for group, history_ids in zip(groups, ids, strict=True):
         numbered = zip(group.rows, history_ids, strict=True)
@@ -238,7 +199,7 @@ def _write_history(groups: list[_HistoryRows], *, tables=()) -> None:
         entries += [
             (*entry, i, group.change_set_id) for entry, i in zip(group.entries, history_ids, strict=True)
         ]
-    write_rows([*tables, *history_tables, (AuditEntry, ENTRY_COLUMNS, entries)])
+    write_rows([*history_tables, (AuditEntry, ENTRY_COLUMNS, entries)])
 
 
 def entries_for_history_rows(rows, *, changed_fields=None, diffs=None, objects=None):

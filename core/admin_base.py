@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.admin import checkbox as unfold_checkbox
 from unfold.decorators import display
 
-from .changelist import FastChangeList
+from .changelist import FastChangeList, FilterPanelChangeList
 from .exceptions import DomainError
 from .exports import streaming_csv
 from .pagination import COUNT_VAR, EstimatedCountPaginator
@@ -125,7 +125,35 @@ class BaseAdmin(ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         # Keyset "Next page" links, deep pages by an index-only seek, a date hierarchy without scans.
+        if request.resolver_match and request.resolver_match.url_name == self._filter_panel_url_name():
+            return FilterPanelChangeList
         return FastChangeList
+
+    # The list's filter panel is fetched when it is first shown (templates/admin/filter_panel.html):
+    # its form widgets (radio buttons, dates, drop-downs) cost a list page about 60 template renders.
+    lazy_filter_panel = True
+
+    def _filter_panel_url_name(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_filter_panel"
+
+    def get_urls(self):
+        panel = path(
+            "filters/",
+            self.admin_site.admin_view(self.filter_panel_view),
+            name=self._filter_panel_url_name(),
+        )
+        return [panel, *super().get_urls()]
+
+    def filter_panel_view(self, request):
+        """The filter panel's contents for the list at the same query string (a GET that only reads)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponse("These filters don't apply to this list.", status=400)
+        context = {**self.admin_site.each_context(request), "cl": changelist, "opts": self.opts}
+        return TemplateResponse(request, "admin/filter_panel.html", context)
 
     # Set on subclasses: a function(obj) -> str | None naming what forbids deleting obj.
     delete_blocker = None

@@ -10,10 +10,12 @@ import multiprocessing
 import signal
 from collections.abc import Iterable
 from contextlib import contextmanager
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, connections, transaction
 from psycopg.types.json import Jsonb
 
+from .prepared import prepared_cursor
 from .summaries import PAUSE_SETTING
 from .tenancy import current_tenant
 
@@ -89,25 +91,40 @@ def write_rows(tables: list[tuple]) -> None:
         for model, columns, rows in tables:
             copy_rows(model, columns, rows)
         return
+    with connection.cursor() as cursor:
+        cursor.execute(*insert_statements(tables))
+
+
+def insert_statements(tables: list[tuple]) -> tuple[str, list]:
+    """One multi-row INSERT per ``(model, columns, rows)`` of ``tables`` (none empty), as one text and
+    its parameters: for a caller that sends them with statements of its own in one round trip."""
     statements, params = [], []
     for model, columns, rows in tables:
         statement, values = _insert_statement(model, columns, rows)
         statements.append(statement)
         params += values
-    with connection.cursor() as cursor:
-        cursor.execute(";\n".join(statements), params)
+    return ";\n".join(statements), params
 
 
 def _insert_statement(model, columns: list[str], rows: list[tuple]) -> tuple[str, list]:
     columns, rows = _in_current_tenant(model, columns, rows)
     rows = list(rows)
-    json_at = _json_positions(model, columns)
+    statement, json_at = _insert_text(model, tuple(columns), len(rows))
     params = []
     for row in rows:
-        params += [Jsonb(v) if i in json_at and v is not None else v for i, v in enumerate(row)]
+        if json_at:
+            row = [Jsonb(v) if i in json_at and v is not None else v for i, v in enumerate(row)]
+        params += row
+    return statement, params
+
+
+@lru_cache(maxsize=1024)
+def _insert_text(model, columns: tuple[str, ...], count: int) -> tuple[str, set[int]]:
+    """The INSERT of ``count`` rows and where its JSON columns are, built once per shape (an order's
+    rows come in a few shapes, thousands of times)."""
     cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    return f"INSERT INTO {model._meta.db_table} ({cols}) VALUES {values}", params  # noqa: S608
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * count)
+    return f"INSERT INTO {model._meta.db_table} ({cols}) VALUES {values}", _json_positions(model, columns)  # noqa: S608
 
 
 def next_ids(counts: list[tuple]) -> list[list[int]]:
@@ -117,11 +134,15 @@ def next_ids(counts: list[tuple]) -> list[list[int]]:
     They come from each table's identity sequence, so no other transaction can take them.
     """
     ids: list[list[int]] = [[] for _ in counts]
-    select = "(SELECT %s::int, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s))"
+    # The sequence looked up once per table, not per id; prepared: an order takes its ids this way.
+    select = (
+        "(SELECT %s::int, nextval(q.seq) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) q, "
+        "generate_series(1, %s::int))"
+    )
     params = []
     for index, (model, count, *column) in enumerate(counts):
         params += [index, model._meta.db_table, column[0] if column else "id", count]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(" UNION ALL ".join([select] * len(counts)), params)
         for index, new_id in cursor.fetchall():
             ids[index].append(new_id)

@@ -238,3 +238,19 @@ class FastChangeList(ChangeList):
 
     def first_page_url(self) -> str:
         return self.get_query_string(remove=[PAGE_VAR, AFTER_VAR])
+
+
+class FilterPanelChangeList(FastChangeList):
+    """The change list as the filter panel needs it (its filters, their choices and counts, the query
+    strings of its links) without the page's rows or their count: the panel is fetched on its own
+    when it is opened (``BaseAdmin.filter_panel_view``)."""
+
+    def get_results(self, request):
+        self.result_count = 0
+        self.show_full_result_count = False
+        self.full_result_count = None
+        self.show_admin_actions = False
+        self.result_list = self.queryset.none()
+        self.can_show_all = False
+        self.multi_page = False
+        self.paginator = None

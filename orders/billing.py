@@ -28,6 +28,7 @@ from django.utils import timezone
 from audit.recording import rows_write_with_history
 from core.bulk import instance_rows
 from core.exceptions import DomainError
+from core.prepared import prepared_cursor
 
 from .models import Order, Payment
 from .payments import GatewayOperation, GatewayUnavailable, PaymentDeclined, PaymentError, payment_gateway
@@ -308,7 +309,7 @@ def _lock_order(order_id, *, known: Order | None) -> Order:
     """The order, row-locked. ``known``: the caller's copy, used when the order hasn't changed since
     (the same ``updated_at``; reading it back cost more than the rest of the settlement)."""
     if known is not None and known.pk == order_id and known.updated_at is not None:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute("SELECT updated_at FROM orders_order WHERE id = %s FOR UPDATE", [order_id])
             row = cursor.fetchone()
         if row is not None and row[0] == known.updated_at:
@@ -321,7 +322,7 @@ def _record_outcome(key: str, outcome: GatewayOperation, *, now) -> bool:
     outcome. False when it was no longer pending (settled by someone else)."""
     status = Payment.Status.SUCCEEDED if outcome.succeeded else Payment.Status.FAILED
     failure = "" if outcome.succeeded else (outcome.message or "Refused by the payment provider.")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "UPDATE orders_payment SET status = %s, gateway_reference = %s, failure = %s, settled_at = %s "
             "WHERE idempotency_key = %s AND status = 'pending'",

@@ -149,8 +149,8 @@ def revenue_per_day(
 
 
 def open_orders_by_status() -> dict[str, int]:
-    """How many orders wait in each open status (pending, paid, shipped), zeros included: the order
-    summary's rows of those statuses (on its status index)."""
+    """How many orders wait in each open status (pending, paid, partially refunded, shipped), zeros
+    included: the order summary's rows of those statuses (on its status index)."""
     counts = dict(
         OrderSummary.objects.filter(status__in=OPEN_STATUSES)
         .values("status")

@@ -6,7 +6,9 @@ from django.db.models.functions import Coalesce
 
 # Orders whose money was taken and not (all) given back: their total counts as revenue.
 REVENUE_STATUSES = ("paid", "partially_refunded", "shipped", "completed")
-OPEN_STATUSES = ("pending", "paid", "shipped")
+# Orders not settled yet: to be paid, to be shipped or on their way (partly refunded ones too, shipped
+# or not). Drafts are not orders yet.
+OPEN_STATUSES = ("pending", "paid", "partially_refunded", "shipped")
 ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from audit.recording import history_bulk_record
+from audit.recording import history_batch, history_bulk_record, statement_with_history
 from core.exceptions import DomainError
 from inventory.services import CatalogueError, product_pk
 
@@ -163,13 +163,14 @@ def order_write(order: Order, changes: dict, *, reason: str, user=None) -> None:
     order.updated_at = now
     columns = [order._meta.get_field(name).column for name in changes]
     values = [getattr(order, order._meta.get_field(name).attname) for name in changes]
-    # One statement from the model's own column names (the ORM's UPDATE cost more to build than to run).
+    # One statement from the model's own column names (the ORM's UPDATE cost more to build than to
+    # run), sent with the history copied from the row and its audit entry in one round trip.
     assignments = ", ".join(
         f"{connection.ops.quote_name(column)} = %s" for column in [*columns, "updated_at"]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
+    with history_batch():
+        statement_with_history(
             f"UPDATE orders_order SET {assignments} WHERE id = %s",  # noqa: S608 - the model's columns
             [*values, now, order.pk],
         )
-    history_bulk_record([order], reason=reason, user=user, changed_fields=list(changes))
+        history_bulk_record([order], reason=reason, user=user, changed_fields=list(changes))

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from audit.recording import history_batch, history_bulk_record, rows_write_with_history
 from core.bulk import instance_rows, next_ids
+from core.locking import locked_fields_in_pk_order
 from inventory.models import Product, StockMovement
 from inventory.services import InsufficientStock, stock_apply
 
@@ -69,13 +70,17 @@ def order_place(
     return order
 
 
+# What placing an order reads of its products (their history rows are copied from the table).
+PLACEMENT_FIELDS = ("name", "sku", "price", "stock", "is_published")
+
+
 def _checked_products(quantities: dict) -> dict:
     """The products of ``quantities``, row-locked in pk order, checked: published, enough stock."""
     if not quantities:
         raise OrderError("An order needs at least one line.")
     if any(quantity < 1 for quantity in quantities.values()):
         raise OrderError("Each line needs a quantity of at least 1.")
-    products = {p.pk: p for p in Product.objects.locked_in_pk_order(quantities)}
+    products = {p.pk: p for p in locked_fields_in_pk_order(Product, quantities, fields=PLACEMENT_FIELDS)}
     missing = {str(pk) for pk in quantities} - {str(pk) for pk in products}
     if missing:
         raise OrderError(f"Unknown product(s): {', '.join(sorted(missing))}.")

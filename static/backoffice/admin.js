@@ -26,4 +26,24 @@
       nameAutocompletes(event.target);
     });
   });
+
+  // A list's filter panel is fetched when it is first shown (templates/admin/change_list_filter_panel.html):
+  // its drop-downs with a search box (select2) and its calendars start as they would on a page's load.
+  document.addEventListener("htmx:load", function (event) {
+    const panel = event.target;
+    if (!(panel instanceof Element) || !panel.matches("[data-filter-panel]")) {
+      return;
+    }
+    const jQuery = window.django && window.django.jQuery;
+    if (jQuery && jQuery.fn.djangoFilterSelect2) {
+      jQuery(panel).find(".unfold-filter-autocomplete").djangoFilterSelect2();
+    }
+    if (window.DateTimeShortcuts) {
+      panel.querySelectorAll("input.vDateField").forEach(function (input) {
+        window.DateTimeShortcuts.addCalendar(input);
+        window.DateTimeShortcuts.addTimezoneWarning(input);
+      });
+    }
+    nameAutocompletes(panel);
+  });
 })();

@@ -8,6 +8,7 @@ from functools import partial
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
@@ -149,7 +150,8 @@ def test_revenue_per_day_has_every_day_of_the_last_30_oldest_first(shop):
 def test_orders_by_status(shop):
     metrics_now = timezone.now()
 
-    assert sales_metrics.open_orders_by_status() == {"pending": 1, "paid": 4, "shipped": 1}
+    open_orders = {"pending": 1, "paid": 4, "partially_refunded": 0, "shipped": 1}
+    assert sales_metrics.open_orders_by_status() == open_orders
     # The last 30 days: the order of 45 days ago isn't counted.
     assert sales_metrics.orders_by_status(now=metrics_now) == {
         "pending": 1,
@@ -159,6 +161,18 @@ def test_orders_by_status(shop):
         "completed": 1,
         "cancelled": 1,
         "refunded": 1,
+    }
+
+
+def test_a_partly_refunded_order_is_still_open(shop):
+    paid = Order.objects.filter(status="paid").order_by("pk").first()
+    order_refund(order=paid, amount=Decimal("1.00"), reason="Goodwill")
+
+    assert sales_metrics.open_orders_by_status() == {
+        "pending": 1,
+        "paid": 3,
+        "partially_refunded": 1,
+        "shipped": 1,
     }
 
 
@@ -331,3 +345,18 @@ def test_figures_are_cached_for_the_configured_time(
     third = client.get(DASHBOARD).context["dashboard"]
     assert third["sales"]["revenue_cards"][0]["value"] != first["sales"]["revenue_cards"][0]["value"]
     assert third["refresh"] == "computed for each visit"
+
+
+@pytest.mark.parametrize("href", ["", "/admin/orders/order/?status__exact=paid"])
+def test_the_dashboard_cards_are_unfolds_markup(href):
+    def render(card, title):
+        html = Template(
+            "{% load unfold %}"
+            f'{{% component "{card}" with title=title href=href %}}'
+            f'{{% component "{title}" %}}1,204{{% endcomponent %}}{{% endcomponent %}}'
+        ).render(Context({"title": "Open orders", "href": href}))
+        return " ".join(html.replace("> <", "><").split())
+
+    ours = render("admin/dashboard/card.html", "admin/dashboard/figure.html")
+    assert ours == render("unfold/components/card.html", "unfold/components/title.html")
+    assert "Open orders" in ours and "1,204" in ours

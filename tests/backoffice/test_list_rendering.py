@@ -1,6 +1,8 @@
 """Lists render in Unfold's look at a cost that does not grow per row through the template engine: no
 template rendered per row, no failed variable look-up per row, and badges and yes/no icons that are
-Unfold's own markup."""
+Unfold's own markup. Around the rows, the page costs a known number of templates: the sidebar is
+Unfold's markup without a template per item, and the filter panel's widgets are fetched when the
+panel is first shown."""
 
 import io
 import logging
@@ -27,6 +29,11 @@ LISTS = [Category, Product, Customer, Order, OrderItem, AuditEntry, StockMovemen
 # The queries of the main lists' first page: session and user, the tenant, the rows, the count (or
 # its estimate) and what the columns and filters need. A new query per page shows up here first.
 FIRST_PAGE_QUERIES = {Product: 5, Order: 7, Customer: 5}
+
+# Templates rendered and failed variable look-ups of the main lists' first page (10 rows, the same as
+# 30). The sidebar and the filter panel used to add about 100 templates and 130 failed look-ups to
+# every page (a badge template per navigation item, keys the items don't have, the filters' widgets).
+PAGE_COST = {Product: (83, 62), Order: (75, 56), Customer: (60, 62)}
 
 
 @pytest.fixture
@@ -86,6 +93,13 @@ def test_a_longer_page_renders_no_more_templates_and_fails_no_more_look_ups(
     templates_30, failed_30 = render_cost(client, model, 30)
     assert templates_30 == templates_10, "a template is rendered per row"
     assert failed_30 == failed_10, "a variable look-up fails per row"
+
+
+@pytest.mark.parametrize("model", list(PAGE_COST), ids=lambda m: m._meta.model_name)
+def test_the_main_lists_render_a_known_number_of_templates_and_fail_a_known_number_of_look_ups(
+    client_for, superuser, shop, model
+):
+    assert render_cost(client_for(superuser), model, 10) == PAGE_COST[model]
 
 
 @pytest.mark.parametrize("model", list(FIRST_PAGE_QUERIES), ids=lambda m: m._meta.model_name)
