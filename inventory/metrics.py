@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Q, Sum, Value
+from django.db.models import Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -41,24 +41,21 @@ def stock_flow(*, now: dt.datetime, days: int = CHART_DAYS) -> dict[str, int]:
     negative movements and shown as positive units sold."""
     first_day = period_start(days, today=timezone.localdate(now))
     kind = StockMovement.Kind
-
-    def units(field, kind_value):
-        return Coalesce(Sum(field, filter=Q(kind=kind_value)), 0)
-
-    row = StockFlowSummary.objects.filter(
-        day__gte=first_day, kind__in=[kind.RECEIPT, kind.SALE, kind.ADJUSTMENT]
-    ).aggregate(
-        received_in=units("units_in", kind.RECEIPT),
-        received_out=units("units_out", kind.RECEIPT),
-        sold_in=units("units_in", kind.SALE),
-        sold_out=units("units_out", kind.SALE),
-        adjusted_in=units("units_in", kind.ADJUSTMENT),
-        adjusted_out=units("units_out", kind.ADJUSTMENT),
-    )
+    moved = {
+        row["kind"]: row
+        for row in StockFlowSummary.objects.filter(
+            day__gte=first_day, kind__in=[kind.RECEIPT, kind.SALE, kind.ADJUSTMENT]
+        )
+        .values("kind")
+        .annotate(units_in=Sum("units_in"), units_out=Sum("units_out"))
+        .order_by()
+    }
+    none = {"units_in": 0, "units_out": 0}
+    receipts, sales, adjustments = (moved.get(k, none) for k in (kind.RECEIPT, kind.SALE, kind.ADJUSTMENT))
     return {
-        "received": row["received_in"] + row["received_out"],
-        "sold": -(row["sold_in"] + row["sold_out"]),
-        "adjusted_in": row["adjusted_in"],
-        "adjusted_out": -row["adjusted_out"],
+        "received": receipts["units_in"] + receipts["units_out"],
+        "sold": -(sales["units_in"] + sales["units_out"]),
+        "adjusted_in": adjustments["units_in"],
+        "adjusted_out": -adjustments["units_out"],
         "first_day": first_day,
     }

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Q, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from core.figures import CHART_DAYS, TOP_N, ZERO, midnight, period_start
+from core.figures import CHART_DAYS, MONEY, TOP_N, ZERO, period_start
 from core.tenancy import current_tenant
 from inventory.models import Product
 
-from .models import Order, OrderSummary, ProductSalesSummary, SalesWindowStart
+from .models import Order, OrderSummary, ProductSalesSummary
 from .querysets import OPEN_STATUSES, REVENUE_STATUSES
 
 REVENUE_PERIODS = {"today": 1, "7d": 7, "30d": 30}
@@ -44,12 +44,15 @@ class Revenue:
 
 @dataclass(frozen=True)
 class OrderDay:
-    """The orders of one day in one status: how many and their total."""
+    """The orders of one day in one status: how many, their total, and the part of that total placed
+    in the whole hours before the hour it is now (to compare a period with the one before at the same
+    time of day)."""
 
     day: dt.date
     status: str
     orders: int
     amount: Decimal
+    amount_before_this_hour: Decimal
 
 
 def order_days(*, now: dt.datetime, days: int = 2 * CHART_DAYS) -> list[OrderDay]:
@@ -59,51 +62,50 @@ def order_days(*, now: dt.datetime, days: int = 2 * CHART_DAYS) -> list[OrderDay
     Revenue per period, revenue per day and orders per status are all read from these groups.
     """
     today = timezone.localdate(now)
+    before_this_hour = Q(hour__lt=timezone.localtime(now).hour)
     rows = (
         OrderSummary.objects.filter(
             status__in=Order.Status.values, day__gte=period_start(days, today=today), day__lte=today
         )
         .values("day", "status")
-        .annotate(orders=Sum("orders"), amount=Sum("amount"))
+        .annotate(  # the column "amount" before the alias "amount" hides it
+            amount_before_this_hour=Coalesce(
+                Sum("amount", filter=before_this_hour), Value(ZERO), output_field=MONEY
+            ),
+            orders=Sum("orders"),
+            amount=Sum("amount"),
+        )
         .filter(Q(orders__gt=0) | ~Q(amount=0))
         .order_by()
     )
     return [OrderDay(**row) for row in rows]
 
 
-def revenue_before_this_time(*, now: dt.datetime, days: list[dt.date]) -> dict[dt.date, Decimal]:
-    """Revenue of each of ``days`` placed before the time of day it is now: its whole hours before this
-    one from the order summary, and the orders of this hour's part from the orders themselves (on the
-    created_at index: one hour of orders per day)."""
+def revenue_before_this_time(*, now: dt.datetime, days: list[OrderDay], on: list[dt.date]) -> dict:
+    """Revenue of each day of ``on`` placed before the time of day it is now: its whole hours before
+    this one (from ``days``), and the orders of this hour's part from the orders themselves (on the
+    created_at index: at most an hour of orders a day)."""
     local = timezone.localtime(now)
     zone = timezone.get_current_timezone()
-    hours = dict(
-        OrderSummary.objects.filter(status__in=REVENUE_STATUSES, day__in=days, hour__lt=local.hour)
+    this_hour = Q()
+    for day in on:
+        this_hour |= Q(
+            created_at__gte=dt.datetime.combine(day, dt.time(local.hour), tzinfo=zone),
+            created_at__lt=dt.datetime.combine(day, local.time(), tzinfo=zone),
+        )
+    minutes = dict(
+        Order.objects.filter(this_hour, status__in=REVENUE_STATUSES)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values("day")
-        .annotate(amount=Sum("amount"))
+        .annotate(amount=Sum("total"))
         .values_list("day", "amount")
         .order_by()
     )
-    this_hour = Q()
-    for day in days:
-        start = midnight(day) + dt.timedelta(hours=local.hour)
-        this_hour |= Q(
-            created_at__gte=start,
-            created_at__lt=start + dt.timedelta(minutes=local.minute, seconds=local.second),
-        )
-    minutes = (
-        dict(
-            Order.objects.filter(this_hour, status__in=REVENUE_STATUSES)
-            .annotate(day=TruncDate("created_at", tzinfo=zone))
-            .values("day")
-            .annotate(amount=Sum("total"))
-            .values_list("day", "amount")
-            .order_by()
-        )
-        if days
-        else {}
-    )
-    return {day: hours.get(day, ZERO) + minutes.get(day, ZERO) for day in days}
+    hours = dict.fromkeys(on, ZERO)
+    for d in _revenue_days(days):
+        if d.day in hours:
+            hours[d.day] += d.amount_before_this_hour
+    return {day: hours[day] + minutes.get(day, ZERO) for day in on}
 
 
 def _revenue_days(days: list[OrderDay]) -> list[OrderDay]:
@@ -117,9 +119,10 @@ def revenue_by_period(*, now: dt.datetime, days: list[OrderDay] | None = None) -
     whole days plus the part of its last day before this time.
     """
     today = timezone.localdate(now)
-    revenue = _revenue_days(order_days(now=now) if days is None else days)
+    days = order_days(now=now) if days is None else days
+    revenue = _revenue_days(days)
     before = revenue_before_this_time(
-        now=now, days=[today - dt.timedelta(days=n) for n in REVENUE_PERIODS.values()]
+        now=now, days=days, on=[today - dt.timedelta(days=n) for n in REVENUE_PERIODS.values()]
     )
     result = {}
     for key, n in REVENUE_PERIODS.items():
@@ -190,16 +193,26 @@ WINDOW_TOP = """
         SELECT product_id, units FROM orders_productsaleswindow
         WHERE tenant_id = %(tenant)s AND folded
           AND product_id IN (SELECT product_id FROM changed UNION SELECT product_id FROM head)
+    ), top AS (
+        SELECT product_id, sum(units) AS units FROM candidates
+        GROUP BY product_id HAVING sum(units) > 0 ORDER BY units DESC, product_id LIMIT %(limit)s
     )
-    SELECT product_id, sum(units) AS units FROM candidates
-    GROUP BY product_id HAVING sum(units) > 0 ORDER BY units DESC, product_id LIMIT %(limit)s
+    -- The window's first day with every row, and alone when nothing sold: the caller checks it.
+    SELECT (SELECT first_day FROM orders_saleswindowstart WHERE id = 1), product_id, units FROM top
+    UNION ALL
+    SELECT (SELECT first_day FROM orders_saleswindowstart WHERE id = 1), NULL, NULL
+    WHERE NOT EXISTS (SELECT 1 FROM top)
+    ORDER BY 3 DESC, 2
 """
 
 
-def top_from_window(*, limit: int) -> list[dict]:
+def top_from_window(*, limit: int) -> tuple[dt.date | None, list[dict]]:
+    """(the window's first day, its top ``limit`` products)."""
     with connection.cursor() as cursor:
         cursor.execute(WINDOW_TOP, {"tenant": current_tenant().pk, "limit": limit})
-        return [{"product_id": product_id, "units": units} for product_id, units in cursor.fetchall()]
+        rows = cursor.fetchall()
+    first_day = rows[0][0] if rows else None
+    return first_day, [{"product_id": pk, "units": units} for _, pk, units in rows if pk is not None]
 
 
 def top_from_days(*, first_day: dt.date, last_day: dt.date, limit: int) -> list[dict]:
@@ -219,9 +232,8 @@ def top_products_by_units(*, now: dt.datetime, days: int = CHART_DAYS, limit: in
     winners come with a second, primary-key query."""
     today = timezone.localdate(now)
     first_day = period_start(days, today=today)
-    if SalesWindowStart.objects.filter(pk=1, first_day=first_day).exists():
-        top = top_from_window(limit=limit)
-    else:
+    window_first_day, top = top_from_window(limit=limit)
+    if window_first_day != first_day:  # the window hasn't moved to today yet (or it is another length)
         top = top_from_days(first_day=first_day, last_day=today, limit=limit)
     names = Product.objects.only("pk", "name", "sku").in_bulk([row["product_id"] for row in top])
     return [

@@ -313,10 +313,9 @@ def test_the_page_runs_a_bounded_number_of_queries(
 ):
     client = client_for(superuser)
     cache.clear()
-    # Tenant, session, user, 10 for the figures (revenue before this time: its whole hours from the
-    # summary, this hour from the orders; whether the sales window starts today) and the audit
-    # trail's last check (then cached).
-    with django_assert_max_num_queries(14) as cold:
+    # Tenant, session, user, 8 for the figures (revenue before this time: this hour's part from the
+    # orders) and the audit trail's last check (then cached).
+    with django_assert_max_num_queries(12) as cold:
         client.get(DASHBOARD)
     # More rows don't mean more queries.
     customer = make_customer()
