@@ -125,3 +125,26 @@ def test_the_shortcuts_dialog_is_unfolds(rf, superuser, agent):
     ours = render_to_string("unfold/helpers/shortcuts.html", request=request)
     assert flat(ours) == flat(engines["django"].from_string(unfolds).render(request=request))
     assert ("keyboard_command_key" in ours) == ("Macintosh" in agent)
+
+
+def test_a_list_filtered_by_one_product_names_it_without_reading_every_product(
+    client_for, ops_user, make_product
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import StockMovement
+
+    lamp = make_product(name="Desk lamp", stock=5)
+    for _ in range(3):
+        make_product()
+    with CaptureQueriesContext(connection) as queries:
+        page = client_for(ops_user).get(changelist(StockMovement), {"product__id__exact": lamp.pk})
+    assert page.status_code == 200
+    chips = re.search(r'id="filter-chips".*?</div>', page.content.decode(), re.S).group(0)
+    assert "Desk lamp" in chips
+    product_reads = [q["sql"] for q in queries.captured_queries if 'FROM "inventory_product"' in q["sql"]]
+    # Each read of products picks them by id: none lists the shop's every product (an option each).
+    assert product_reads
+    by_id = ['"inventory_product"."id"' in sql.split("WHERE", 1)[-1] for sql in product_reads]
+    assert all(by_id), product_reads
