@@ -22,7 +22,7 @@ from simple_history.utils import get_history_manager_for_model
 
 from core.bulk import insert_statements, write_rows
 from core.prepared import prepared_pipeline
-from core.tenancy import current_tenant
+from core.tenancy import current_tenant_id
 
 from .models import AuditEntry
 
@@ -186,7 +186,7 @@ def _write_batch(pending: _Pending) -> None:
     lose their history."""
     if not pending.statements and not pending.copies:
         return
-    tenant_id = current_tenant().pk if pending.copies else None
+    tenant_id = current_tenant_id() if pending.copies else None
     copies = [(_copy_sql(copy.model), _copy_params(copy, tenant_id)) for copy in pending.copies]
     # Prepared: the statements are the same for every order of a size.
     cursors = prepared_pipeline([*pending.statements, *copies])

@@ -41,7 +41,11 @@ def copy_with_history(
     if missing:
         raise ValueError(f"copy_with_history needs every tracked column; missing {missing}")
     tenant_id = current_tenant().pk
-    start = first_history_id or (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
+    start = (
+        first_history_id
+        if first_history_id is not None
+        else (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
+    )
     history_rows, entries = [], []
     content_type = ContentType.objects.get_for_model(model).pk
     pk_name = model._meta.pk.attname

@@ -315,7 +315,7 @@ def _set_session(settings: dict[str, str]) -> None:
 LOAD_PROCESSES = 2  # the machine's cores: the server works in between, on the COPYs
 
 
-def in_processes(function, jobs: list, *, shared=None, processes: int = LOAD_PROCESSES):
+def in_processes(function, jobs: list, *, shared=None):
     """``function(job, shared)`` for each job, its results in order, run by forked processes with a
     connection each (committing their own work) — or one after the other here inside a transaction,
     whose rows other connections can't see. ``function`` must be a module's function; ``shared``
@@ -327,7 +327,7 @@ def in_processes(function, jobs: list, *, shared=None, processes: int = LOAD_PRO
     session = _session_settings()
     connections.close_all()  # a forked process must not share this process's socket
     context = multiprocessing.get_context("fork")
-    workers = min(processes, len(jobs))
+    workers = min(LOAD_PROCESSES, len(jobs))
     with context.Pool(workers, initializer=_start_worker, initargs=(function, shared, session)) as pool:
         _set_session(session)  # on this process's new connection, before the caller writes with it
         yield from pool.imap(_job_on_own_connection, jobs)

@@ -25,7 +25,9 @@ class _PreparedCursor(psycopg.Cursor):
 def _preparing():
     connection.ensure_connection()
     raw = connection.connection
-    threshold, raw.prepare_threshold = raw.prepare_threshold, raw.prepare_threshold or PREPARE_ONLY_ASKED
+    threshold = raw.prepare_threshold
+    if threshold is None:  # Django's: nothing prepared unless asked
+        raw.prepare_threshold = PREPARE_ONLY_ASKED
     try:
         yield raw
     finally:

@@ -77,14 +77,15 @@ def summaries_zone() -> str:
 def summaries_current() -> bool:
     """Whether the summaries' days are the site's; logs how to make them so when they aren't."""
     zone = summaries_zone()
-    if zone != settings.TIME_ZONE:
+    current = zone == settings.TIME_ZONE
+    if not current:
         logger.warning(
             "The summary tables count days in %s, the site in %s: the dashboard's days are off until "
             "`manage.py summaries --rebuild`.",
             zone,
             settings.TIME_ZONE,
         )
-    return zone == settings.TIME_ZONE
+    return current
 
 
 @contextmanager
@@ -104,8 +105,8 @@ def _sums(table: SummaryTable) -> str:
     return ", ".join(f"sum({v})" for v in table.values)
 
 
-def _nonzero(table: SummaryTable, prefix: str = "") -> str:
-    return " OR ".join(f"{prefix}{v} <> 0" for v in table.values)
+def _nonzero(table: SummaryTable, prefix: str = "", *, summed: bool = False) -> str:
+    return " OR ".join(f"sum({prefix}{v}) <> 0" if summed else f"{prefix}{v} <> 0" for v in table.values)
 
 
 def _source(table: SummaryTable) -> str:
@@ -169,7 +170,7 @@ def summaries_check() -> dict[str, int]:
             keys = ", ".join(table.keys)
             summed = (
                 f"SELECT {keys}, {_sums(table)} FROM {table.table} GROUP BY {keys} "
-                f"HAVING {' OR '.join(f'sum({v}) <> 0' for v in table.values)}"
+                f"HAVING {_nonzero(table, summed=True)}"
             )
             live = _source(table)
             cursor.execute(

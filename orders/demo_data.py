@@ -250,7 +250,8 @@ def _demo_order(pk, created, *, now, rng, customers, catalogue, oldest):
     # Popular products sell more: pick from the head of the catalogue more often; a product is
     # sold only once it exists.
     chosen = {
-        catalogue[min(int(rng.paretovariate(1.2)) - 1, len(catalogue) - 1)] for _ in range(rng.randint(1, 4))
+        catalogue[min(int(rng.paretovariate(1.2)) - 1, len(catalogue) - 1)]
+        for _ in range(rng.randint(1, LINES_PER_ORDER))
     }
     lines = []
     for product_id, price, _, product_created in sorted(chosen):

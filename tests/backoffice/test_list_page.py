@@ -146,5 +146,7 @@ def test_a_list_filtered_by_one_product_names_it_without_reading_every_product(
     product_reads = [q["sql"] for q in queries.captured_queries if 'FROM "inventory_product"' in q["sql"]]
     # Each read of products picks them by id: none lists the shop's every product (an option each).
     assert product_reads
-    by_id = ['"inventory_product"."id"' in sql.split("WHERE", 1)[-1] for sql in product_reads]
+    by_id = [
+        "WHERE" in sql and '"inventory_product"."id"' in sql.split("WHERE", 1)[1] for sql in product_reads
+    ]
     assert all(by_id), product_reads
