@@ -31,7 +31,9 @@ def _selected(spec, changelist, parameters) -> str:
         # An autocomplete filter offers no choices (Unfold's offers the blank one): name the chosen
         # records, never list every record the field could point to (a million products).
         ids = _values(changelist, parameters)
-        return ", ".join(str(obj) for obj in spec.field.related_model._base_manager.filter(pk__in=ids)[:5])
+        # The default manager: only the open shop's records (an id from another shop names nothing).
+        chosen = spec.field.related_model._default_manager.filter(pk__in=ids)[:5]
+        return ", ".join(str(obj) for obj in chosen)
     for choice in spec.choices(changelist):
         if "form" in choice:  # Unfold's filters: a small form per filter, bound to the list's parameters
             return _form_values(choice["form"], changelist, parameters)

@@ -298,3 +298,13 @@ def test_removing_a_member_applies_on_their_next_request_in_every_worker(client_
     Tenant.members.through.objects.filter(tenant=acme, user=ops_user).delete()
 
     assert client.get("/admin/", HTTP_HOST=ACME).status_code == 403
+
+
+def test_a_filter_chip_never_names_another_shops_record(client_for, ops_user, twins):
+    """A list filtered by another shop's product id shows nothing of that shop, not even its name."""
+    theirs = twins["acme"]["product"]
+    page = client_for(ops_user).get(
+        reverse("admin:inventory_stockmovement_changelist"), {"product__id__exact": theirs.pk}
+    )
+    assert page.status_code == 200
+    assert "Acme Outfitters lamp" not in page.content.decode()
