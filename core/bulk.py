@@ -31,12 +31,15 @@ def copy_rows(model, columns: list[str], rows: Iterable[tuple]) -> int:
     return _copy(model._meta.db_table, columns, rows)
 
 
-def copy_binary(model, columns: list[str], rows: Iterable[tuple]) -> int:
+def copy_binary(model, columns: list[str], rows: Iterable[tuple], *, into: str = "") -> list[str]:
     """``copy_rows`` in PostgreSQL's binary format, for big loads (demo data): psycopg formats a row
     about five times faster, and the server parses it faster too. Values must be of their column's
-    type exactly (``Decimal`` for numeric, aware datetimes, dicts and lists for JSON columns)."""
+    type exactly (``Decimal`` for numeric, aware datetimes, dicts and lists for JSON columns).
+    ``into``: another table with the same columns (a staging table). Gives the columns written
+    (with the shop's when ``model`` is tenant-scoped)."""
     columns, rows = _in_current_tenant(model, columns, rows)
-    return copy_binary_into(model._meta.db_table, columns, rows)
+    copy_binary_into(into or model._meta.db_table, columns, rows)
+    return columns
 
 
 def copy_binary_into(table: str, columns: list[str], rows: Iterable[tuple]) -> int:
