@@ -16,22 +16,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, DateTimeField, F, Func, TextField, Value
 from django.db.models.functions import Cast
 
+from .batch import ENTRY_COLUMNS
 from .verify_package import canonical_text, leaf_digest
 
-ENTRY_FIELDS = (
-    "id",
-    "tenant_id",
-    "created_at",
-    "user_id",
-    "content_type_id",
-    "object_id",
-    "object_repr",
-    "action",
-    "reason",
-    "changed_fields",
-    "history_id",
-    "change_set_id",
-)
+ENTRY_FIELDS = ("id", "tenant_id", *ENTRY_COLUMNS)  # every column the digest covers
 
 
 def canonical_entry(values: dict, model_label: str) -> dict:
