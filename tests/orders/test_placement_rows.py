@@ -85,6 +85,10 @@ def test_a_placed_order_has_each_history_row_with_its_audit_entry(
     assert sorted((m.product_id, m.quantity, m.stock_after) for m in movements) == sorted(
         [(mug.pk, -2, 8), (lamp.pk, -3, 0)]
     )
+    order_type = ContentType.objects.get_for_model(Order)
+    assert {(m.kind, m.reason, m.user_id, m.reference_type_id) for m in movements} == {
+        ("sale", placed_reason, admin_user.pk, order_type.pk)
+    }
     (charge,) = Payment.objects.filter(order=order)
     assert (charge.status, charge.amount) == ("succeeded", order.total)
     (message,) = Message.objects.filter(order=order)
