@@ -41,16 +41,25 @@ def locked_fields_in_pk_order(model, pks, fields: tuple[str, ...]) -> list:
         cursor.execute(statement.sql, params)
         rows = cursor.fetchall()
     if statement.converters:
-        rows = statement.compiler.apply_converters(rows, statement.converters)
+        rows = [_converted(row, statement.converters, connection) for row in rows]
     return [model.from_db(connection.alias, statement.attnames, row) for row in rows]
+
+
+def _converted(row, converters, connection) -> list:
+    """The row's values as the ORM's converters give them (what ``SQLCompiler.apply_converters``
+    does, with this thread's connection)."""
+    values = list(row)
+    for position, (functions, expression) in converters:
+        for convert in functions:
+            values[position] = convert(values[position], expression, connection)
+    return values
 
 
 class _LockStatement(NamedTuple):
     sql: str
     params: tuple  # as compiled; the ids go at pk_positions
     pk_positions: list[int]
-    compiler: object  # the ORM's, for its converters
-    converters: dict
+    converters: list  # (position, (converters, expression)) as the ORM's compiler gives them
     attnames: list[str]
 
 
@@ -69,8 +78,7 @@ def _lock_statement(model, fields: tuple[str, ...], count: int, tenant_id) -> _L
         sql=sql,
         params=tuple(params),
         pk_positions=[positions[value] for value in stand_ins],
-        compiler=compiler,
-        converters=compiler.get_converters(selected),
+        converters=list(compiler.get_converters(selected).items()),
         attnames=[column.target.attname for column in selected],
     )
 

@@ -45,3 +45,9 @@ def test_an_id_given_twice_is_asked_once(make_product):
     assert [p.name for p in locked] == ["Mug"]
     assert str(mug.pk) in statements.captured_queries[0]["sql"]
     assert statements.captured_queries[0]["sql"].count(str(mug.pk)) == 1
+
+
+def test_values_come_back_as_the_orm_reads_them(make_product):
+    lamp = make_product(name="Lamp", metadata={"colour": "red", "watts": 40})
+    (locked,) = locked_fields_in_pk_order(Product, [lamp.pk], fields=("metadata",))
+    assert locked.metadata == {"colour": "red", "watts": 40}
