@@ -2,8 +2,10 @@
 sidebar entries and searches (``core.registry``); the site adds its own groups (the dashboard,
 administration) and shows each item only to users who may open it."""
 
+from functools import cache
+
 from django.conf import settings
-from django.urls import reverse, reverse_lazy
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from core.registry import command_searches, may_view, sidebar_items
 
@@ -26,7 +28,7 @@ def _item(title, icon, model):
     return {
         "title": title,
         "icon": icon,
-        "link": reverse_lazy(f"admin:{app_label}_{name}_changelist"),
+        "link": reverse(f"admin:{app_label}_{name}_changelist"),
         "permission": lambda request: may_view(request.user, model),
     }
 
@@ -34,12 +36,13 @@ def _item(title, icon, model):
 def sidebar_navigation(request):
     """The sidebar's groups with only the items this user may open; a group left empty is dropped.
 
-    Each item's permission is asked here once, its link resolved once, and the open item marked as
-    Unfold would mark it: Unfold would ask the permission again, and resolve every lazy link (and
-    the dashboard's) each time it reads it, about 80 ``reverse()`` calls a page."""
-    index = reverse("admin:index")
+    The groups and their links are built once per process (they change with the code, not the
+    request); each item's permission is asked here, for this request's user, and the open item marked
+    as Unfold would mark it."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    index, all_groups = _all_groups(get_script_prefix(), urlconf, tuple(sidebar_items()))
     groups = []
-    for group in _all_groups():
+    for group in all_groups:
         items = [
             _shown(item, request.path, index)
             for item in group["items"]
@@ -51,28 +54,30 @@ def sidebar_navigation(request):
 
 
 def _shown(item, path: str, index: str) -> dict:
-    link = str(item["link"])
+    link = item["link"]
     # Unfold's rule (UnfoldAdminSite._get_is_active): the dashboard on its own page, any other item
     # on every page under its link.
     active = path == link if link == index else link in path
     shown = {key: value for key, value in item.items() if key != "permission"}
-    return {**shown, "link": link, "active": active}
+    return {**shown, "active": active}
 
 
-def _registered_groups() -> list[dict]:
+def _registered_groups(entries) -> list[dict]:
     groups: dict[str, list] = {}
-    for entry in sidebar_items():
+    for entry in entries:
         groups.setdefault(entry.group, []).append(_item(entry.title, entry.icon, entry.model))
     return [{"title": title, "separator": True, "items": items} for title, items in groups.items()]
 
 
-def _all_groups():
-    return [
-        {
-            "title": "Overview",
-            "items": [{"title": "Dashboard", "icon": "dashboard", "link": reverse_lazy("admin:index")}],
-        },
-        *_registered_groups(),
+@cache
+def _all_groups(script_prefix: str, urlconf, entries: tuple) -> tuple[str, list[dict]]:
+    """The dashboard's link and every group with its links resolved (for the URL prefix, the URL
+    configuration and the apps' registered items they were built with): the same for every request
+    and user. Callers copy what they change."""
+    index = reverse("admin:index")
+    groups = [
+        {"title": "Overview", "items": [{"title": "Dashboard", "icon": "dashboard", "link": index}]},
+        *_registered_groups(entries),
         {
             "title": "Administration",
             "separator": True,
@@ -83,12 +88,13 @@ def _all_groups():
                 {
                     "title": "Shops",
                     "icon": "store",
-                    "link": reverse_lazy("admin:backoffice_tenant_changelist"),
+                    "link": reverse("admin:backoffice_tenant_changelist"),
                     "permission": lambda request: request.user.is_superuser,
                 },
             ],
         },
     ]
+    return index, groups
 
 
 def command_search(request, search_term):
