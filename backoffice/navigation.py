@@ -76,7 +76,11 @@ def _all_groups(script_prefix: str, urlconf, entries: tuple) -> tuple[str, list[
     and user. Callers copy what they change."""
     index = reverse("admin:index")
     groups = [
-        {"title": "Overview", "items": [{"title": "Dashboard", "icon": "dashboard", "link": index}]},
+        {
+            "title": "Overview",
+            "separator": False,
+            "items": [{"title": "Dashboard", "icon": "dashboard", "link": index}],
+        },
         *_registered_groups(entries),
         {
             "title": "Administration",

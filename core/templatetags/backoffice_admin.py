@@ -1,6 +1,7 @@
 from django import template
 from django.utils.html import format_html, format_html_join
 
+from core.cells import badge as unfold_badge
 from core.filter_chips import active_filter_chips
 
 register = template.Library()
@@ -13,6 +14,12 @@ PHONE_MEDIA = "(max-width: 767px)"
 def filter_chips(changelist):
     """``{% filter_chips cl as chips %}``: the list's active filters, each with a link removing it."""
     return active_filter_chips(changelist)
+
+
+@register.simple_tag
+def badge(text, variant=None):
+    """``{% badge text variant %}``: Unfold's label (``unfold/helpers/label.html`` with text and type)."""
+    return unfold_badge(text, variant)
 
 
 @register.simple_tag
