@@ -1,6 +1,6 @@
-"""The sidebar, the environment badge and the command palette's search. The apps register their
-sidebar entries and searches (``core.registry``); the site adds its own groups (the dashboard,
-administration) and shows each item only to users who may open it."""
+"""The sidebar (its items and its template), the environment badge and the command palette's search.
+The apps register their sidebar entries and searches (``core.registry``); the site adds its own groups
+(the dashboard, administration) and shows each item only to users who may open it."""
 
 from functools import cache
 
@@ -21,6 +21,13 @@ def open_tenant_name(request):
 def environment_badge(request):
     name = settings.ENVIRONMENT_NAME
     return [name, ENVIRONMENT_COLOURS.get(name, "info")]
+
+
+def page_templates(request):
+    """Unfold's hook for the templates of its layout (``GLOBAL_CALLBACK``; its admin/nav_sidebar.html
+    includes ``templates.navigation``): the sidebar of admin/sidebar_navigation.html, Unfold's markup
+    for the items ``sidebar_navigation`` gives."""
+    return {"templates": {"navigation": "admin/sidebar_navigation.html"}}
 
 
 def _item(title, icon, model):
