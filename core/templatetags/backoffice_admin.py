@@ -8,6 +8,30 @@ from core.filter_chips import active_filter_chips
 
 register = template.Library()
 
+# Unfold's action_item_classes for an action without a variant (its "default" colours).
+TAB_LINK_CLASSES = (
+    "border border-base-200 select-none max-lg:-mt-px max-lg:first:rounded-t-default "
+    "max-lg:last:rounded-b-default min-lg:-ms-px min-lg:first:rounded-s-default "
+    "min-lg:last:rounded-e-default hover:text-primary-600 dark:hover:text-primary-500 dark:border-base-700 "
+    "hover:bg-base-500/8"
+)
+
+
+@register.simple_tag
+def tab_link(link, icon, title):
+    """``{% tab_link url icon title %}``: one link of Unfold's actions bar (the Import and Export
+    buttons), the markup unfold/helpers/tab_action.html gives a plain link with an icon, without its
+    include and the eight look-ups of action options a plain link doesn't have."""
+    return format_html(
+        '<li class="{}"><a href="{}" class="cursor-pointer flex grow items-center gap-2 px-3 py-2 text-start '
+        'whitespace-nowrap"><span class="material-symbols-outlined">{}</span>{}</a></li>',
+        TAB_LINK_CLASSES,
+        link,
+        icon,
+        title,
+    )
+
+
 _RENDERED_SIDEBARS: dict[tuple, str] = {}
 _MOST_SIDEBARS_KEPT = 256  # distinct (items shown, open item, language) combinations; then it starts over
 
