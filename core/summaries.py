@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
+from .session import session_settings
+
 logger = logging.getLogger(__name__)
 
 # Triggers skip their work while this setting is "paused" (a bulk load that rebuilds afterwards).
@@ -92,13 +94,8 @@ def summaries_current() -> bool:
 def summaries_paused():
     """Triggers add nothing in this connection meanwhile: for bulk loads, which call
     ``summaries_rebuild()`` when done (other connections keep theirs)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET {PAUSE_SETTING} = 'paused'")
-    try:
+    with session_settings({PAUSE_SETTING: "paused"}):
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"RESET {PAUSE_SETTING}")
 
 
 def _sums(table: SummaryTable) -> str:

@@ -215,8 +215,8 @@ def _product_chunk(job, shared) -> int:
             PRODUCT_COLUMNS,
             products,
             reason="Demo data",
-            describe=lambda row: f"{row[2]} ({row[1]})",
-            when=lambda row: row[13],
+            describe="name || ' (' || sku || ')'",
+            when="created_at",
             user=user,
             first_history_id=first_history_id,
         )

@@ -107,8 +107,8 @@ def seed_customers(count: int, *, rng: random.Random, progress=None, user=None) 
                 CUSTOMER_COLUMNS,
                 rows,
                 reason="Demo data",
-                describe=lambda row: f"{row[1]} <{row[2]}>",
-                when=lambda row: row[5],
+                describe="name || ' <' || email || '>'",
+                when="created_at",
                 user=user,
             )
         done += size

@@ -5,13 +5,23 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Count
 
-from core.bulk import foreign_keys_deferred, in_processes, load_settings, secondary_indexes_deferred
+from audit.models import AuditEntry, AuditSeal
+from audit.sealing import trail_verify
+from core.bulk import (
+    foreign_keys_deferred,
+    in_processes,
+    load_settings,
+    on_connections,
+    secondary_indexes_deferred,
+)
 from core.summaries import summaries_paused
+from core.tenancy import current_tenant
 from inventory.models import Product, StockMovement
 from inventory.selectors import stock_mismatches
-from orders.models import Order
+from orders.models import Customer, Order, OrderNote, OrderReturnLine, Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +92,7 @@ SNAPSHOT_TABLES = (
     "inventory_stockmovement, inventory_historicalproduct, inventory_product, orders_payment, "
     "orders_orderreturnline, orders_orderreturn, orders_ordernote, orders_orderitem, orders_order, "
     "orders_historicalcustomer, orders_customer, audit_auditentry, audit_auditseal, audit_trailcheck, "
+    "inventory_historicalcategory, inventory_category, "
     "fake_gateway_operation"
 )
 
@@ -95,6 +106,26 @@ def seeded():
                 "product__sku", "kind", "quantity", "stock_after"
             )
         ),
+        list(
+            Payment.objects.order_by("order__number", "created_at", "kind").values_list(
+                "order__number", "kind", "status", "purpose", "amount"
+            )
+        ),
+        list(
+            OrderReturnLine.objects.order_by("order_return__order__number", "line__product__sku").values_list(
+                "order_return__order__number", "order_return__status", "line__product__sku", "quantity"
+            )
+        ),
+        list(OrderNote.objects.order_by("order__number", "created_at").values_list("order__number", "text")),
+        {
+            model._meta.label: model.objects.count()
+            for model in (Product.history.model, Customer.history.model, AuditSeal)
+        },
+        list(
+            AuditEntry.objects.values_list("action", "reason")
+            .annotate(entries=Count("id"))
+            .order_by("action", "reason")
+        ),
     )
 
 
@@ -106,10 +137,16 @@ def test_a_seed_made_by_several_processes_is_the_one_made_in_one(monkeypatch, ro
     monkeypatch.setattr("inventory.demo_data.PRODUCTS_PER_CHUNK", 15)
     monkeypatch.setattr("orders.demo_data.BATCH", 12)
     options = {"products": 40, "customers": 10, "orders": 50, "no_users": True, "seed": 9}
+    before = index_definitions()
     call_command("seed_demo", **options, stdout=io.StringIO())
     in_processes = seeded()
     assert not stock_mismatches().exists()
+    _, _, movements, payments, returned, notes, counts, entries = in_processes
     assert len(in_processes[0]) == 40 and len(in_processes[1]) == 50
+    assert all((movements, payments, returned, notes)), "every kind of row is compared"
+    assert counts["orders.HistoricalCustomer"] == 10 and sum(n for *_, n in entries) > 40
+    assert index_definitions() == before, "built again by two connections"
+    assert trail_verify(current_tenant()).ok, "the seed's own check read no entry back: this one does"
 
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -146,3 +183,32 @@ def test_processes_load_under_this_sessions_settings_and_this_connection_keeps_t
     assert {state[:2] for state in seen} == {("paused", "512MB")}
     assert here[2] not in {state[2] for state in seen}, "made by other connections"
     assert session_state(None, None)[:2] == before[:2] != ("paused", "512MB")
+
+
+def statements_seen() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid = pg_backend_pid(), memory FROM seen_by ORDER BY 1")
+        rows = cursor.fetchall()
+        cursor.execute("TRUNCATE seen_by")
+    return rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_run_on_two_connections_under_this_sessions_settings_and_a_failure_is_raised_last():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE seen_by (pid int, memory text)")
+    record = "INSERT INTO seen_by SELECT pg_backend_pid(), current_setting('maintenance_work_mem')"
+    try:
+        with load_settings():
+            # Each waits, so that the other connection takes the next statement meanwhile.
+            on_connections([f"SELECT pg_sleep(0.2); {record}"] * 4, 2)
+            seen = statements_seen()
+            assert len(seen) == 4 and {memory for _, memory in seen} == {"512MB"}
+            assert {here for here, _ in seen} == {True, False}, "this connection and another"
+
+            with pytest.raises(DatabaseError, match="no_such_table"):
+                on_connections(["SELECT 1 FROM no_such_table", f"SELECT pg_sleep(0.2); {record}"], 2)
+            assert len(statements_seen()) == 1, "the other statement ran all the same"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE seen_by")
