@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 from .registry import rule_kind_choices
 
@@ -18,6 +18,7 @@ class ApprovalRule(TenantScoped):
     an amount, a bulk action or an import above a number of rows, an undo above a number of records.
     """
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     kind = models.CharField(max_length=30, choices=rule_kind_choices)
     threshold = models.DecimalField(
         max_digits=14,
@@ -55,6 +56,7 @@ class ChangeRequest(TenantScoped):
     """A change a rule held back: who asked, why, exactly what would change (old -> new), and what
     became of it. Its history (asked, approved, rejected) is in the audit log and the sealed trail."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     Status = ChangeRequestStatus
 
     operation = models.CharField(max_length=64, help_text="The registered operation that applies it.")

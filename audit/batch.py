@@ -104,9 +104,8 @@ class _CopiedHistory(NamedTuple):
 
     model: type
     pks: list  # distinct
-    object_ids: list[str]  # the entries' object ids, in the order of pks
-    reprs: list[str]
-    fields: list[str]  # each entry's changed fields, as JSON text
+    reprs: list[str]  # in the order of pks
+    fields: str | list[str]  # the entries' changed fields as JSON text: one for all, or one each
     at: object  # the history date and the entries' time
     reason: str
     history_type: str
@@ -136,9 +135,8 @@ def batch_hold_history(model, objs, *, reason, user_id, history_type, change_set
         _CopiedHistory(
             model=model,
             pks=pks,
-            object_ids=[str(pk) for pk in pks],
             reprs=reprs,
-            fields=changed,
+            fields=changed[0] if len(texts) == 1 else changed,
             at=timezone.now(),
             reason=reason,
             history_type=history_type,
@@ -149,35 +147,46 @@ def batch_hold_history(model, objs, *, reason, user_id, history_type, change_set
 
 
 @cache
-def _copy_sql(model) -> str:
+def _copy_sql(model, fields_each: bool) -> str:
     """One statement copying ``model``'s rows (whose ids are given) into its history table and writing
-    their audit entries, each with its row's history id (as ``bench/place_orders``' floor does)."""
+    their audit entries, each with its row's history id (as ``bench/place_orders``' floor does).
+    ``fields_each``: the entries' changed fields given one per row, else one for all."""
     history = get_history_manager_for_model(model).model
     columns = ", ".join(connection.ops.quote_name(f.column) for f in history.tracked_fields)
     pk = connection.ops.quote_name(model._meta.pk.column)
+    pks = f"%(pks)s::{model._meta.pk.cast_db_type(connection)}[]"
     entry_columns = ", ".join(["tenant_id", *ENTRY_COLUMNS])
-    # Typed parameters: the statement is prepared, and a NULL user or change set has no type of its own.
+    # Named parameters, each sent once however often it is used, and typed: the statement is
+    # prepared, and a NULL user or change set has no type of its own.
+    each, fields = (", %(fields)s::text[]", "e.changed_fields") if fields_each else ("", "%(fields)s::text")
     return (
         f"WITH h AS (INSERT INTO {history._meta.db_table} ({columns}, history_date, "  # noqa: S608 - the models' names
         "history_change_reason, history_type, history_user_id) "
-        f"SELECT {columns}, %s::timestamptz, %s::text, %s::text, %s::int FROM {model._meta.db_table} "
-        f"WHERE {pk} = ANY(%s) RETURNING history_id, {pk}::text AS object_id) "
+        "SELECT "
+        f"{columns}, %(at)s::timestamptz, %(reason)s::text, %(type)s::text, %(user)s::bigint "
+        f"FROM {model._meta.db_table} WHERE {pk} = ANY({pks}) RETURNING history_id, {pk} AS pk) "
         f"INSERT INTO {AuditEntry._meta.db_table} ({entry_columns}) "
-        "SELECT %s::bigint, %s::timestamptz, %s::int, %s::int, e.object_id, e.object_repr, %s::text, "
-        "%s::text, e.changed_fields::jsonb, h.history_id, %s::bigint FROM h "
-        "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS e(object_id, object_repr, changed_fields) "
-        "USING (object_id)"
+        "SELECT %(tenant)s::bigint, %(at)s::timestamptz, %(user)s::bigint, %(content_type)s::int, "
+        f"e.pk::text, e.object_repr, %(action)s::text, left(%(reason)s::text, 255), {fields}::jsonb, "
+        f"h.history_id, %(change_set)s::bigint FROM h JOIN unnest({pks}, %(reprs)s::text[]{each}) "
+        f"AS e(pk, object_repr{', changed_fields' if fields_each else ''}) USING (pk)"
     )
 
 
-def _copy_params(copy: _CopiedHistory, tenant_id) -> list:
-    content_type = ContentType.objects.get_for_model(copy.model).pk
-    action = HISTORY_TYPE_ACTION[copy.history_type]
-    return [
-        *(copy.at, copy.reason, copy.history_type, copy.user_id, copy.pks),
-        *(tenant_id, copy.at, copy.user_id, content_type, str(action), copy.reason[:255], copy.change_set_id),
-        *(copy.object_ids, copy.reprs, copy.fields),
-    ]
+def _copy_params(copy: _CopiedHistory, tenant_id) -> dict:
+    return {
+        "at": copy.at,
+        "reason": copy.reason,
+        "type": copy.history_type,
+        "user": copy.user_id,
+        "pks": copy.pks,
+        "tenant": tenant_id,
+        "content_type": ContentType.objects.get_for_model(copy.model).pk,
+        "action": str(HISTORY_TYPE_ACTION[copy.history_type]),
+        "fields": copy.fields,
+        "change_set": copy.change_set_id,
+        "reprs": copy.reprs,
+    }
 
 
 def _write_batch(pending: _Pending) -> None:
@@ -187,7 +196,10 @@ def _write_batch(pending: _Pending) -> None:
     if not pending.statements and not pending.copies:
         return
     tenant_id = current_tenant_id() if pending.copies else None
-    copies = [(_copy_sql(copy.model), _copy_params(copy, tenant_id)) for copy in pending.copies]
+    copies = [
+        (_copy_sql(copy.model, isinstance(copy.fields, list)), _copy_params(copy, tenant_id))
+        for copy in pending.copies
+    ]
     # Prepared: the statements are the same for every order of a size.
     cursors = prepared_pipeline([*pending.statements, *copies])
     for copy, cursor in zip(pending.copies, cursors[len(pending.statements) :], strict=True):

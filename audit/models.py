@@ -2,11 +2,13 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 
 class ChangeSet(TenantScoped):
     """One multi-row change (a bulk action, an import, a revert, an undo) as a unit."""
+
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
 
     class Kind(models.TextChoices):
         BULK_ACTION = "bulk_action", "Bulk action"
@@ -44,6 +46,8 @@ class AuditEntry(TenantScoped):
     filtered and paginated across all models with one indexed query.
     """
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
+
     class Action(models.TextChoices):
         CREATED = "created", "Created"
         CHANGED = "changed", "Changed"
@@ -59,7 +63,10 @@ class AuditEntry(TenantScoped):
         related_name="+",
         db_constraint=False,
     )
-    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    # The keys below are led by indexes of their own (audit_object_idx, audit_change_set_idx).
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField("object", max_length=200)
     action = models.CharField(max_length=10, choices=Action.choices)
@@ -67,7 +74,7 @@ class AuditEntry(TenantScoped):
     changed_fields = models.JSONField(default=list, blank=True)
     history_id = models.BigIntegerField(help_text="The row in the model's own history table.")
     change_set = models.ForeignKey(
-        ChangeSet, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+        ChangeSet, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", db_index=False
     )
 
     objects = tenant_manager(models.QuerySet)
@@ -92,6 +99,7 @@ class AuditEntry(TenantScoped):
 class AuditSeal(TenantScoped):
     """One block of a shop's sealed audit trail (see ``audit.sealing``). Append-only."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     number = models.PositiveIntegerField()
     previous_digest = models.CharField(max_length=64)
     digest = models.CharField(max_length=64)
@@ -121,6 +129,7 @@ class AuditSeal(TenantScoped):
 class TrailCheck(TenantScoped):
     """One verification of a shop's whole chain of seals, for the audit log's banner and the dashboard."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     checked_at = models.DateTimeField(auto_now_add=True)
     ok = models.BooleanField()
     blocks = models.PositiveIntegerField(default=0)

@@ -108,7 +108,6 @@ def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, di
     objs = list(objs)
     if not objs:
         return []
-    manager = get_history_manager_for_model(objs[0])
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     if batch_open():
@@ -124,7 +123,7 @@ def history_bulk_record(objs, *, reason: str, user=None, changed_fields=None, di
         )
         return
     _record_history_values(
-        manager.model,
+        get_history_manager_for_model(objs[0]).model,
         objs,
         reason=reason,
         user=user,

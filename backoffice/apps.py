@@ -1,5 +1,13 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
+
+
+class BackofficeAdminConfig(admin_apps.AdminConfig):
+    """Django's admin app with the back office's site (``backoffice.admin_site``) as ``admin.site``."""
+
+    default = False  # named in INSTALLED_APPS; "backoffice" is BackofficeConfig
+    default_site = "backoffice.admin_site.BackofficeAdminSite"
 
 
 class BackofficeConfig(AppConfig):

@@ -63,12 +63,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 ENVIRONMENT_NAME = os.environ.get("ENVIRONMENT_NAME") or ("Development" if DEBUG else "Production")
 
 INSTALLED_APPS = [
-    "unfold",
+    "unfold.apps.BasicAppConfig",  # Unfold without its own site: admin.site is backoffice.admin_site's
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.import_export",
     "unfold.contrib.simple_history",
-    "django.contrib.admin",
+    "backoffice.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -39,6 +39,7 @@ UNFOLD = {
     # Products (SKU, name), orders (number), customers (e-mail, name): indexed and bounded searches
     # instead of Unfold's walk through every admin's search.
     "COMMAND": {"search_models": False, "search_callback": "backoffice.navigation.command_search"},
+    "GLOBAL_CALLBACK": "backoffice.navigation.page_templates",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

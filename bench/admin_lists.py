@@ -296,7 +296,8 @@ class Worker:
         if not hasattr(self, "_client"):
             from django.test import Client
 
-            self._client = Client()
+            # A browser's User-Agent, as every real request has (Unfold's pages read it for shortcut keys).
+            self._client = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0")
             self._client.force_login(self.user)
         return self._client
 

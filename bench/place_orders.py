@@ -6,7 +6,10 @@
 Each buyer is a process with its own database connection (as a server's worker processes are; with
 ``--threads``, threads of one process, which then share one interpreter lock) placing orders of 1-3
 lines (1-3 units each) as fast as it can, warmed up before the clock starts (modules, connections, the
-task producer: what a worker that has served before has). The same orders run five ways,
+task producer: what a worker that has served before has), with Django's DEBUG off as a production
+worker runs (with it on, Django's cursor keeps every statement's text with its parameters quoted in,
+work the floor's psycopg doesn't do: `DEBUG=1 ./dev bench place_orders` measures that). The same
+orders run five ways,
 interleaved in --rounds slices so a busy machine slows them alike (each way gets --seconds in total):
 
 - **service**: ``orders.services.order_place`` with its two-step payment: (1) in one transaction, row
@@ -341,7 +344,7 @@ def profile(shop, tenant, user, *, orders: int, database_url: str):
     floor.close()
     with CaptureQueriesContext(connection) as queries:
         service.place(rng)
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: waiting for the server costs no CPU here
     profiler.enable()
     for _ in range(orders):
         service.place(rng)
@@ -352,12 +355,21 @@ def profile(shop, tenant, user, *, orders: int, database_url: str):
     print(f"{len(queries)} statements on the shop's connection for one order:")
     for query in queries.captured_queries:
         print(f"  {query['sql'][:160]}")
-    print(f"load average {common.load_average()}; per order, {orders} orders each way, not profiled:")
+    print(
+        f"load average {common.load_average()}; DEBUG {'on' if settings_debug() else 'off'}; per order, "
+        f"{orders} orders each way, not profiled:"
+    )
     for name, (wall, cpu, server) in times.items():
         print(
             f"  {name:<10} {wall / orders * 1000:6.2f} ms wall, {cpu / orders * 1000:6.2f} ms CPU here, "
             f"{server / orders * 1000:6.2f} ms CPU in PostgreSQL"
         )
+
+
+def settings_debug() -> bool:
+    from django.conf import settings
+
+    return settings.DEBUG
 
 
 def settings_currency() -> str:
@@ -544,6 +556,9 @@ def main():
     )
     args = parser.parse_args()
 
+    # DEBUG off, as a server's workers run (it then wants a secret key: a throwaway one will do).
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-place-orders-throwaway")
     server, _ = common.server_url(keep=False)
     common.create_database(server, "bench_orders", drop=True)
     database_url = common.with_database(server, "bench_orders")
@@ -670,7 +685,8 @@ def report(args, results, load, server):
         f"--rounds {args.rounds}{' --threads' if args.threads else ''}`, {common.now_utc()}.",
         "",
         f"Machine: {common.machine()}; PostgreSQL {common.postgres_version(server)}; load average at the "
-        f"start: {load}. {args.buyers} buyers ({buyers}), each with its own connection, {args.seconds:g} s "
+        f"start: {load}; Django's DEBUG {'on' if settings_debug() else 'off'}. {args.buyers} buyers "
+        f"({buyers}), each with its own connection, {args.seconds:g} s "
         f"per way in {args.rounds} interleaved slices; up to {args.products} products, {args.scarce} of them "
         f"scarce ({SCARCE_STOCK} units, restocked before each slice; the others refilled to "
         f"{PLENTY_STOCK:,}). Each order is paid in two steps (the order and a pending charge "

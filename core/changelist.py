@@ -99,6 +99,17 @@ def after_condition(fields, values) -> Q:
 class RangeDatesMixin:
     """``dates()`` / ``datetimes()`` as every period from the first row to the last."""
 
+    def aggregate(self, *args, **kwargs):
+        # Django's date hierarchy asks this queryset for the first and last dates, then for the
+        # periods between them (below), which need the same two: one query for both.
+        if args or set(kwargs) != {"first", "last"}:
+            return super().aggregate(*args, **kwargs)
+        asked = (kwargs["first"], kwargs["last"])
+        known = self.__dict__.get("_range_bounds")
+        if known is None or known[0] != asked:
+            known = self._range_bounds = (asked, super().aggregate(**kwargs))
+        return dict(known[1])
+
     def _bounds(self, field_name):
         bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
         return bounds["first"], bounds["last"]
@@ -155,6 +166,8 @@ def with_range_dates(queryset):
 # --- the change list ---------------------------------------------------------------------------------
 class FastChangeList(ChangeList):
     """Django's ChangeList with keyset positions (``?after=``) and a cheap date hierarchy."""
+
+    is_dataset = False  # Unfold's search form asks three times (its datasets' lists say True)
 
     def __init__(self, request, *args, **kwargs):
         self.after = request.GET.get(AFTER_VAR) or None

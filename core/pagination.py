@@ -127,8 +127,9 @@ class EstimatedCountPaginator(Paginator):
                 return estimate
         if self.exact:
             return super().count
-        # One query either way; past the cap it stops reading matches.
-        matches = queryset.order_by()[: COUNT_CAP + 1].count()
+        # One query either way; past the cap it stops reading matches. Only the keys: the list's
+        # annotations (a customer's orders and lifetime value) would be computed for every match.
+        matches = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
         if matches > COUNT_CAP:
             self.capped = True
             return MoreThan(COUNT_CAP + 1)

@@ -11,7 +11,7 @@ prepared (Django's own cursors bind on the client and never are).
 from contextlib import contextmanager
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 PREPARE_ONLY_ASKED = 2**31  # a threshold no statement reaches by being run again and again
 
@@ -22,9 +22,9 @@ class _PreparedCursor(psycopg.Cursor):
 
 
 @contextmanager
-def _preparing():
-    connection.ensure_connection()
-    raw = connection.connection
+def _preparing(wrapper):
+    wrapper.ensure_connection()
+    raw = wrapper.connection
     threshold = raw.prepare_threshold
     if threshold is None:  # Django's: nothing prepared unless asked
         raw.prepare_threshold = PREPARE_ONLY_ASKED
@@ -34,10 +34,10 @@ def _preparing():
         raw.prepare_threshold = threshold
 
 
-def _wrapped(raw):
+def _wrapped(wrapper, raw):
     """A prepared cursor wrapped as Django wraps its own (errors translated, queries logged when
     they are, no statement in a broken transaction)."""
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    wrap = wrapper.make_debug_cursor if wrapper.queries_logged else wrapper.make_cursor
     return wrap(_PreparedCursor(raw))
 
 
@@ -45,18 +45,29 @@ def _wrapped(raw):
 def prepared_cursor():
     """A cursor on the default connection whose statements are prepared (one statement per execute:
     the server binds the parameters)."""
-    with _preparing() as raw, _wrapped(raw) as cursor:
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the proxy ``connection`` looks it up at every use
+    with _preparing(wrapper) as raw, _wrapped(wrapper, raw) as cursor:
         yield cursor
 
 
 def prepared_pipeline(statements: list[tuple[str, list]]) -> list:
     """Run ``statements`` ((sql, params), one statement each) prepared, in one round trip (a psycopg
-    pipeline); gives their cursors, for their row counts."""
+    pipeline); gives their cursors, for their row counts and rows."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
     cursors = []
     # Errors surface when the pipeline ends: translated as Django's cursor does for each statement.
-    with _preparing() as raw, connection.wrap_database_errors, raw.pipeline():
+    with _preparing(wrapper) as raw, wrapper.wrap_database_errors, raw.pipeline():
+        if wrapper.queries_logged:  # each statement through Django's cursor, to be logged
+            for sql, params in statements:
+                cursor = _wrapped(wrapper, raw)
+                cursor.execute(sql, params)
+                cursors.append(cursor)
+            return cursors
+        # What Django's cursor checks for each statement, checked once for them all (its wrappers
+        # cost more than the statements' own sending).
+        wrapper.validate_no_broken_transaction()
         for sql, params in statements:
-            cursor = _wrapped(raw)
+            cursor = _PreparedCursor(raw)
             cursor.execute(sql, params)
             cursors.append(cursor)
     return cursors

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 from .registry import resource_choices
 from .uploads import fix_file_path, import_file_path, private_storage
@@ -9,6 +9,8 @@ from .uploads import fix_file_path, import_file_path, private_storage
 
 class ImportJob(TenantScoped):
     """One import of a file, run in the request for small files and by a Celery worker for big ones."""
+
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -82,6 +84,7 @@ class ImportMapping(TenantScoped):
     """A column mapping a shop saved under a name, to choose next time it imports such a file: the
     file's headers (as ``imports.mapping.words`` spells them) -> the resource's columns ("" ignored)."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     resource = models.CharField(max_length=20, choices=resource_choices)
     name = models.CharField(max_length=100)
     columns = models.JSONField(default=dict)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 from .querysets import CategoryQuerySet, ProductQuerySet, StockMovementQuerySet
 from .stock_state import LOW_STOCK_COVER, STOCK_STATE_CONDITIONS, StockState, stock_state_of
@@ -35,6 +35,7 @@ def normalise_sku(sku: str) -> str:
 
 
 class Category(TenantScoped):
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, blank=True)
     description = models.TextField(blank=True)
@@ -88,6 +89,7 @@ class Category(TenantScoped):
 
 
 class Product(TenantScoped):
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     sku = models.CharField("SKU", max_length=64)
     name = models.CharField(max_length=200)
@@ -196,6 +198,8 @@ class ProductImage(TenantScoped):
 class StockMovement(TenantScoped):
     """One change of a product's stock. Append-only: a product's stock is the sum of its movements."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
+
     class Kind(models.TextChoices):
         RECEIPT = "receipt", "Receipt"
         SALE = "sale", "Sale"
@@ -208,7 +212,8 @@ class StockMovement(TenantScoped):
         IMPORT = "import", "Import"
         CORRECTION = "correction", "Correction"
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    # product and reference_type lead indexes of their own (movement_product_idx, movement_reference_idx).
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements", db_index=False)
     quantity = models.IntegerField(help_text="Units added (positive) or removed (negative).")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     reason = models.CharField(max_length=255)
@@ -217,7 +222,7 @@ class StockMovement(TenantScoped):
     )
     # What caused it: an order, an order line, an import job; empty for a manual adjustment.
     reference_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     reference_id = models.CharField(max_length=64, blank=True)
     reference = GenericForeignKey("reference_type", "reference_id")

@@ -4,7 +4,7 @@ movements (``inventory/migrations/0008_stock_summaries.py``), read by the dashbo
 from django.db import models
 from django.db.models import Q
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 
 class StockSummary(TenantScoped):
@@ -28,6 +28,7 @@ class StockSummary(TenantScoped):
 class StockFlowSummary(TenantScoped):
     """Units moved per shop, day (the site's) and kind of movement: in (positive) and out (negative)."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     folded = models.BooleanField(default=True)
     day = models.DateField()
     kind = models.CharField(max_length=20)

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 
 class Message(TenantScoped):
@@ -10,6 +10,8 @@ class Message(TenantScoped):
     Recorded when the event is announced, written (templates rendered) and sent by a Celery worker;
     ``event_key`` is unique per shop, so an event announced twice still makes one message.
     """
+
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
 
     class Kind(models.TextChoices):
         ORDER_PLACED = "order_placed", "Order confirmation"

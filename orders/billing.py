@@ -28,7 +28,7 @@ from django.utils import timezone
 from audit.recording import rows_write_with_history
 from core.bulk import instance_rows
 from core.exceptions import DomainError
-from core.prepared import prepared_cursor
+from core.prepared import prepared_pipeline
 
 from .models import Order, Payment
 from .payments import GatewayOperation, GatewayUnavailable, PaymentDeclined, PaymentError, payment_gateway
@@ -286,12 +286,15 @@ def payments_settle(
         if order_id is None:
             raise DomainError(f"No payments in batch {batch}.")
     with transaction.atomic():
-        order = _lock_order(order_id, known=payments[0].order if payments else None)
         now = timezone.now()
+        known_outcomes = [(key, outcome) for key, outcome in outcomes.items() if outcome is not None]
+        writes = [_outcome_statement(key, outcome, now=now) for key, outcome in known_outcomes]
+        order, recorded = _lock_order_and_write(
+            order_id, writes, known=payments[0].order if payments else None
+        )
+        # An outcome is only written on a payment still pending (not settled by someone else).
         settled = {
-            key
-            for key, outcome in outcomes.items()
-            if outcome is not None and _record_outcome(key, outcome, now=now)
+            key for (key, _), cursor in zip(known_outcomes, recorded, strict=True) if cursor.rowcount == 1
         }
         if payments is not None and len(settled) == len(payments):
             for payment in payments:  # all of them were pending and are settled by this call
@@ -305,30 +308,33 @@ def payments_settle(
     return settlement
 
 
-def _lock_order(order_id, *, known: Order | None) -> Order:
-    """The order, row-locked. ``known``: the caller's copy, used when the order hasn't changed since
-    (the same ``updated_at``; reading it back cost more than the rest of the settlement)."""
-    if known is not None and known.pk == order_id and known.updated_at is not None:
-        with prepared_cursor() as cursor:
-            cursor.execute("SELECT updated_at FROM orders_order WHERE id = %s FOR UPDATE", [order_id])
-            row = cursor.fetchone()
-        if row is not None and row[0] == known.updated_at:
-            return known
-    return Order.objects.select_for_update().get(pk=order_id)
+def _lock_order_and_write(order_id, writes: list, *, known: Order | None) -> tuple[Order, list]:
+    """The order, row-locked, then ``writes`` run (prepared): (the order, their cursors). ``known``:
+    the caller's copy, used when the order hasn't changed since (the same ``updated_at``; reading it
+    back cost more than the rest of the settlement); the lock and the writes then go in one round
+    trip, the lock first."""
+    if known is None or known.pk != order_id or known.updated_at is None:
+        order = Order.objects.select_for_update().get(pk=order_id)
+        return order, prepared_pipeline(writes) if writes else []
+    lock, *recorded = prepared_pipeline(
+        [("SELECT updated_at FROM orders_order WHERE id = %s FOR UPDATE", [order_id]), *writes]
+    )
+    row = lock.fetchone()
+    if row is not None and row[0] == known.updated_at:
+        return known, recorded
+    return Order.objects.select_for_update().get(pk=order_id), recorded
 
 
-def _record_outcome(key: str, outcome: GatewayOperation, *, now) -> bool:
+def _outcome_statement(key: str, outcome: GatewayOperation, *, now) -> tuple[str, list]:
     """The one UPDATE the ledger allows (migration 0003's trigger): a pending payment gets its
-    outcome. False when it was no longer pending (settled by someone else)."""
+    outcome; it changes no row when the payment was no longer pending (settled by someone else)."""
     status = Payment.Status.SUCCEEDED if outcome.succeeded else Payment.Status.FAILED
     failure = "" if outcome.succeeded else (outcome.message or "Refused by the payment provider.")
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            "UPDATE orders_payment SET status = %s, gateway_reference = %s, failure = %s, settled_at = %s "
-            "WHERE idempotency_key = %s AND status = 'pending'",
-            [status, outcome.reference if outcome.succeeded else "", failure, now, key],
-        )
-        return cursor.rowcount == 1
+    return (
+        "UPDATE orders_payment SET status = %s, gateway_reference = %s, failure = %s, settled_at = %s "
+        "WHERE idempotency_key = %s AND status = 'pending'",
+        [str(status), outcome.reference if outcome.succeeded else "", failure, now, key],
+    )
 
 
 def _apply_outcome(payment: Payment, outcome: GatewayOperation, *, now) -> None:

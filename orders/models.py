@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 from .querysets import CustomerQuerySet, OrderItemQuerySet, OrderQuerySet, PaymentQuerySet
 
@@ -18,6 +18,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0.00")}
 class Customer(TenantScoped):
     """A shop's customer. Customers are not staff users and never log in here."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     name = models.CharField(max_length=200)
     email = models.EmailField("e-mail")
     phone = models.CharField(max_length=40, blank=True)
@@ -65,10 +66,11 @@ def order_number_for(order_id: int) -> str:
 
 
 class Order(TenantScoped):
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     Status = OrderStatus
 
     number = models.CharField(max_length=20, editable=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
     subtotal = models.DecimalField(**MONEY, editable=False)
     tax = models.DecimalField(**MONEY, editable=False)
@@ -119,8 +121,11 @@ class Order(TenantScoped):
 
 
 class OrderItem(TenantScoped):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="order_items")
+    # Both lead indexes of their own (order_line_product_once, order_line_product_idx).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.PROTECT, related_name="order_items", db_index=False
+    )
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, editable=False)
     line_total = models.DecimalField(max_digits=12, decimal_places=2, editable=False)
@@ -148,7 +153,7 @@ class OrderItem(TenantScoped):
 class OrderNote(TenantScoped):
     """A note staff keep on an order (seen by staff only). Notes are added, never edited."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes", db_index=False)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -180,7 +185,7 @@ class OrderEdit(TenantScoped):
     the difference; the lines change once the money has moved (``done``), or not at all (``failed``).
     """
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="edits")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="edits", db_index=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -210,7 +215,7 @@ class OrderReturn(TenantScoped):
     """Goods a customer sent back: which lines, how many, and whether they went back to stock or
     were written off. With or without a refund (the refund's payments point here)."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns", db_index=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -260,6 +265,8 @@ class Payment(TenantScoped):
     an outcome is never rewritten, and money given back is a new refund row, never an edited charge.
     """
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
+
     class Kind(models.TextChoices):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
@@ -276,7 +283,7 @@ class Payment(TenantScoped):
         REFUND = "refund", "Refund"
         CANCELLATION = "cancellation", "Cancellation"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     purpose = models.CharField(max_length=15, choices=Purpose.choices)

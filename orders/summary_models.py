@@ -4,13 +4,14 @@ lines (``orders/migrations/0004_order_summaries.py``), read by the dashboard's s
 from django.db import models
 from django.db.models import F, Q
 
-from core.tenancy import TenantScoped, tenant_manager
+from core.tenancy import TenantScoped, tenant_key, tenant_manager
 
 
 class OrderSummary(TenantScoped):
     """Orders per shop, day and hour they were placed (the site's calendar and clock) and current
     status: how many, and their total."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     folded = models.BooleanField(default=True)
     day = models.DateField()
     hour = models.PositiveSmallIntegerField()  # 0-23
@@ -40,6 +41,7 @@ class ProductSalesSummary(TenantScoped):
     """Units on order lines per shop, day the order was placed (the site's), the order's current status
     and product."""
 
+    tenant = tenant_key(db_index=False)  # its indexes start with the shop
     folded = models.BooleanField(default=True)
     day = models.DateField()
     status = models.CharField(max_length=20)

@@ -32,6 +32,7 @@ from .stock import (
     stock_adjust,
     stock_adjust_many,
     stock_apply,
+    stock_apply_locked,
     stock_open,
     stock_reconcile,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "stock_adjust",
     "stock_adjust_many",
     "stock_apply",
+    "stock_apply_locked",
     "stock_open",
     "stock_reconcile",
     "validation_message",

@@ -3,6 +3,7 @@ with history, and the errors they raise."""
 
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
@@ -161,16 +162,17 @@ def order_write(order: Order, changes: dict, *, reason: str, user=None) -> None:
     for name, value in changes.items():
         setattr(order, name, value)
     order.updated_at = now
-    columns = [order._meta.get_field(name).column for name in changes]
     values = [getattr(order, order._meta.get_field(name).attname) for name in changes]
     # One statement from the model's own column names (the ORM's UPDATE cost more to build than to
     # run), sent with the history copied from the row and its audit entry in one round trip.
-    assignments = ", ".join(
-        f"{connection.ops.quote_name(column)} = %s" for column in [*columns, "updated_at"]
-    )
     with history_batch():
-        statement_with_history(
-            f"UPDATE orders_order SET {assignments} WHERE id = %s",  # noqa: S608 - the model's columns
-            [*values, now, order.pk],
-        )
+        statement_with_history(_order_update(tuple(changes)), [*values, now, order.pk])
         history_bulk_record([order], reason=reason, user=user, changed_fields=list(changes))
+
+
+@lru_cache(maxsize=64)
+def _order_update(fields: tuple[str, ...]) -> str:
+    """The UPDATE of an order's ``fields`` and ``updated_at``, built once per set of fields."""
+    columns = [*(Order._meta.get_field(name).column for name in fields), "updated_at"]
+    assignments = ", ".join(f"{connection.ops.quote_name(column)} = %s" for column in columns)
+    return f"UPDATE orders_order SET {assignments} WHERE id = %s"  # noqa: S608 - the model's columns

@@ -9,7 +9,7 @@ from audit.recording import history_batch, history_bulk_record, rows_write_with_
 from core.bulk import instance_rows, next_ids
 from core.locking import locked_fields_in_pk_order
 from inventory.models import Product, StockMovement
-from inventory.services import InsufficientStock, stock_apply
+from inventory.services import InsufficientStock, stock_apply, stock_apply_locked
 
 from .. import billing
 from ..billing import settler
@@ -141,13 +141,13 @@ def _take_stock_and_open_charge(order: Order, quantities, products, *, charge: b
     """Step 1's end, in the open ``history_batch``: the lines' stock taken, and the pending charge
     (with its batch), or, when nothing is charged now, the order announced at once. Gives (order,
     batch or None, the pending payments, the quantities)."""
-    stock_apply(
+    stock_apply_locked(
         changes={pk: -quantity for pk, quantity in quantities.items()},
+        locked=products,
         kind=StockMovement.Kind.SALE,
         reason=reason,
         user=user,
         reference=order,
-        locked=products,
     )
     if charge and order.total > 0:
         batch = billing.new_batch()

@@ -2,6 +2,7 @@
 filters are fetched from the list's filters/ URL when it is first shown and work as Unfold's did."""
 
 import re
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -36,6 +37,32 @@ def test_the_sidebar_is_unfolds_markup(client_for, request, make_product, user):
     assert words(ours) == words(theirs)
     assert re.findall(r'href="([^"]*)"', ours) == re.findall(r'href="([^"]*)"', theirs)
     assert 'class="cursor-pointer flex h-[38px]' in ours, "the sidebar lists items"
+
+
+def sidebar_links(html: str) -> list[str]:
+    """The links of the sidebar's groups (after its search box, before the user menu)."""
+    apps = html.split('id="nav-sidebar-apps"', 1)[1].split("openUserLinks", 1)[0]
+    return re.findall(r'href="([^"]*)"', apps)
+
+
+def test_each_persons_sidebar_shows_their_own_items_one_after_another(
+    client, superuser, support_user, ops_user, make_product
+):
+    make_product()
+    seen = {}
+    for user in (superuser, support_user, ops_user, superuser):
+        client.force_login(user)
+        for path in (changelist(Product), reverse("admin:index")):
+            response = client.get(path)
+            theirs = render_to_string(
+                "unfold/helpers/navigation.html", page_context(response), request=response.wsgi_request
+            )
+            links = sidebar_links(response.content.decode())
+            assert links == sidebar_links(theirs)
+            seen.setdefault(user, set()).update(links)
+    shops = reverse("admin:backoffice_tenant_changelist")
+    assert shops in seen[superuser] and shops not in seen[support_user]
+    assert seen[support_user] != seen[ops_user]
 
 
 def marked(client, url) -> list[str]:
@@ -100,10 +127,65 @@ def test_a_filter_the_list_doesnt_have_is_a_clear_refusal(client_for, ops_user):
     assert b"don't apply" in response.content
 
 
+class FormFields(HTMLParser):
+    """The fields of a fetched panel as a browser sees them: inputs, selects and their options."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs, self.selects, self._select = [], {}, None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "input" and "name" in attributes and "disabled" not in attributes:
+            self.inputs.append(attributes)
+        elif tag == "select" and "name" in attributes:
+            self._select = self.selects.setdefault(attributes["name"], [])
+        elif tag == "option" and self._select is not None:
+            self._select.append(attributes)
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def submitted(panel: str, choose: dict[str, str]) -> list[tuple[str, str]]:
+    """What the panel's form sends on Apply once the radio buttons in ``choose`` are picked: every
+    named field as a browser sends it (checked boxes only, a select's selected option), without the
+    empty ones, which Unfold's app.js (filterForm) takes out of the form's data."""
+    fields = FormFields()
+    fields.feed(panel)
+    sent = []
+    for field in fields.inputs:
+        name, kind, value = field["name"], field.get("type", "text"), field.get("value", "")
+        if kind in ("radio", "checkbox"):
+            picked = choose[name] == value if name in choose else "checked" in field
+            if picked:
+                sent.append((name, field.get("value", "on")))  # "on": a box without a value
+        elif kind not in ("submit", "button", "reset"):
+            sent.append((name, value))
+    for name, options in fields.selects.items():
+        selected = [o for o in options if "selected" in o] or options[:1]
+        sent.extend((name, option.get("value", "")) for option in selected)
+    return [(name, value) for name, value in sent if value != ""]
+
+
 def test_applying_the_panels_filters_filters_the_list(client_for, ops_user, make_product):
     shown = make_product(name="Shown lamp", published=True)
     hidden = make_product(name="Hidden lamp", published=False)
-    response = client_for(ops_user).get(changelist(Product), {"is_published__exact": "1"})
+    client = client_for(ops_user)
+    page = client.get(changelist(Product), {"q": "lamp"}).content.decode()
+    # The panel's form sends its fields to the list itself (GET, no other address).
+    assert re.search(r'<form id="filter-form" method="get" class=', page)
+    fetch = re.search(r'hx-get="([^"]*)" hx-trigger="intersect once"', page).group(1).replace("&amp;", "&")
+    panel = client.get(fetch).content.decode()
+    published = re.search(
+        r'type="radio" name="is_published__exact" value="([^"]*)"[^>]*>\s*(?:<[^>]+>\s*)*Yes\b', panel
+    )
+    assert published, "the panel offers published products"
+    choice = submitted(panel, {"is_published__exact": published.group(1)})
+    assert ("q", "lamp") in choice, "Apply keeps the search"
+    response = client.get(changelist(Product) + "?" + urlencode(choice))
+    assert response.status_code == 200, choice
     rows = list(response.context["cl"].result_list)
     assert shown in rows and hidden not in rows
 

@@ -16,9 +16,10 @@ from orders.services import order_place
 pytestmark = pytest.mark.django_db
 
 # On the shop's connection (the payment provider has its own), transaction markers included: 12 to
-# take the stock and open the charge (begin, lock, ids, stock, the rows, history and audit entries in
-# one pipeline of 7, commit), 6 to settle it (begin, lock, payment, the order paid with its history in
-# one pipeline of 2, commit), 2 after the commit (popularity, e-mail).
+# take the stock and open the charge (begin, lock, ids, then the rows, the stock, history and audit
+# entries in one pipeline of 8, commit), 6 to settle it (begin, the lock and the payment in one
+# pipeline, the order paid with its history in another, commit), 2 after the commit (popularity,
+# e-mail). In 11 round trips.
 STATEMENTS = 20
 
 
@@ -84,6 +85,10 @@ def test_a_placed_order_has_each_history_row_with_its_audit_entry(
     assert sorted((m.product_id, m.quantity, m.stock_after) for m in movements) == sorted(
         [(mug.pk, -2, 8), (lamp.pk, -3, 0)]
     )
+    order_type = ContentType.objects.get_for_model(Order)
+    assert {(m.kind, m.reason, m.user_id, m.reference_type_id) for m in movements} == {
+        ("sale", placed_reason, admin_user.pk, order_type.pk)
+    }
     (charge,) = Payment.objects.filter(order=order)
     assert (charge.status, charge.amount) == ("succeeded", order.total)
     (message,) = Message.objects.filter(order=order)
