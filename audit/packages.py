@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from core.tenancy import activate
 
+from .digests import ENTRY_FIELDS, canonical_entry, entry_type_labels
 from .models import AuditEntry, AuditSeal
-from .sealing import ENTRY_FIELDS, canonical_entry, entry_type_labels
 from .verify_package import FORMAT
 
 

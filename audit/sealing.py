@@ -15,7 +15,7 @@ are "settled" once every transaction that was running at the *next* run has fini
 transaction took its id before that next run, so it was one of them). Unsettled ids are looked at again
 on every run, so a late entry is sealed by the next block, never skipped.
 
-The digest of an entry is SHA-256 over its canonical JSON (``canonical_entry``); the rules are in
+The digest of an entry is SHA-256 over its canonical JSON (``audit/digests.py``); the rules are in
 ``audit/verify_package.py``, standard library only, which also verifies an exported audit package
 offline.
 """
@@ -23,68 +23,26 @@ offline.
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import BigIntegerField, Value
+from django.db.models.functions import Cast
 
 from core.tenancy import activate, current_tenant
 
+from .digests import entry_leaves, entry_rows, entry_type_labels
 from .models import AuditEntry, AuditSeal, TrailCheck
-from .verify_package import GENESIS, block_digest, canonical_text, leaf_digest, merkle_root
+from .verify_package import GENESIS, block_digest, merkle_root
 
 logger = logging.getLogger(__name__)
 
 BLOCK_SIZE = 10_000  # entries per block at most
 # Runs closer than this don't settle each other's entries (see the module's docstring).
 SETTLE_GAP = timedelta(seconds=1)
-ENTRY_FIELDS = (
-    "id",
-    "tenant_id",
-    "created_at",
-    "user_id",
-    "content_type_id",
-    "object_id",
-    "object_repr",
-    "action",
-    "reason",
-    "changed_fields",
-    "history_id",
-    "change_set_id",
-)
-
-
-# --- Digests (the rules live in audit/verify_package.py, which runs without Django) ---------------------
-def canonical_entry(values: dict, model_label: str) -> dict:
-    """What an entry's digest covers. ``model_label`` is ``app.model`` (content type ids differ
-    between databases; their labels don't)."""
-    return {
-        "id": values["id"],
-        "shop": values["tenant_id"],
-        "when": values["created_at"].astimezone(UTC).isoformat(timespec="microseconds"),
-        "user": values["user_id"],
-        "model": model_label,
-        "object_id": values["object_id"],
-        "object": values["object_repr"],
-        "action": values["action"],
-        "reason": values["reason"],
-        "changed_fields": list(values["changed_fields"] or []),
-        "history_id": values["history_id"],
-        "change_set": values["change_set_id"],
-    }
-
-
-def entry_type_labels() -> dict[int, str]:
-    return {ct.pk: f"{ct.app_label}.{ct.model}" for ct in ContentType.objects.all()}
-
-
-def digests_of(entries: list[dict], labels: dict[int, str]) -> list[bytes]:
-    return [
-        leaf_digest(canonical_text(canonical_entry(entry, labels[entry["content_type_id"]])))
-        for entry in entries
-    ]
 
 
 # --- Sealing -------------------------------------------------------------------------------------------
@@ -148,7 +106,7 @@ def seal_tenant(tenant) -> list[AuditSeal]:
     return blocks
 
 
-def _entries_to_seal(scan_from: int, latest: AuditSeal | None, horizon: _Horizon) -> list[dict]:
+def _entries_to_seal(scan_from: int, latest: AuditSeal | None, horizon: _Horizon) -> list[tuple]:
     """The entries visible now that no block holds, by id. Ids up to what the latest run saw were
     sealed then, but for late ones: those are found by their ids alone (while writers are busy the
     range looked at again is a few runs' worth), and only new and late entries are read whole."""
@@ -163,7 +121,7 @@ def _entries_to_seal(scan_from: int, latest: AuditSeal | None, horizon: _Horizon
             .values_list("id", flat=True)
             if entry_id not in sealed
         ]
-    entries = AuditEntry.objects.order_by("id").values(*ENTRY_FIELDS)
+    entries = entry_rows(AuditEntry.objects.order_by("id"))
     found = [
         entry
         for start in range(0, len(late), BLOCK_SIZE)  # bounded IN lists
@@ -182,10 +140,9 @@ def _sealed_ids_from(pending_from: int) -> set[int]:
 
 
 def _write_block(entries, labels, *, previous, horizon, pending_from) -> AuditSeal:
-    leaves = digests_of(entries, labels)
+    ids, leaves = map(list, zip(*entry_leaves(entries, labels), strict=True))
     root = merkle_root(leaves).hex()
     number = previous.number + 1 if previous else 1
-    ids = [entry["id"] for entry in entries]
     digest = block_digest(
         previous=previous.digest if previous else GENESIS,
         number=number,
@@ -194,12 +151,12 @@ def _write_block(entries, labels, *, previous, horizon, pending_from) -> AuditSe
         last_id=max(ids),
         count=len(ids),
     )
-    return AuditSeal.objects.create(
+    block = AuditSeal.objects.create(
         number=number,
         previous_digest=previous.digest if previous else GENESIS,
         digest=digest,
         root=root,
-        entry_ids=ids,
+        entry_ids=_bigint_array(ids),
         leaves=b"".join(leaves),
         first_id=min(ids),
         last_id=max(ids),
@@ -207,6 +164,13 @@ def _write_block(entries, labels, *, previous, horizon, pending_from) -> AuditSe
         snapshot_xmax=horizon.xmax,
         pending_from=pending_from,
     )
+    block.entry_ids = ids
+    return block
+
+
+def _bigint_array(ids: list[int]) -> Cast:
+    """The ids as one array literal cast on the server (the array field would adapt each of 10,000)."""
+    return Cast(Value("{" + ",".join(map(str, ids)) + "}"), ArrayField(BigIntegerField()))
 
 
 def _publish(tenant, block: AuditSeal) -> None:
@@ -315,12 +279,12 @@ def _walk_chain(tenant, *, read_entries: bool) -> Verdict:
 
 def _entry_mismatch(block: AuditSeal, stored: list[bytes], labels) -> tuple[int, str] | None:
     """The first of the block's entries deleted, or changed since it was sealed, and what happened."""
-    entries = {e["id"]: e for e in AuditEntry.objects.filter(id__in=block.entry_ids).values(*ENTRY_FIELDS)}
+    found = dict(entry_leaves(entry_rows(AuditEntry.objects.filter(id__in=block.entry_ids)), labels))
     for entry_id, leaf in zip(block.entry_ids, stored, strict=True):
-        entry = entries.get(entry_id)
-        if entry is None:
+        digest = found.get(entry_id)
+        if digest is None:
             return entry_id, f"Entry {entry_id} (block {block.number}) was deleted."
-        if digests_of([entry], labels)[0] != leaf:
+        if digest != leaf:
             return entry_id, f"Entry {entry_id} (block {block.number}) was changed after it was sealed."
     return None
 

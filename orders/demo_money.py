@@ -2,6 +2,7 @@
 provider's records, so that support can refund them from the admin), returns of goods, staff notes.
 Written as the order service would have written them, so ``reconcile_payments`` finds nothing."""
 
+import os
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -71,7 +72,7 @@ class DemoMoney:
 
     def _payment(self, order_id, kind, purpose, amount, when, *, charge=None, reason="", return_id=None):
         pk, self.payment_id = self.payment_id, self.payment_id + 1
-        run = uuid.uuid4().hex[:12]  # references unique across runs and shops, as a provider's are
+        run = os.urandom(6).hex()  # references unique across runs and shops, as a provider's are
         reference = f"fake_{kind[:2]}_demo{pk}{run}"
         key = f"demo-{kind}-{pk}-{run}"
         self.payments.append(

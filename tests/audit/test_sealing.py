@@ -6,14 +6,17 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from audit.digests import ENTRY_FIELDS, digests_of, entry_type_labels
 from audit.models import AuditEntry, AuditSeal
 from audit.packages import audit_package
 from audit.seal_status import trail_status, unsealed_count
@@ -215,3 +218,38 @@ def test_an_entry_committed_after_later_ones_were_sealed_is_sealed_by_a_later_bl
     sealed = {i for ids in AuditSeal.objects.values_list("entry_ids", flat=True) for i in ids}
     assert set(AuditEntry.objects.values_list("id", flat=True)) == sealed
     assert trail_verify(tenant).ok
+
+
+@pytest.mark.django_db
+def test_awkward_entries_are_sealed_with_the_digests_of_the_published_rules(make_product, ops_user, tmp_path):
+    """Sealing writes each entry's canonical text straight from its row; what it seals must be the
+    digest ``verify_package.py``'s rules give (trails sealed before still verify, packages too)."""
+    product = make_product(name='Caf\u00e9 "\u00c5" \\ \u2603 \U0001f600\ttab')
+    content_type = ContentType.objects.get_for_model(product)
+    odd_times = [
+        datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Paris")),  # not UTC, whole seconds
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    for when, changed, user in zip(
+        odd_times, [["name", 'we"ird\\', "\u00e9\n\x01"], {"price": 1, "a": 2}], [ops_user, None], strict=True
+    ):
+        AuditEntry.objects.create(
+            created_at=when,
+            user=user,
+            content_type=content_type,
+            object_id=str(product.pk),
+            object_repr='Quote " backslash \\ newline \n bell \x07 \u00e9\u4e2d',
+            action=AuditEntry.Action.CHANGED,
+            reason="R\u00e9ason \r\f\b\x1f \u2028",
+            changed_fields=changed,
+            history_id=1,
+        )
+    [block] = seal_tenant(current_tenant())
+
+    entries = {entry["id"]: entry for entry in AuditEntry.objects.values(*ENTRY_FIELDS)}
+    expected = digests_of([entries[entry_id] for entry_id in block.entry_ids], entry_type_labels())
+    stored = AuditSeal.objects.get(pk=block.pk)
+    assert bytes(stored.leaves) == b"".join(expected)
+    assert stored.entry_ids == block.entry_ids == sorted(entries)
+    assert trail_verify(current_tenant()).ok
+    assert package_verdict(tmp_path)[0] == 0
