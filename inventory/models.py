@@ -93,7 +93,9 @@ class Product(TenantScoped):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     sku = models.CharField("SKU", max_length=64)
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=220, blank=True)
+    # Found by the shop and the slug (product_slug_per_tenant below, which also serves the prefix
+    # look-up of unique_slug): no index of its own.
+    slug = models.SlugField(max_length=220, blank=True, db_index=False)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
     # Changed only by inventory.services (row lock + F() + a ledger movement), never edited directly.
@@ -124,7 +126,11 @@ class Product(TenantScoped):
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative"),
             models.UniqueConstraint(fields=["tenant", "sku"], name="product_sku_per_tenant"),
-            models.UniqueConstraint(fields=["tenant", "slug"], name="product_slug_per_tenant"),
+            models.UniqueConstraint(
+                fields=["tenant", "slug"],
+                name="product_slug_per_tenant",
+                opclasses=["int8_ops", "varchar_pattern_ops"],  # LIKE 'prefix%' in any collation
+            ),
         ]
         indexes = [
             # The admin's default ordering (name, then -pk as the tie-breaker Django adds).
