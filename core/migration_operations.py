@@ -32,9 +32,6 @@ class AlterKeyIndex(migrations.AlterField):
         elif new.db_index and not old.db_index:
             schema_editor.execute(schema_editor._create_index_sql(model, fields=[new]))
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        self.database_forwards(app_label, schema_editor, from_state, to_state)
-
 
 def _without_index(field):
     _, path, args, kwargs = field.deconstruct()
