@@ -27,7 +27,7 @@ def active_filter_chips(changelist) -> list[FilterChip]:
 
 def _selected(spec, changelist, parameters) -> str:
     """What the filter is set to, as its own choices name it."""
-    if isinstance(spec, RelatedFieldListFilter) and not [c for c in spec.lookup_choices if c[0] != ""]:
+    if isinstance(spec, RelatedFieldListFilter) and all(choice[0] == "" for choice in spec.lookup_choices):
         # An autocomplete filter offers no choices (Unfold's offers the blank one): name the chosen
         # records, never list every record the field could point to (a million products).
         ids = _values(changelist, parameters)
