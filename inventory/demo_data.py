@@ -176,10 +176,14 @@ def seed_products(count: int, *, rng: random.Random, progress=None, user=None) -
     first_history_id = (history.objects.aggregate(top=Max("history_id"))["top"] or 0) + 1
     chunk_seed, now = rng.getrandbits(64), timezone.now()
     jobs = [
-        (chunk_seed + offset, start + offset, min(PRODUCTS_PER_CHUNK, count - offset))
+        (
+            chunk_seed + offset,
+            start + offset,
+            min(PRODUCTS_PER_CHUNK, count - offset),
+            first_history_id + offset,
+        )
         for offset in range(0, count, PRODUCTS_PER_CHUNK)
     ]
-    jobs = [(*job, first_history_id + job[1] - start) for job in jobs]
     done = 0
     for made in in_processes(_product_chunk, jobs, shared=(leaves, now, user)):
         done += made
