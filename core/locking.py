@@ -32,6 +32,8 @@ def locked_fields_in_pk_order(model, pks, fields: tuple[str, ...]) -> list:
         raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     pk = model._meta.pk
     pks = list(dict.fromkeys(pk.get_db_prep_value(value, connection) for value in pks))
+    if not pks:  # the ORM compiles no statement for ``pk__in=[]`` (EmptyResultSet)
+        return []
     tenant_id = current_tenant_id() if is_tenant_scoped(model) else None
     statement = _lock_statement(model, tuple(fields), len(pks), tenant_id)
     params = list(statement.params)

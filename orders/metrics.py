@@ -93,13 +93,17 @@ def revenue_before_this_time(*, now: dt.datetime, days: list[OrderDay], on: list
             created_at__gte=dt.datetime.combine(day, dt.time(local.hour), tzinfo=zone),
             created_at__lt=dt.datetime.combine(day, local.time(), tzinfo=zone),
         )
-    minutes = dict(
-        Order.objects.filter(this_hour, status__in=REVENUE_STATUSES)
-        .annotate(day=TruncDate("created_at", tzinfo=zone))
-        .values("day")
-        .annotate(amount=Sum("total"))
-        .values_list("day", "amount")
-        .order_by()
+    minutes = (
+        dict(
+            Order.objects.filter(this_hour, status__in=REVENUE_STATUSES)
+            .annotate(day=TruncDate("created_at", tzinfo=zone))
+            .values("day")
+            .annotate(amount=Sum("total"))
+            .values_list("day", "amount")
+            .order_by()
+        )
+        if on  # an empty Q() would read every order
+        else {}
     )
     hours = dict.fromkeys(on, ZERO)
     for d in _revenue_days(days):

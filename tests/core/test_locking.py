@@ -2,7 +2,7 @@
 the SQL the ORM compiles for that query (kept once per shape), so the lock can't drift from it."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from backoffice.models import Tenant
@@ -51,3 +51,8 @@ def test_values_come_back_as_the_orm_reads_them(make_product):
     lamp = make_product(name="Lamp", metadata={"colour": "red", "watts": 40})
     (locked,) = locked_fields_in_pk_order(Product, [lamp.pk], fields=("metadata",))
     assert locked.metadata == {"colour": "red", "watts": 40}
+
+
+def test_no_ids_lock_nothing():
+    with transaction.atomic():
+        assert locked_fields_in_pk_order(Product, [], fields=FIELDS) == []
