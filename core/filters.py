@@ -2,10 +2,10 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from unfold.contrib.filters.admin import RangeDateFilter, RelatedDropdownFilter
 
+from .figures import midnight
 from .tenancy import current_tenant, tenant_staff
 
 
@@ -20,11 +20,9 @@ class DayRangeFilter(RangeDateFilter):
         start = _day(self.used_parameters.get(f"{self.parameter_name}_from"))
         end = _day(self.used_parameters.get(f"{self.parameter_name}_to"))
         if start:
-            queryset = queryset.filter(**{f"{self.parameter_name}__gte": _midnight(start)})
+            queryset = queryset.filter(**{f"{self.parameter_name}__gte": midnight(start)})
         if end:
-            queryset = queryset.filter(
-                **{f"{self.parameter_name}__lt": _midnight(end + dt.timedelta(days=1))}
-            )
+            queryset = queryset.filter(**{f"{self.parameter_name}__lt": midnight(end + dt.timedelta(days=1))})
         return queryset
 
 
@@ -36,10 +34,6 @@ def _day(value):
         return parse_date(value)
     except ValueError:
         return None
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 class StaffUserFilter(RelatedDropdownFilter):
