@@ -13,8 +13,8 @@ from simple_history.utils import get_history_model_for_model
 
 from core.bulk import copy_binary, reset_sequence
 
+from .batch import ENTRY_COLUMNS
 from .models import AuditEntry
-from .recording import ENTRY_COLUMNS
 
 STAGING = "pg_temp.loading_with_history"  # this session's own, dropped after each batch
 ORDER = "loaded_n"  # its column of each row's place in ``rows``
